@@ -1,0 +1,32 @@
+// Shape of a CLI subcommand and a tiny flag parser shared by all of them.
+import { invalidField } from '../../errors.ts';
+
+export interface Command {
+  name: string;
+  summary: string;
+  /** Returns the process exit code. */
+  run(args: string[]): Promise<number>;
+}
+
+export type Flags = Record<string, string | boolean | string[]>;
+
+/** Parses `--key value`, `--key=value` and bare `--flag`. Repeated keys collect into arrays. */
+export function parseFlags(args: string[], known: readonly string[]): { flags: Flags; positional: string[] } {
+  const flags: Flags = {};
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) { positional.push(a); continue; }
+    let [key, value] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    if (!known.includes(key)) throw invalidField(`--${key}`, `unknown flag; allowed: ${known.map((k) => `--${k}`).join(', ')}`);
+    if (value === undefined) {
+      const next = args[i + 1];
+      if (next !== undefined && !next.startsWith('--')) { value = next; i++; }
+    }
+    const v: string | boolean = value ?? true;
+    const prev = flags[key];
+    if (prev === undefined) flags[key] = v;
+    else flags[key] = [...(Array.isArray(prev) ? prev : [String(prev)]), String(v)];
+  }
+  return { flags, positional };
+}
