@@ -1,0 +1,170 @@
+// Checkpoint folders a Hugging Face user recognises (config.json, model.safetensors, tokenizer.json,
+// generation_config.json) plus trainer_state.{json,safetensors} for resuming. Saves are atomic.
+//
+// Save writes everything into a sibling temp folder, fsyncs it, then swaps it in with rename(2): readers see
+// the old checkpoint or the new one, never a half-written one (an existing folder is moved aside first and
+// removed after the swap, so a crash in between leaves `<dir>.old-*` next to the new folder, not a loss).
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCategory, RlmeshError } from '../errors.ts';
+import type { LlamaConfig } from './config.ts';
+import { paramSpecs, type NamedTensors } from './weights.ts';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
+import { CharTokenizer } from './tokenizer.ts';
+import {
+  configJson, generationConfigJson, parseConfigJson, parseGenerationConfig, parseTrainerStateJson,
+  tokenizerConfigJson, type GenerationConfig, type TrainerStateJson,
+} from './checkpoint-files.ts';
+
+/** Optimizer/curriculum/rng state for resuming training. */
+export interface TrainerState extends TrainerStateJson {
+  /** Optimizer moment tensors by name (the optimizer picks the names, e.g. `exp_avg.<param>`), float32. */
+  moments: NamedTensors;
+}
+
+export interface Checkpoint {
+  config: LlamaConfig;
+  /** HF names and shapes, float32. */
+  weights: NamedTensors;
+  tokenizer: CharTokenizer;
+  generation?: GenerationConfig;
+  trainer?: TrainerState;
+}
+
+export const CheckpointFile = {
+  config: 'config.json',
+  weights: 'model.safetensors',
+  tokenizer: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+  generation: 'generation_config.json',
+  trainerJson: 'trainer_state.json',
+  trainerTensors: 'trainer_state.safetensors',
+} as const;
+
+function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Checks weights against the config: every expected tensor present with the expected shape, all values finite,
+ * nothing unexpected. Errors name the tensor (field) and give expected vs actual.
+ */
+export function validateWeights(config: LlamaConfig, weights: NamedTensors, source = 'weights'): void {
+  const expected = new Map(paramSpecs(config).flatMap((s) => s.pieces.map((p) => [p.hfName, p.hfShape] as const)));
+  const fail = (name: string, message: string, details?: Record<string, unknown>) =>
+    new RlmeshError(ErrorCategory.data, `${source}: tensor "${name}": ${message}`, { field: name, details });
+  for (const [name, shape] of expected) {
+    const t = weights.get(name);
+    if (!t) throw fail(name, `missing (config.json expects shape ${shapeText(shape)})`, { expected: shape });
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw fail(name, `shape disagrees with config.json: expected ${shapeText(shape)}, actual ${shapeText(t.shape)}`, { expected: shape, actual: t.shape });
+    }
+    assertAllFinite(name, t.data, fail);
+  }
+  for (const name of weights.keys()) {
+    if (expected.has(name)) continue;
+    if (name === 'lm_head.weight' && config.tie_word_embeddings) continue; // some tied HF checkpoints still store it
+    throw fail(name, 'not a parameter of this config (unexpected tensor)');
+  }
+}
+
+function assertAllFinite(name: string, data: Float32Array, fail: (name: string, message: string) => RlmeshError): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i]!)) throw fail(name, `value ${data[i]} at flat index ${i} is not finite (NaN/Inf weights are refused)`);
+  }
+}
+
+async function writeDurable(file: string, data: string | Uint8Array): Promise<void> {
+  const fh = await open(file, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(() => true, () => false);
+}
+
+/** Writes a checkpoint folder atomically (see the top of this file). Weights are validated first. */
+export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+  const { config, weights, tokenizer, generation, trainer } = checkpoint;
+  validateWeights(config, weights, 'saveCheckpoint');
+  if (config.vocab_size < tokenizer.vocabSize) {
+    throw new RlmeshError(ErrorCategory.config, `vocab_size ${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`, { field: 'vocab_size' });
+  }
+  const target = path.resolve(dir);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = `${target}.tmp-${tag}`;
+  await mkdir(path.dirname(target), { recursive: true });
+  await mkdir(tmp);
+  try {
+    await writeDurable(path.join(tmp, CheckpointFile.config), json(configJson(config)));
+    await writeDurable(path.join(tmp, CheckpointFile.weights), encodeSafetensors(weights, { format: 'pt' }));
+    await writeDurable(path.join(tmp, CheckpointFile.tokenizer), json(tokenizer.toJSON()));
+    await writeDurable(path.join(tmp, CheckpointFile.tokenizerConfig), json(tokenizerConfigJson(tokenizer, config.max_position_embeddings)));
+    await writeDurable(path.join(tmp, CheckpointFile.generation), json(generationConfigJson(config, generation)));
+    if (trainer) {
+      const { moments, ...state } = trainer;
+      parseTrainerStateJson(state, 'saveCheckpoint trainer'); // refuse what load would refuse
+      await writeDurable(path.join(tmp, CheckpointFile.trainerJson), json(state));
+      await writeDurable(path.join(tmp, CheckpointFile.trainerTensors), encodeSafetensors(moments, { format: 'pt' }));
+    }
+    const old = `${target}.old-${tag}`;
+    const hadOld = await exists(target);
+    if (hadOld) await rename(target, old);
+    await rename(tmp, target);
+    if (hadOld) await rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function readBytes(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    throw new RlmeshError(ErrorCategory.notFound, `cannot read ${file}: ${(e as Error).message}`, { field: path.basename(file), cause: e });
+  }
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const text = (await readBytes(file)).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new RlmeshError(ErrorCategory.data, `${file}: not valid JSON (${(e as Error).message})`, { field: path.basename(file), cause: e });
+  }
+}
+
+/** Loads and validates a checkpoint folder written by `saveCheckpoint` (or a compatible HF Llama folder). */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  const file = (name: string) => path.join(dir, name);
+  if (!(await exists(dir))) throw new RlmeshError(ErrorCategory.notFound, `checkpoint folder ${dir} does not exist`, { field: 'dir' });
+  const config = parseConfigJson(await readJson(file(CheckpointFile.config)), file(CheckpointFile.config));
+  const tokenizer = CharTokenizer.fromJSON(await readJson(file(CheckpointFile.tokenizer)));
+  if (config.vocab_size < tokenizer.vocabSize) {
+    throw new RlmeshError(ErrorCategory.data, `${file(CheckpointFile.config)}: vocab_size ${config.vocab_size} is smaller than tokenizer.json's ${tokenizer.vocabSize}`, { field: 'vocab_size' });
+  }
+  const { tensors: weights } = decodeSafetensors(await readBytes(file(CheckpointFile.weights)), file(CheckpointFile.weights));
+  validateWeights(config, weights, file(CheckpointFile.weights));
+  const checkpoint: Checkpoint = { config, weights, tokenizer };
+  if (await exists(file(CheckpointFile.generation))) {
+    checkpoint.generation = parseGenerationConfig(await readJson(file(CheckpointFile.generation)), file(CheckpointFile.generation));
+  }
+  if (await exists(file(CheckpointFile.trainerJson))) {
+    const state = parseTrainerStateJson(await readJson(file(CheckpointFile.trainerJson)), file(CheckpointFile.trainerJson));
+    const { tensors: moments } = decodeSafetensors(await readBytes(file(CheckpointFile.trainerTensors)), file(CheckpointFile.trainerTensors));
+    for (const [name, t] of moments) {
+      assertAllFinite(name, t.data, (n, m) => new RlmeshError(ErrorCategory.data, `${file(CheckpointFile.trainerTensors)}: tensor "${n}": ${m}`, { field: n }));
+    }
+    checkpoint.trainer = { ...state, moments };
+  }
+  return checkpoint;
+}
