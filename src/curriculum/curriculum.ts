@@ -1,0 +1,115 @@
+// Builds and restores a whole curriculum: one sampler plus layers sharing a seed, a pool and a step counter.
+import { invalidField } from '../errors.ts';
+import type { Arm, ArmProbability, Curriculum, CurriculumControls, CurriculumFeedback, CurriculumLayer, CurriculumSignal, CurriculumState, TaskPick, TaskSampler } from './types.ts';
+import { curricula, type CurriculumContext, type CurriculumMethod, type LayerMethod, type SamplerMethod } from './registry.ts';
+import { validatePool } from './pool.ts';
+
+/** A named method with its (raw or defaulted) params. */
+export interface MethodSpec {
+  name: string;
+  params?: Record<string, unknown>;
+}
+
+/** User-level description of a curriculum: the sampler and its layers. */
+export interface CurriculumSpec extends MethodSpec {
+  layers?: MethodSpec[];
+}
+
+export interface CurriculumOptions {
+  pool: readonly Arm[];
+  seed: number;
+  /** Learner steps in the run (schedules spanning the run use it). Default 1000. */
+  totalSteps?: number;
+}
+
+function allowed(kind: CurriculumMethod['kind']): string {
+  return Object.entries(curricula).filter(([, v]) => v.kind === kind).map(([k]) => k).join(', ');
+}
+
+function samplerMethod(name: string, field: string): SamplerMethod {
+  const m = Object.hasOwn(curricula, name) ? curricula[name] : undefined;
+  if (m?.kind !== 'sampler') throw invalidField(field, `unknown curriculum "${name}"; allowed: ${allowed('sampler')}`);
+  return m;
+}
+
+function layerMethod(name: string, field: string): LayerMethod {
+  const m = Object.hasOwn(curricula, name) ? curricula[name] : undefined;
+  if (m?.kind !== 'layer') throw invalidField(field, `unknown curriculum layer "${name}"; allowed: ${allowed('layer')}`);
+  return m;
+}
+
+class ComposedCurriculum implements Curriculum {
+  constructor(
+    private readonly sampler: TaskSampler,
+    private readonly layers: CurriculumLayer[],
+    private readonly ctx: CurriculumContext,
+    private currentStep = 0,
+  ) {}
+
+  get name(): string {
+    return [this.sampler.name, ...this.layers.map((l) => l.name)].join('+');
+  }
+
+  get step(): number {
+    return this.currentStep;
+  }
+
+  next(n: number): TaskPick[] {
+    if (!Number.isInteger(n) || n < 0) throw invalidField('n', `must be an integer >= 0, got ${n}`);
+    let picks = this.sampler.next(n, this.currentStep);
+    for (const l of this.layers) picks = l.decorate(picks, this.currentStep);
+    return picks;
+  }
+
+  update(feedback: readonly CurriculumFeedback[], signal: CurriculumSignal = {}): void {
+    const step = signal.step ?? this.currentStep + 1;
+    if (!Number.isInteger(step) || step < 0) throw invalidField('step', `must be an integer >= 0, got ${step}`);
+    this.currentStep = step;
+    this.sampler.update(feedback, step, signal);
+    for (const l of this.layers) l.update(feedback, step, signal);
+  }
+
+  controls(): CurriculumControls {
+    const out: CurriculumControls = {};
+    for (const part of [this.sampler, ...this.layers]) {
+      const c = part.controls(this.currentStep);
+      if (c.maxNewTokens !== undefined) out.maxNewTokens = Math.min(out.maxNewTokens ?? Infinity, c.maxNewTokens);
+      if (c.lengthBudget !== undefined) out.lengthBudget = c.lengthBudget;
+      if (c.needsHeldoutEntropy) out.needsHeldoutEntropy = true;
+    }
+    return out;
+  }
+
+  probabilities(): ArmProbability[] {
+    return this.sampler.probabilities();
+  }
+
+  state(): CurriculumState {
+    return {
+      version: 1,
+      seed: this.ctx.seed,
+      pool: this.ctx.pool.map((a) => ({ ...a })),
+      totalSteps: this.ctx.totalSteps,
+      step: this.currentStep,
+      sampler: this.sampler.state(),
+      layers: this.layers.map((l) => l.state()),
+    };
+  }
+}
+
+/** Builds a curriculum over `pool` (empty arms dropped; throws when all are empty). */
+export function createCurriculum(spec: CurriculumSpec, options: CurriculumOptions): Curriculum {
+  const ctx: CurriculumContext = { pool: validatePool(options.pool), seed: options.seed >>> 0, totalSteps: options.totalSteps ?? 1000 };
+  const sampler = samplerMethod(spec.name, 'curriculum.name').build(spec.params ?? {}, ctx);
+  const layers = (spec.layers ?? []).map((l, i) => layerMethod(l.name, `curriculum.layers.${i}.name`).build(l.params ?? {}, ctx));
+  return new ComposedCurriculum(sampler, layers, ctx);
+}
+
+/** Rebuilds a curriculum from `state()` output; it continues exactly where the saved one was. */
+export function restoreCurriculum(state: CurriculumState): Curriculum {
+  if (state?.version !== 1) throw invalidField('curriculum_state.version', `unsupported curriculum state version ${String(state?.version)}`);
+  const ctx: CurriculumContext = { pool: validatePool(state.pool), seed: state.seed >>> 0, totalSteps: state.totalSteps };
+  const sampler = samplerMethod(state.sampler.name, 'curriculum_state.sampler.name').restore(state.sampler, ctx);
+  const layers = state.layers.map((l, i) => layerMethod(l.name, `curriculum_state.layers.${i}.name`).restore(l, ctx));
+  return new ComposedCurriculum(sampler, layers, ctx, state.step);
+}
