@@ -83,6 +83,7 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
       logits.dispose();
       options.onLogits?.(step, data);
       const next: number[] = [];
+      const active = done.map((d) => !d); // rows whose next fed token is a real (attended) token
       for (let b = 0; b < B; b++) {
         if (done[b]) { next.push(c.pad_token_id); continue; }
         const raw = logSoftmaxRow(data.subarray(b * V, (b + 1) * V));
@@ -98,8 +99,9 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
       }
       if (done.every(Boolean)) break;
       ids = next.map((t) => [t]);
-      positions = positions.map((row) => [row[row.length - 1]! + 1]);
-      keyMask.forEach((row, b) => row.push(done[b] ? 0 : 1));
+      // Positions count attended tokens only, as positionsFromMask does for a full forward pass.
+      positions = positions.map((row, b) => [row[row.length - 1]! + (active[b] ? 1 : 0)]);
+      keyMask.forEach((row, b) => row.push(active[b] ? 1 : 0));
     }
   } finally {
     cache.dispose();
