@@ -1,7 +1,8 @@
 // Builds and restores a whole curriculum: one sampler plus layers sharing a seed, a pool and a step counter.
+import type { z } from 'zod';
 import { invalidField } from '../errors.ts';
 import type { Arm, ArmProbability, Curriculum, CurriculumControls, CurriculumFeedback, CurriculumLayer, CurriculumSignal, CurriculumState, TaskPick, TaskSampler } from './types.ts';
-import { curricula, type CurriculumContext, type CurriculumMethod, type LayerMethod, type SamplerMethod } from './registry.ts';
+import { curricula, type CurriculumContext, type CurriculumMethod, type LayerMethod, type ParamsSchema, type SamplerMethod } from './registry.ts';
 import { validatePool } from './pool.ts';
 
 /** A named method with its (raw or defaulted) params. */
@@ -97,11 +98,33 @@ class ComposedCurriculum implements Curriculum {
   }
 }
 
+/** Validates method params, turning the first zod issue into a RlmeshError naming `<field>.<path>`. */
+export function parseMethodParams(schema: ParamsSchema, raw: unknown, field: string): Record<string, unknown> {
+  const r = schema.safeParse(raw ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = [field, ...issue.path.map(String)].filter((x) => x !== '').join('.');
+  const allowed = issue.code === 'unrecognized_keys' ? `; allowed: ${Object.keys(schema.shape).join(', ')}` : '';
+  throw invalidField(path, `${describeIssue(issue)}${allowed}`);
+}
+
+/** A short message for one zod issue: bounds as `<= 1`, unknown keys listed. */
+export function describeIssue(issue: z.ZodIssue): string {
+  if (issue.code === 'too_big' && issue.type === 'number') return `Number must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
+  if (issue.code === 'too_small' && issue.type === 'number') return `Number must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return issue.message;
+}
+
 /** Builds a curriculum over `pool` (empty arms dropped; throws when all are empty). */
 export function createCurriculum(spec: CurriculumSpec, options: CurriculumOptions): Curriculum {
   const ctx: CurriculumContext = { pool: validatePool(options.pool), seed: options.seed >>> 0, totalSteps: options.totalSteps ?? 1000 };
-  const sampler = samplerMethod(spec.name, 'curriculum.name').build(spec.params ?? {}, ctx);
-  const layers = (spec.layers ?? []).map((l, i) => layerMethod(l.name, `curriculum.layers.${i}.name`).build(l.params ?? {}, ctx));
+  const sm = samplerMethod(spec.name, 'curriculum.name');
+  const sampler = sm.build(parseMethodParams(sm.params, spec.params, 'curriculum.params'), ctx);
+  const layers = (spec.layers ?? []).map((l, i) => {
+    const lm = layerMethod(l.name, `curriculum.layers.${i}.name`);
+    return lm.build(parseMethodParams(lm.params, l.params, `curriculum.layers.${i}.params`), ctx);
+  });
   return new ComposedCurriculum(sampler, layers, ctx);
 }
 

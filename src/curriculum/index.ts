@@ -17,7 +17,7 @@ export type { CurriculumOptions, CurriculumSpec, MethodSpec } from './curriculum
 export type { BatchFilterMethod, CurriculumContext, CurriculumMethod, LayerMethod, ParamsSchema, SamplerMethod } from './registry.ts';
 export type { ArmKey } from './pool.ts';
 export type { SampledGroup, DynamicSamplingState, DynamicSamplingParams } from './dynamic-sampling.ts';
-export { createCurriculum, restoreCurriculum } from './curriculum.ts';
+export { createCurriculum, describeIssue, parseMethodParams, restoreCurriculum } from './curriculum.ts';
 export { curricula, batchFilters } from './registry.ts';
 export { validatePool, MAX_ARM_SIZE } from './pool.ts';
 export { Rng, softmax } from './rng.ts';
