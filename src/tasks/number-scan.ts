@@ -1,0 +1,161 @@
+// Finds numeric literals in free text (linear scan, no backtracking regexes): integers, decimals (point or
+// comma), thousands separators (",", " ", LaTeX "{,}" and "\,"), exponents, a/b and \frac{a}{b}, unary signs.
+import { divide, negate, rational, type Rational } from './rational.ts';
+
+export interface NumberToken {
+  value: Rational;
+  start: number;
+  end: number;
+}
+
+const MAX_DIGITS = 400; // longer digit runs are not numbers we grade; keeps BigInt work bounded
+const MAX_EXPONENT = 400;
+const MAX_FRAC_DEPTH = 4;
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+const isLetter = (c: string | undefined): boolean => c !== undefined && /[A-Za-z]/.test(c);
+
+/** Rewrites LaTeX and typography that only dresses numbers: \dfrac, \left, \text{..}, \$, \%, U+2212, thin spaces. */
+export function normaliseMathText(text: string): string {
+  return text
+    .replace(/\\[dtc]frac/g, '\\frac')
+    .replace(/\\(?:left|right|displaystyle)\b/g, '')
+    .replace(/\{,\}/g, ',')
+    .replace(/\\[,;:! ]/g, '')
+    .replace(/\\(?:text|textbf|textit|mathrm|mathbf|mbox|boxed|fbox)\s*\{/g, ' {')
+    .replace(/\\([$%])/g, '$1')
+    .replace(/[\u2212\u2013]/g, '-')
+    .replace(/\u00a0|\u202f|\u2009/g, ' ');
+}
+
+function digitRun(s: string, i: number): number {
+  let j = i;
+  while (isDigit(s[j])) j++;
+  return j;
+}
+
+/** Reads an unsigned literal at i; returns its value and end, or null. */
+function readLiteral(s: string, i: number): { value: Rational; end: number } | null {
+  let j = digitRun(s, i);
+  let intDigits = s.slice(i, j);
+  let fracDigits = '';
+  // thousands groups: a 1-3 digit head (not "0") followed by separator + exactly 3 digits
+  if (intDigits.length >= 1 && intDigits.length <= 3 && intDigits !== '0') {
+    for (const sep of [',', ' ']) {
+      let k = j;
+      let grouped = intDigits;
+      while (s[k] === sep && digitRun(s, k + 1) - (k + 1) === 3) {
+        grouped += s.slice(k + 1, k + 4);
+        k += 4;
+      }
+      if (k !== j) {
+        intDigits = grouped;
+        j = k;
+        break;
+      }
+    }
+  }
+  if ((s[j] === '.' || (s[j] === ',' && intDigits.length > 0)) && isDigit(s[j + 1])) {
+    const e = digitRun(s, j + 1);
+    fracDigits = s.slice(j + 1, e);
+    j = e;
+  }
+  if (intDigits.length === 0 && fracDigits.length === 0) return null;
+  if (intDigits.length + fracDigits.length > MAX_DIGITS) return null;
+  let num = BigInt((intDigits || '0') + fracDigits);
+  let den = 10n ** BigInt(fracDigits.length);
+  if ((s[j] === 'e' || s[j] === 'E') && !isLetter(s[j + 1])) {
+    let k = j + 1;
+    const neg = s[k] === '-';
+    if (s[k] === '-' || s[k] === '+') k++;
+    const e = digitRun(s, k);
+    if (e > k && e - k <= 3 && !isLetter(s[e])) {
+      const exp = Number(s.slice(k, e));
+      if (exp <= MAX_EXPONENT) {
+        if (neg) den *= 10n ** BigInt(exp);
+        else num *= 10n ** BigInt(exp);
+        j = e;
+      }
+    }
+  }
+  // a/b with integer parts only
+  if (fracDigits.length === 0 && s[j] === '/' && isDigit(s[j + 1])) {
+    const e = digitRun(s, j + 1);
+    if (e - (j + 1) <= MAX_DIGITS) {
+      const q = rational(num, den * BigInt(s.slice(j + 1, e)));
+      if (q) return { value: q, end: e };
+    }
+  }
+  const value = rational(num, den);
+  return value ? { value, end: j } : null;
+}
+
+/** Reads one \frac argument: a {group} holding exactly one number, or a single digit (\frac12). */
+function readFracArg(s: string, i: number, depth: number): { value: Rational; end: number } | null {
+  while (s[i] === ' ') i++;
+  if (isDigit(s[i])) return { value: { num: BigInt(s[i]!), den: 1n }, end: i + 1 };
+  if (s[i] !== '{') return null;
+  let level = 1;
+  let k = i + 1;
+  while (k < s.length && level > 0) {
+    if (s[k] === '{') level++;
+    else if (s[k] === '}') level--;
+    k++;
+  }
+  if (level !== 0) return null;
+  const inner = s.slice(i + 1, k - 1).trim();
+  const tokens = scanNumbers(inner, depth + 1);
+  if (tokens.length !== 1 || tokens[0]!.start !== 0 || tokens[0]!.end !== inner.length) return null;
+  return { value: tokens[0]!.value, end: k };
+}
+
+/** Unary sign before position i ("-3", "= - 3", "(-3"), but not binary minus ("5-3", "x - 3"). */
+function signBefore(s: string, i: number): { negative: boolean; start: number } {
+  let k = i - 1;
+  while (s[k] === ' ') k--;
+  if (s[k] !== '-' && s[k] !== '+') return { negative: false, start: i };
+  let p = k - 1;
+  while (s[p] === ' ') p--;
+  const prev = s[p];
+  if (prev !== undefined && (isDigit(prev) || isLetter(prev) || prev === ')' || prev === '}' || prev === ']')) {
+    return { negative: false, start: i };
+  }
+  return { negative: s[k] === '-', start: k };
+}
+
+/** All numeric literals in `text`, left to right. Digits glued to a preceding letter ("x2") are skipped. */
+export function scanNumbers(text: string, depth = 0): NumberToken[] {
+  const out: NumberToken[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    let lit: { value: Rational; end: number } | null = null;
+    if (c === '\\' && text.startsWith('\\frac', i) && depth < MAX_FRAC_DEPTH) {
+      const a = readFracArg(text, i + 5, depth);
+      const b = a && readFracArg(text, a.end, depth);
+      const q = a && b ? divide(a.value, b.value) : null;
+      if (q && b) lit = { value: q, end: b.end };
+      else {
+        i += 5;
+        continue;
+      }
+    } else if (isDigit(c) || (c === '.' && isDigit(text[i + 1]) && !isDigit(text[i - 1]))) {
+      if (isLetter(text[i - 1])) {
+        i = Math.max(digitRun(text, i), i + 1); // "x2", "AZ2B": part of a word, not a number
+        continue;
+      }
+      lit = readLiteral(text, i);
+      if (!lit) {
+        i = Math.max(digitRun(text, i), i + 1);
+        continue;
+      }
+    } else {
+      i++;
+      continue;
+    }
+    const sign = signBefore(text, i);
+    out.push({ value: sign.negative ? negate(lit.value) : lit.value, start: sign.start, end: lit.end });
+    i = lit.end;
+  }
+  return out;
+}
