@@ -1,6 +1,6 @@
 // SIREN (8a): selective entropy (top-p action subset, top-quantile states) anchored to its starting level.
 import * as tf from '@tensorflow/tfjs';
-import { batchDims, need, num, quantile, sg } from './tensor-ops.ts';
+import { batchDims, detach, need, num, quantile } from './tensor-ops.ts';
 import type { SirenParams } from './params.ts';
 import type { EntropyControl, ObjectiveBatch } from './types.ts';
 
@@ -11,12 +11,12 @@ import type { EntropyControl, ObjectiveBatch } from './types.ts';
 export function topPEntropy(logp: tf.Tensor3D, topP: number, topK: number): tf.Tensor2D {
   const V = logp.shape[2];
   const keep = tf.tidy(() => {
-    const probs = tf.exp(sg(logp)) as tf.Tensor3D; // [B, T, V]
+    const probs = tf.exp(detach(logp)) as tf.Tensor3D; // [B, T, V]
     const k = Math.min(topK, V);
     const { values } = tf.topk(probs, k); // [B, T, k] descending
     const C = tf.cumsum(values, 2); // [B, T, k]
     const cut = tf.sum(tf.cast(tf.less(C, topP), 'int32'), -1); // [B, T] kept count
-    const last = tf.sum(tf.mul(tf.oneHot(tf.maximum(tf.sub(cut, 1), 0), k), values), -1, true); // [B, T, 1]
+    const last = tf.sum(tf.mul(tf.oneHot(tf.maximum(tf.sub(cut, tf.scalar(1, 'int32')), tf.scalar(0, 'int32')) as tf.Tensor2D, k), values), -1, true); // [B, T, 1]
     const any = tf.expandDims(tf.greater(cut, 0), -1); // [B, T, 1]
     return tf.cast(tf.logicalAnd(tf.greaterEqual(probs, last), any), 'float32') as tf.Tensor3D; // [B, T, V]
   });

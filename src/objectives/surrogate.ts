@@ -1,6 +1,6 @@
 // PPO clipped surrogate with clip-higher and dual clip (3.2), shared by the GRPO family and OPD.
 import * as tf from '@tensorflow/tfjs';
-import { sg2 } from './tensor-ops.ts';
+import { detach, sg2 } from './tensor-ops.ts';
 
 export interface SurrogateOptions {
   epsLow: number;
@@ -44,18 +44,24 @@ export function clippedSurrogate(
   mask: tf.Tensor2D,
   opts: SurrogateOptions,
 ): Surrogate {
-  const A = sg2(advantages);
+  const A = detach(advantages);
   const ratio = importanceRatio(lp, sg2(lpOld), mask, opts.importanceLevel);
+  const lo = 1 - opts.epsLow;
+  const hi = 1 + opts.epsHigh;
   const unclippedLoss = tf.neg(tf.mul(ratio, A));
-  const clippedLoss = tf.neg(tf.mul(tf.clipByValue(ratio, 1 - opts.epsLow, 1 + opts.epsHigh), A));
+  const clippedLoss = tf.neg(tf.mul(tf.clipByValue(ratio, lo, hi), A));
   let perToken = tf.maximum(unclippedLoss, clippedLoss) as tf.Tensor2D;
-  const clipped = tf.cast(tf.greater(clippedLoss, unclippedLoss), 'float32') as tf.Tensor2D;
+  // branch masks from constant values (comparisons have no gradient in TF.js)
+  const r = detach(ratio);
+  const clippedBranch = tf.greater(tf.neg(tf.mul(tf.clipByValue(r, lo, hi), A)), tf.neg(tf.mul(r, A)));
+  const clipped = tf.cast(clippedBranch, 'float32') as tf.Tensor2D;
   let dualClipped = tf.zerosLike(perToken) as tf.Tensor2D;
   if (opts.dualClip !== null) {
     const cap = tf.mul(tf.neg(A), opts.dualClip); // -A c
-    const neg = tf.cast(tf.less(A, 0), 'float32');
-    dualClipped = tf.mul(neg, tf.cast(tf.greater(perToken, cap), 'float32')) as tf.Tensor2D;
-    perToken = tf.where(tf.cast(dualClipped, 'bool'), cap, perToken) as tf.Tensor2D;
+    const ppo = tf.maximum(tf.neg(tf.mul(r, A)), tf.neg(tf.mul(tf.clipByValue(r, lo, hi), A)));
+    const capped = tf.logicalAnd(tf.less(A, 0), tf.greater(ppo, cap));
+    dualClipped = tf.cast(capped, 'float32') as tf.Tensor2D;
+    perToken = tf.where(capped, cap, perToken) as tf.Tensor2D;
   }
   return { perToken, ratio, clipped, dualClipped };
 }

@@ -13,6 +13,12 @@ export function sg(x: tf.Tensor): tf.Tensor {
   return stopGradient(x);
 }
 
+/** A copy of x's values that is not connected to the gradient tape at all (for masks built with
+ *  comparisons, top-k and other ops that have no gradient in TF.js). Reads the values back (a sync). */
+export function detach<T extends tf.Tensor>(x: T): T {
+  return tf.tensor(x.dataSync(), x.shape, x.dtype) as T;
+}
+
 export function sg2(x: tf.Tensor2D): tf.Tensor2D {
   return sg(x) as tf.Tensor2D;
 }
