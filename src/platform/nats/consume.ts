@@ -1,0 +1,256 @@
+// consumeProto: a long-running pull loop over a durable consumer. Decode -> handler in a CONSUMER span
+// (parent from the message headers) -> ack; throw -> nak with backoff; last delivery or undecodable ->
+// dead letter, then term. Survives handler and connection errors; abort drains in-flight work.
+import { SpanKind } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
+import { RetentionPolicy } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
+import { ErrorCategory, isRlmeshError, RlmeshError } from '../../errors.ts';
+import { extractTraceContext, recordError, withSpan } from '../telemetry/index.ts';
+import { deadLetterReason, publishDeadLetter } from './dead-letter.ts';
+import { Header } from './headers.ts';
+import { protoTypeName } from './proto-types.ts';
+import type { ProtoMessageType } from './proto-types.ts';
+
+export interface MessageContext {
+  /** original headers (empty when the message had none) */
+  headers: MsgHdrs;
+  /** 1 on first delivery */
+  deliveryCount: number;
+  subject: string;
+  /** stream sequence */
+  seq: number;
+  /** the `process <subject>` span; publishes made inside the handler become its children */
+  span: Span;
+  /** aborted when the loop stops; in-flight handlers are still awaited */
+  signal: AbortSignal;
+  /** tells the server the message is still being worked on (resets ack_wait) */
+  working(): void;
+}
+
+export type ProtoHandler<T> = (value: T, ctx: MessageContext) => Promise<void> | void;
+
+export interface ConsumeOptions<T> {
+  stream: string;
+  /** durable consumer name */
+  consumer: string;
+  type: ProtoMessageType<T>;
+  handler: ProtoHandler<T>;
+  /** `rlmesh.<run>.dead` */
+  deadSubject: string;
+  signal?: AbortSignal;
+  /** messages per pull. Default 16. */
+  batch?: number;
+  /** handlers running at once. Default 1. */
+  concurrency?: number;
+  /** deliveries before dead-lettering; default the consumer's max_deliver. */
+  maxDeliver?: number;
+  /** nak delay: initialMs * 2^(delivery-1), capped at maxMs. Defaults 500 / 30000. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** how long one pull waits for messages, ms (>= 1000). Default 5000. */
+  expiresMs?: number;
+  /** errors that retrying cannot fix go straight to the dead letter. Default: RlmeshError of category data/config. */
+  isPermanent?: (err: unknown) => boolean;
+  /** `Rlmesh-Type` for a type rlmesh does not know; a message whose header names another type is dead-lettered */
+  typeName?: string;
+  /** called for errors the loop survives (handler failures, pull/transport errors), for logging */
+  onError?: (err: unknown, where: 'handler' | 'pull' | 'dead-letter') => void;
+}
+
+export interface ConsumeCounters {
+  /** handled and acked */
+  processed: number;
+  /** handler threw (each delivery counts) */
+  failed: number;
+  deadLettered: number;
+  /** deliveries with deliveryCount > 1 */
+  redelivered: number;
+}
+
+export interface ConsumeLoop {
+  readonly counters: Readonly<ConsumeCounters>;
+  /** resolves when the loop has stopped and in-flight handlers have finished */
+  readonly done: Promise<void>;
+  /** aborts the loop and waits for done */
+  stop(): Promise<void>;
+}
+
+const defaultPermanent = (err: unknown): boolean =>
+  isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Bounds how many handlers run at once. */
+function createLimiter(max: number, onError: (err: unknown) => void) {
+  let running = 0;
+  const waiters: Array<() => void> = [];
+  const inflight = new Set<Promise<void>>();
+  return {
+    async run(task: () => Promise<void>): Promise<void> {
+      while (running >= max) await new Promise<void>((r) => waiters.push(r));
+      running++;
+      const p = task().catch(onError).finally(() => {
+        running--;
+        inflight.delete(p);
+        waiters.shift()?.();
+      });
+      inflight.add(p);
+    },
+    idle: () => Promise.all([...inflight]).then(() => undefined),
+  };
+}
+
+/** Starts the loop; returns at once. Errors never escape `done` (they go to onError). */
+export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): ConsumeLoop {
+  const counters: ConsumeCounters = { processed: 0, failed: 0, deadLettered: 0, redelivered: 0 };
+  const stopper = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal;
+  const batch = opts.batch ?? 16;
+  const initialMs = opts.backoff?.initialMs ?? 500;
+  const maxMs = opts.backoff?.maxMs ?? 30_000;
+  const isPermanent = opts.isPermanent ?? defaultPermanent;
+  const onError = opts.onError ?? (() => undefined);
+  const limiter = createLimiter(opts.concurrency ?? 1, (err) => onError(err, 'handler'));
+  const source = { stream: opts.stream, consumer: opts.consumer, deadSubject: opts.deadSubject };
+  let expectedType: string | undefined;
+  try {
+    expectedType = protoTypeName(opts.type, opts.typeName);
+  } catch {
+    expectedType = undefined; // unknown type without typeName: skip the header check
+  }
+  let current: ConsumerMessages | undefined;
+  signal.addEventListener('abort', () => current?.stop(), { once: true });
+
+  const nakDelay = (delivery: number) => Math.min(maxMs, initialMs * 2 ** Math.max(0, delivery - 1));
+
+  // A terminated message stays in a work-queue stream (nats-server 2.9) and would count against its bound;
+  // once its dead letter is stored we remove it. Set when the loop finds the stream is a work queue.
+  let workQueue: JetStreamManager | undefined;
+
+  async function deadLetter(m: JsMsg, reason: string): Promise<void> {
+    try {
+      await publishDeadLetter(js, m, source, reason);
+      m.term(reason.slice(0, 200));
+      counters.deadLettered++;
+      await workQueue?.streams.deleteMessage(opts.stream, m.seq, false).catch((err: unknown) => onError(err, 'dead-letter'));
+    } catch (err) {
+      // Could not store the dead letter: keep the message and try again later.
+      onError(err, 'dead-letter');
+      m.nak(nakDelay(m.info.deliveryCount));
+    }
+  }
+
+  async function handle(m: JsMsg, maxDeliver: number): Promise<void> {
+    const deliveryCount = m.info.deliveryCount;
+    if (deliveryCount > 1) counters.redelivered++;
+    const attributes = {
+      'messaging.system': 'nats',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': m.subject,
+      'messaging.consumer.group.name': opts.consumer,
+      'messaging.message.delivery_count': deliveryCount,
+      ...(m.headers?.get(Header.msgId) ? { 'messaging.message.id': m.headers.get(Header.msgId) } : {}),
+    };
+    await withSpan(`process ${m.subject}`, { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers), attributes }, async (span) => {
+      const sentType = m.headers?.get(Header.type);
+      let value: T;
+      try {
+        if (expectedType && sentType && sentType !== expectedType) {
+          throw new RlmeshError(ErrorCategory.data, `expected ${expectedType}, message says ${sentType}`, { field: Header.type });
+        }
+        value = opts.type.decode(m.data);
+      } catch (err) {
+        const e = isRlmeshError(err) ? err : new RlmeshError(ErrorCategory.data, `cannot decode ${expectedType ?? 'payload'}: ${err instanceof Error ? err.message : String(err)}`, { field: 'payload', cause: err });
+        recordError(span, e);
+        await deadLetter(m, deadLetterReason(e));
+        return;
+      }
+      const ctx: MessageContext = {
+        headers: m.headers ?? natsHeaders(),
+        deliveryCount,
+        subject: m.subject,
+        seq: m.seq,
+        span,
+        signal,
+        working: () => m.working(),
+      };
+      try {
+        await opts.handler(value, ctx);
+      } catch (err) {
+        counters.failed++;
+        recordError(span, err);
+        onError(err, 'handler');
+        if (signal.aborted && !isPermanent(err)) {
+          m.nak(0); // stopping: hand it back at once
+        } else if (deliveryCount >= maxDeliver || isPermanent(err)) {
+          await deadLetter(m, deadLetterReason(err));
+        } else {
+          m.nak(nakDelay(deliveryCount));
+        }
+        return;
+      }
+      m.ack();
+      counters.processed++;
+    });
+  }
+
+  async function loop(): Promise<void> {
+    let consumer: Consumer | undefined;
+    let maxDeliver = opts.maxDeliver;
+    let failures = 0;
+    while (!signal.aborted) {
+      try {
+        if (!consumer) {
+          consumer = await js.consumers.get(opts.stream, opts.consumer);
+          const jsm = await js.jetstreamManager();
+          workQueue = (await jsm.streams.info(opts.stream)).config.retention === RetentionPolicy.Workqueue ? jsm : undefined;
+          if (maxDeliver === undefined) {
+            const md = (await consumer.info(true)).config.max_deliver;
+            maxDeliver = md && md > 0 ? md : Number.POSITIVE_INFINITY;
+          }
+        }
+        current = await consumer.fetch({ max_messages: batch, expires: opts.expiresMs ?? 5000 });
+        if (signal.aborted) current.stop();
+        for await (const m of current) {
+          if (signal.aborted) {
+            m.nak(0); // pulled but not started: give it back for another worker
+            continue;
+          }
+          await limiter.run(() => handle(m, maxDeliver!));
+        }
+        await limiter.idle();
+        failures = 0;
+      } catch (err) {
+        onError(err, 'pull');
+        await limiter.idle();
+        consumer = undefined;
+        failures++;
+        await sleep(Math.min(10_000, 200 * 2 ** Math.min(failures, 6)), signal);
+      }
+    }
+    await limiter.idle();
+  }
+
+  const done = loop().catch((err: unknown) => onError(err, 'pull'));
+  return {
+    counters,
+    done,
+    async stop() {
+      stopper.abort();
+      await done;
+    },
+  };
+}

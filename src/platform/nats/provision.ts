@@ -1,0 +1,176 @@
+// Per-run JetStream topology: streams and durable pull consumers as in docs/conventions.md, created or
+// updated idempotently (provisionRun) and removed with the weights bucket (deleteRun).
+import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { ErrorCategory, RlmeshError } from '../../errors.ts';
+import { ConsumerName, runNames, Stage } from './names.ts';
+
+export interface ConsumerLimits {
+  /** ms before an unacked delivery is redelivered (handlers extend it with working()). Default 60000. */
+  ackWaitMs?: number;
+  /** deliveries before a message is dead-lettered. Default 5. */
+  maxDeliver?: number;
+  /** unacked messages in flight for this consumer (the bound on outstanding work). Default 1000. */
+  maxAckPending?: number;
+}
+
+export interface ProvisionOptions extends ConsumerLimits {
+  /** the `rewarded` stream feeds `teacher` (true, default) or straight to `learner` (false). */
+  withTeacher?: boolean;
+  /** per-consumer overrides, e.g. `{ rollout: { maxAckPending: 16 } }` */
+  consumers?: Partial<Record<ConsumerName, ConsumerLimits>>;
+  /** `Nats-Msg-Id` dedupe window in ms; keep it above ackWaitMs * maxDeliver. Default 600000. */
+  duplicateWindowMs?: number;
+  /** per-stream message bound (publishers get an error past it). Default 100000. */
+  maxMsgs?: number;
+  /** per-stream byte bound. Default 1 GiB. */
+  maxBytes?: number;
+  /** message age limit in ms. Default 7 days. */
+  maxAgeMs?: number;
+  /** announcements kept on the weights stream (latest-value stream, oldest dropped). Default 64. */
+  weightsHistory?: number;
+  replicas?: number;
+  storage?: 'file' | 'memory';
+}
+
+export interface StreamPlan {
+  stage: Stage;
+  config: StreamConfig;
+  consumers: ConsumerConfig[];
+}
+
+/** Consumer on each stage's stream (the weights stream has only ephemeral ones). */
+function durableFor(stage: Stage, withTeacher: boolean): ConsumerName | undefined {
+  switch (stage) {
+    case Stage.tasks: return ConsumerName.rollout;
+    case Stage.rollouts: return ConsumerName.verifier;
+    case Stage.rewarded: return withTeacher ? ConsumerName.teacher : ConsumerName.learner;
+    case Stage.scored: return ConsumerName.learner;
+    case Stage.feedback: return ConsumerName.controller;
+    case Stage.metrics: return ConsumerName.gateway;
+    case Stage.dead: return ConsumerName.gateway;
+    case Stage.weights: return undefined;
+  }
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) throw new RlmeshError(ErrorCategory.config, `${field}: must be a positive integer, got ${v}`, { field });
+  return v;
+}
+
+/** Pure: the streams and consumers of a run. */
+export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[] {
+  const names = runNames(runId);
+  const withTeacher = opts.withTeacher ?? true;
+  const maxMsgs = positive(opts.maxMsgs, 100_000, 'maxMsgs');
+  const maxBytes = positive(opts.maxBytes, 1 << 30, 'maxBytes');
+  const maxAgeMs = positive(opts.maxAgeMs, 7 * 24 * 3600_000, 'maxAgeMs');
+  const dupMs = positive(opts.duplicateWindowMs, 600_000, 'duplicateWindowMs');
+  const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
+  return Object.values(Stage).map((stage) => {
+    const { subject, stream } = names.stages[stage];
+    // Work stages are work queues (a message lives until its one consumer acks it); dead letters are kept
+    // for inspection; weights announcements are a latest-value log where dropping the oldest is the intent.
+    const retention = stage === Stage.dead || stage === Stage.weights ? RetentionPolicy.Limits : RetentionPolicy.Workqueue;
+    const config: StreamConfig = {
+      name: stream,
+      subjects: [subject],
+      retention,
+      storage,
+      num_replicas: opts.replicas ?? 1,
+      max_msgs: stage === Stage.weights ? positive(opts.weightsHistory, 64, 'weightsHistory') : maxMsgs,
+      max_bytes: maxBytes,
+      max_age: nanos(maxAgeMs),
+      max_msgs_per_subject: -1,
+      max_msg_size: -1,
+      max_consumers: -1,
+      discard: stage === Stage.weights ? DiscardPolicy.Old : DiscardPolicy.New,
+      duplicate_window: nanos(Math.min(dupMs, maxAgeMs)),
+      description: `rlmesh run ${runId}: ${stage}`,
+    } as StreamConfig;
+    const durable = durableFor(stage, withTeacher);
+    const consumers: ConsumerConfig[] = [];
+    if (durable) {
+      const limits = { ...opts, ...opts.consumers?.[durable] };
+      consumers.push({
+        durable_name: durable,
+        filter_subject: subject,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(positive(limits.ackWaitMs, 60_000, `consumers.${durable}.ackWaitMs`)),
+        max_deliver: positive(limits.maxDeliver, 5, `consumers.${durable}.maxDeliver`),
+        max_ack_pending: positive(limits.maxAckPending, 1000, `consumers.${durable}.maxAckPending`),
+        description: `rlmesh ${durable} on ${subject}`,
+      } as ConsumerConfig);
+    }
+    return { stage, config, consumers };
+  });
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === 10059 || err.code === 10014);
+}
+
+function transportError(what: string, err: unknown): RlmeshError {
+  if (err instanceof RlmeshError) return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new RlmeshError(ErrorCategory.transport, `${what}: ${msg}`, { cause: err });
+}
+
+/** Creates or updates every stream and durable consumer of the run; safe to call again with new limits. */
+export async function provisionRun(jsm: JetStreamManager, runId: string, opts: ProvisionOptions = {}): Promise<StreamPlan[]> {
+  const plan = planRun(runId, opts);
+  for (const { config, consumers } of plan) {
+    try {
+      const existing = await jsm.streams.info(config.name).catch((err: unknown) => (isNotFound(err) ? null : Promise.reject(err)));
+      if (!existing) {
+        await jsm.streams.add(config);
+      } else {
+        const same = existing.config.subjects?.length === 1 && existing.config.subjects[0] === config.subjects[0];
+        if (!same) {
+          throw new RlmeshError(ErrorCategory.config, `stream ${config.name} already serves ${existing.config.subjects?.join(',')}; run ids differing only in '-'/'_' or case collide`, { field: 'run_id' });
+        }
+        const { retention: _r, storage: _s, ...updatable } = config;
+        await jsm.streams.update(config.name, updatable);
+      }
+      // The stream's one durable: drop a stale one (e.g. teacher after switching to withTeacher=false).
+      const wanted = new Set(consumers.map((c) => c.durable_name));
+      for await (const ci of jsm.consumers.list(config.name)) {
+        if (ci.config.durable_name && !wanted.has(ci.config.durable_name)) await jsm.consumers.delete(config.name, ci.name);
+      }
+      for (const cc of consumers) {
+        const has = await jsm.consumers.info(config.name, cc.durable_name!).catch((err: unknown) => (isNotFound(err) ? null : Promise.reject(err)));
+        if (has) {
+          await jsm.consumers.update(config.name, cc.durable_name!, {
+            ack_wait: cc.ack_wait,
+            max_deliver: cc.max_deliver,
+            max_ack_pending: cc.max_ack_pending,
+            description: cc.description,
+          });
+        } else {
+          await jsm.consumers.add(config.name, cc);
+        }
+      }
+    } catch (err) {
+      throw transportError(`provisioning ${config.name}`, err);
+    }
+  }
+  return plan;
+}
+
+/** Deletes the run's streams and weights bucket; returns how many existed. */
+export async function deleteRun(jsm: JetStreamManager, runId: string): Promise<number> {
+  const names = runNames(runId);
+  const streams = [...Object.values(names.stages).map((s) => s.stream), `OBJ_${names.weightsBucket}`];
+  let deleted = 0;
+  for (const s of streams) {
+    try {
+      if (await jsm.streams.delete(s)) deleted++;
+    } catch (err) {
+      if (!isNotFound(err)) throw transportError(`deleting ${s}`, err);
+    }
+  }
+  return deleted;
+}

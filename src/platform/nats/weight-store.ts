@@ -1,0 +1,153 @@
+// WeightStore: versioned policy weight blobs in the run's object store bucket (`rlmesh-weights-<run>`),
+// written in large chunks, with a hex sha256 in the object metadata that get() verifies.
+import { createHash } from 'node:crypto';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { Objm, StorageType } from '@nats-io/obj';
+import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
+import { ErrorCategory, invalidField, RlmeshError } from '../../errors.ts';
+import { runNames } from './names.ts';
+
+export interface WeightStoreOptions {
+  /** chunk size in bytes; capped by the server's max_payload (1 MiB by default). Default 1 MiB. */
+  chunkBytes?: number;
+  /** versions kept; older ones are deleted after each put (0 keeps all). Default 4. */
+  keep?: number;
+  storage?: 'file' | 'memory';
+}
+
+export interface WeightInfo {
+  version: number;
+  /** object name, `policy-v<version>.safetensors` */
+  name: string;
+  bucket: string;
+  size: number;
+  /** hex sha256 of the blob */
+  sha256: string;
+  chunks: number;
+  /** caller metadata given to put() */
+  meta: Record<string, string>;
+  mtime: string;
+}
+
+const VERSION_KEY = 'rlmesh-version';
+const SHA_KEY = 'rlmesh-sha256';
+const NAME_PATTERN = /^policy-v(\d+)\.safetensors$/;
+const MiB = 1 << 20;
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function checkVersion(version: number): void {
+  if (!Number.isSafeInteger(version) || version < 0) throw invalidField('version', `must be a non-negative integer, got ${version}`);
+}
+
+function toWeightInfo(info: ObjectInfo): WeightInfo | null {
+  const m = NAME_PATTERN.exec(info.name);
+  if (!m || info.deleted) return null;
+  const { [VERSION_KEY]: _v, [SHA_KEY]: sha, ...meta } = info.metadata ?? {};
+  return { version: Number(m[1]), name: info.name, bucket: info.bucket, size: info.size, sha256: sha ?? '', chunks: info.chunks, meta, mtime: info.mtime };
+}
+
+function transport(what: string, err: unknown): RlmeshError {
+  return new RlmeshError(ErrorCategory.transport, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+export class WeightStore {
+  readonly bucket: string;
+  private readonly os: ObjectStore;
+  private readonly runId: string;
+  private readonly chunkBytes: number;
+  private readonly keep: number;
+
+  private constructor(os: ObjectStore, runId: string, bucket: string, chunkBytes: number, keep: number) {
+    this.os = os;
+    this.runId = runId;
+    this.bucket = bucket;
+    this.chunkBytes = chunkBytes;
+    this.keep = keep;
+  }
+
+  /** Opens (creating when missing) the run's weights bucket. */
+  static async open(js: JetStreamClient, runId: string, opts: WeightStoreOptions = {}): Promise<WeightStore> {
+    const bucket = runNames(runId).weightsBucket;
+    const chunkBytes = opts.chunkBytes ?? MiB;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 1024) throw invalidField('chunkBytes', `must be an integer >= 1024, got ${chunkBytes}`);
+    const keep = opts.keep ?? 4;
+    if (!Number.isInteger(keep) || keep < 0) throw invalidField('keep', `must be a non-negative integer, got ${keep}`);
+    try {
+      const os = await new Objm(js).create(bucket, {
+        storage: opts.storage === 'memory' ? StorageType.Memory : StorageType.File,
+        description: `rlmesh policy weights for run ${runId}`,
+      });
+      return new WeightStore(os, runId, bucket, chunkBytes, keep);
+    } catch (err) {
+      throw transport(`opening weights bucket ${bucket}`, err);
+    }
+  }
+
+  /** Stores bytes as version; replaces an existing object of the same version. */
+  async put(version: number, bytes: Uint8Array, meta: Record<string, string> = {}): Promise<WeightInfo> {
+    checkVersion(version);
+    const name = runNames(this.runId).weightsObject(version);
+    const sha = sha256Hex(bytes);
+    let info: ObjectInfo;
+    try {
+      info = await this.os.putBlob(
+        { name, options: { max_chunk_size: this.chunkBytes }, metadata: { ...meta, [VERSION_KEY]: String(version), [SHA_KEY]: sha } },
+        bytes,
+        { timeout: 30_000 },
+      );
+    } catch (err) {
+      throw transport(`storing ${name} in ${this.bucket}`, err);
+    }
+    if (this.keep > 0) await this.prune(version - this.keep);
+    return { version, name, bucket: this.bucket, size: info.size, sha256: sha, chunks: info.chunks, meta, mtime: info.mtime };
+  }
+
+  /** The blob of version, verified against its sha256; not_found when absent. */
+  async get(version: number): Promise<{ bytes: Uint8Array; info: WeightInfo }> {
+    checkVersion(version);
+    const name = runNames(this.runId).weightsObject(version);
+    let bytes: Uint8Array | null;
+    let raw: ObjectInfo | null;
+    try {
+      raw = await this.os.info(name);
+      bytes = raw && !raw.deleted ? await this.os.getBlob(name) : null;
+    } catch (err) {
+      throw transport(`reading ${name} from ${this.bucket}`, err);
+    }
+    const info = raw ? toWeightInfo(raw) : null;
+    if (!bytes || !info) throw new RlmeshError(ErrorCategory.notFound, `weights version ${version} not in ${this.bucket}`, { field: 'version' });
+    const actual = sha256Hex(bytes);
+    if (actual !== info.sha256) {
+      throw new RlmeshError(ErrorCategory.data, `weights ${name}: sha256 ${actual} does not match stored ${info.sha256}`, { field: 'sha256' });
+    }
+    return { bytes, info };
+  }
+
+  /** All stored versions, oldest first. */
+  async list(): Promise<WeightInfo[]> {
+    let all: ObjectInfo[];
+    try {
+      all = await this.os.list();
+    } catch (err) {
+      throw transport(`listing ${this.bucket}`, err);
+    }
+    return all.map(toWeightInfo).filter((w): w is WeightInfo => w !== null).sort((a, b) => a.version - b.version);
+  }
+
+  /** The newest version, or null when the bucket is empty. */
+  async latest(): Promise<WeightInfo | null> {
+    const all = await this.list();
+    return all.at(-1) ?? null;
+  }
+
+  /** Deletes versions <= upTo. */
+  private async prune(upTo: number): Promise<void> {
+    for (const w of await this.list()) {
+      if (w.version > upTo) break;
+      await this.os.delete(w.name).catch(() => undefined); // best effort: a leftover old version is harmless
+    }
+  }
+}

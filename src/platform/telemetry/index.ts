@@ -1,0 +1,18 @@
+// Public surface of telemetry: tracing setup, span file, span helpers, Prometheus metrics.
+export type { Telemetry, TelemetryOptions } from './init.ts';
+export type { SpanRecord } from './span-file.ts';
+export type { HeaderCarrier, SpanOptions } from './spans.ts';
+export type { ActorMetrics, MetricsServer } from './metrics.ts';
+export { initTelemetry } from './init.ts';
+export { readSpanFile, SpanFileExporter } from './span-file.ts';
+export {
+  currentSpanContext,
+  extractTraceContext,
+  injectTraceHeaders,
+  isTelemetryActive,
+  linksTo,
+  recordError,
+  spanContextFromHeaders,
+  withSpan,
+} from './spans.ts';
+export { createMetrics, serveMetrics } from './metrics.ts';

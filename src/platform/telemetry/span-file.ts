@@ -1,0 +1,130 @@
+// JSON-lines span file: an exporter that appends one JSON object per finished span, and its reader.
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { HrTime } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { z } from 'zod';
+import { ErrorCategory, RlmeshError } from '../../errors.ts';
+
+const spanKindNames = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'] as const;
+const statusNames = ['UNSET', 'OK', 'ERROR'] as const;
+const attributeValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean(), z.null()]))]);
+
+const spanRecordSchema = z.object({
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  spanId: z.string().regex(/^[0-9a-f]{16}$/),
+  /** null for a root span */
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/).nullable(),
+  name: z.string(),
+  kind: z.enum(spanKindNames),
+  /** wall-clock start, unix milliseconds with sub-millisecond fraction */
+  startUnixMs: z.number(),
+  /** wall-clock end, unix milliseconds with sub-millisecond fraction */
+  endUnixMs: z.number(),
+  attributes: z.record(attributeValue),
+  links: z.array(z.object({ traceId: z.string(), spanId: z.string(), attributes: z.record(attributeValue) })),
+  status: z.object({ code: z.enum(statusNames), message: z.string().optional() }),
+  events: z.array(z.object({ name: z.string(), unixMs: z.number(), attributes: z.record(attributeValue) })),
+  serviceName: z.string(),
+  serviceInstanceId: z.string(),
+  pid: z.number().int(),
+});
+
+/** One finished span as stored in a span file (times are unix milliseconds). */
+export type SpanRecord = z.infer<typeof spanRecordSchema>;
+
+function hrToUnixMs(t: HrTime): number {
+  return t[0] * 1e3 + t[1] / 1e6;
+}
+
+function cleanAttributes(attrs: Record<string, unknown> | undefined): SpanRecord['attributes'] {
+  const out: SpanRecord['attributes'] = {};
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    const parsed = attributeValue.safeParse(v);
+    if (parsed.success) out[k] = parsed.data;
+  }
+  return out;
+}
+
+/** Converts an SDK span to the file's record shape. */
+export function toSpanRecord(span: ReadableSpan): SpanRecord {
+  const ctx = span.spanContext();
+  const res = span.resource.attributes;
+  const status = span.status.code === SpanStatusCode.ERROR ? 'ERROR' : span.status.code === SpanStatusCode.OK ? 'OK' : 'UNSET';
+  return {
+    traceId: ctx.traceId,
+    spanId: ctx.spanId,
+    parentSpanId: span.parentSpanContext?.spanId ?? null,
+    name: span.name,
+    kind: spanKindNames[span.kind] ?? spanKindNames[SpanKind.INTERNAL],
+    startUnixMs: hrToUnixMs(span.startTime),
+    endUnixMs: hrToUnixMs(span.endTime),
+    attributes: cleanAttributes(span.attributes),
+    links: span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: cleanAttributes(l.attributes) })),
+    status: span.status.message ? { code: status, message: span.status.message } : { code: status },
+    events: span.events.map((e) => ({ name: e.name, unixMs: hrToUnixMs(e.time), attributes: cleanAttributes(e.attributes) })),
+    serviceName: String(res['service.name'] ?? 'unknown'),
+    serviceInstanceId: String(res['service.instance.id'] ?? ''),
+    pid: Number(res['process.pid'] ?? process.pid),
+  };
+}
+
+/** SpanExporter appending JSON lines; several processes may share one file (each batch is one append). */
+export class SpanFileExporter implements SpanExporter {
+  readonly file: string;
+
+  constructor(file: string) {
+    this.file = path.resolve(file);
+    mkdirSync(path.dirname(this.file), { recursive: true });
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    try {
+      const text = spans.map((s) => JSON.stringify(toSpanRecord(s)) + '\n').join('');
+      if (text) appendFileSync(this.file, text);
+      resultCallback({ code: ExportResultCode.SUCCESS });
+    } catch (err) {
+      resultCallback({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+    }
+  }
+
+  async shutdown(): Promise<void> {}
+  async forceFlush(): Promise<void> {}
+}
+
+/**
+ * Reads a span file back. A last line without its newline (a write in progress) is skipped; any other
+ * malformed line is a data error naming the line.
+ */
+export function readSpanFile(file: string): SpanRecord[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RlmeshError(ErrorCategory.notFound, `span file ${file} cannot be read`, { field: 'spanFile', cause: err });
+  }
+  const lines = text.split('\n');
+  if (!text.endsWith('\n')) lines.pop();
+  const out: SpanRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (err) {
+      throw new RlmeshError(ErrorCategory.data, `${file}:${i + 1}: not JSON`, { field: `line ${i + 1}`, cause: err });
+    }
+    const parsed = spanRecordSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new RlmeshError(ErrorCategory.data, `${file}:${i + 1}: ${issue.path.join('.')}: ${issue.message}`, {
+        field: `line ${i + 1}.${issue.path.join('.')}`,
+      });
+    }
+    out.push(parsed.data);
+  });
+  return out;
+}
