@@ -1,7 +1,13 @@
 // Registry of CLI subcommands. Add a command: create its file here and list it below.
 import type { Command } from './command.ts';
 import { up } from './up.ts';
+import { init } from './init.ts';
+import { score } from './score.ts';
+import { generate } from './generate.ts';
 
 export const commands: Record<string, Command> = {
   [up.name]: up,
+  [init.name]: init,
+  [score.name]: score,
+  [generate.name]: generate,
 };
