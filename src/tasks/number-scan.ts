@@ -35,7 +35,7 @@ function digitRun(s: string, i: number): number {
 }
 
 /** Reads an unsigned literal at i; returns its value and end, or null. */
-function readLiteral(s: string, i: number): { value: Rational; end: number } | null {
+function readLiteral(s: string, i: number): { value: Rational | null; end: number } | null {
   let j = digitRun(s, i);
   let intDigits = s.slice(i, j);
   let fracDigits = '';
@@ -82,8 +82,8 @@ function readLiteral(s: string, i: number): { value: Rational; end: number } | n
   if (fracDigits.length === 0 && s[j] === '/' && isDigit(s[j + 1])) {
     const e = digitRun(s, j + 1);
     if (e - (j + 1) <= MAX_DIGITS) {
-      const q = rational(num, den * BigInt(s.slice(j + 1, e)));
-      if (q) return { value: q, end: e };
+      // "1/0" is not a number; consume it whole so the "0" is not read as the answer
+      return { value: rational(num, den * BigInt(s.slice(j + 1, e))), end: e };
     }
   }
   const value = rational(num, den);
@@ -144,11 +144,12 @@ export function scanNumbers(text: string, depth = 0): NumberToken[] {
         i = Math.max(digitRun(text, i), i + 1); // "x2", "AZ2B": part of a word, not a number
         continue;
       }
-      lit = readLiteral(text, i);
-      if (!lit) {
-        i = Math.max(digitRun(text, i), i + 1);
+      const read = readLiteral(text, i);
+      if (!read || !read.value) {
+        i = read ? read.end : Math.max(digitRun(text, i), i + 1);
         continue;
       }
+      lit = { value: read.value, end: read.end };
     } else {
       i++;
       continue;
