@@ -3,7 +3,7 @@
 // Vocabulary (ids fixed forever): 0 <pad>, 1 <bos>, 2 <eos>, 3 <unk>, 4 <think>, 5 </think>, 6 <answer>,
 // 7 </answer>, then printable ASCII ' '..'~' (ids 8..102), then '\n' (103). 104 tokens.
 //
-// tokenizer.json layout (accepted by the `tokenizers` library): model WordLevel holding every token, a Split
+// tokenizer.json layout (loaded by the Rust `tokenizers` library in test/unit/engine/tokenizer-hf.test.ts): WordLevel holding every token, a Split
 // pre-tokenizer with the regex `[\s\S]` (every character, newline included, becomes its own word), the eight
 // tags as added_tokens (matched in raw text before pre-tokenization; <pad> <bos> <eos> <unk> are `special`, the
 // task tags are not, so skip_special_tokens keeps them), a TemplateProcessing post-processor that prepends

@@ -1,7 +1,7 @@
 // HF compatibility: a checkpoint written from TypeScript gives the same logits (max |diff| <= 1e-4, fp32) in
 // PyTorch following LlamaForCausalLM semantics (scripts/hf_logits.py; transformers itself is not installable here).
 // Installs Debian's python3-torch when no interpreter with torch is found.
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -21,7 +21,9 @@ function pythonWithTorch(): string | undefined {
 function ensurePython(): string {
   let py = pythonWithTorch();
   if (!py) {
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch'], { stdio: 'inherit', env });
     py = pythonWithTorch();
   }
   assert.ok(py, 'no python3 with torch (apt-get install -y python3-torch)');
@@ -45,6 +47,10 @@ function randomWeights(c: LlamaConfig, seed: number): NamedTensors {
 }
 
 const tokenizer = CharTokenizer.builtin();
+let py = '';
+// a first run on a fresh machine downloads python3-torch (minutes); later runs take seconds
+before(() => { py = ensurePython(); }, { timeout: 1_200_000 });
+
 const cases: Array<{ name: string; raw: Record<string, unknown> }> = [
   { name: 'GQA 4q/2kv, untied', raw: { hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rope_theta: 10000 } },
   { name: 'MQA 4q/1kv, tied, theta 500', raw: { hidden_size: 24, intermediate_size: 40, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 1, rope_theta: 500, tie_word_embeddings: true, rms_norm_eps: 1e-5 } },
@@ -52,7 +58,6 @@ const cases: Array<{ name: string; raw: Record<string, unknown> }> = [
 
 for (const { name, raw } of cases) {
   test(`TS logits match the HF LlamaForCausalLM reference (${name})`, { timeout: 300_000 }, async () => {
-    const py = ensurePython();
     const config = validateLlamaConfig({ vocab_size: tokenizer.vocabSize, max_position_embeddings: 64, ...raw });
     const dir = path.join(mkdtempSync(path.join(tmpdir(), 'rlmesh-hf-')), 'ckpt');
     await saveCheckpoint(dir, { config, weights: randomWeights(config, 7), tokenizer });
