@@ -3,13 +3,14 @@
 // Vocabulary (ids fixed forever): 0 <pad>, 1 <bos>, 2 <eos>, 3 <unk>, 4 <think>, 5 </think>, 6 <answer>,
 // 7 </answer>, then printable ASCII ' '..'~' (ids 8..102), then '\n' (103). 104 tokens.
 //
-// tokenizer.json layout (loaded by the Rust `tokenizers` library in test/unit/engine/tokenizer-hf.test.ts): WordLevel holding every token, a Split
-// pre-tokenizer with the regex `[\s\S]` (every character, newline included, becomes its own word), the eight
-// tags as added_tokens (matched in raw text before pre-tokenization; <pad> <bos> <eos> <unk> are `special`, the
-// task tags are not, so skip_special_tokens keeps them), a TemplateProcessing post-processor that prepends
-// <bos> (HF's `add_special_tokens=True` equals our `encode(text, { bos: true })`), and a Fuse decoder that
-// concatenates tokens without separators. Characters outside the vocabulary (tab, '\r', non-ASCII) encode to
-// <unk>, so decoding them is lossy: the character is gone and "<unk>" (or nothing, with skipSpecial) comes back.
+// tokenizer.json layout (the Rust `tokenizers` library loads it: test/unit/engine/tokenizer-hf.test.ts): model
+// WordLevel holding every token, a Split pre-tokenizer with the regex `[\s\S]` (every character, newline
+// included, becomes its own word), the eight tags as added_tokens (matched in raw text before pre-tokenization;
+// <pad> <bos> <eos> <unk> are `special`, the task tags are not, so skip_special_tokens keeps them), a
+// TemplateProcessing post-processor that prepends <bos> (HF's `add_special_tokens=True` equals our
+// `encode(text, { bos: true })`), and a Fuse decoder that concatenates tokens without separators. Characters
+// outside the vocabulary (tab, '\r', non-ASCII) encode to <unk>, one per code point, so decoding them is lossy:
+// the character is gone and "<unk>" (or nothing, with skipSpecial) comes back.
 // A literal tag string in the text ("<eos>", "<answer>") encodes to the tag's id, exactly as HF does.
 import { ErrorCategory, RlmeshError } from '../errors.ts';
 
