@@ -6,6 +6,7 @@ export type { AdamWOptions, CompiledAdamW, OptimizerState, StepResult } from './
 export type { GenerateOptions, GeneratedSequence, FinishReason } from './sampler.ts';
 export type { ScoreItem, ScoreOptions, ScoredSequence } from './scoring.ts';
 export type { SamplingParams } from './distribution.ts';
+export type { BackendName, BackendInfo } from './backend.ts';
 export { validateLlamaConfig, headDim } from './config.ts';
 export { assertFinite } from './weights.ts';
 export { LlamaModel, pickTokens } from './model.ts';
@@ -15,3 +16,4 @@ export { Prng } from './prng.ts';
 export { generate } from './sampler.ts';
 export { score } from './scoring.ts';
 export { samplingLogprobs, logSoftmaxRow, entropyOf } from './distribution.ts';
+export { initBackend, backendInfo, BACKENDS } from './backend.ts';

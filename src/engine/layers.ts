@@ -43,10 +43,13 @@ const bmmGrad = tf.customGrad((a, b, save) => {
  */
 export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
   const V = table.shape[0];
-  const f = tf.customGrad((t) => ({
-    value: tf.gather(t as tf.Tensor2D, ids),
-    gradFunc: (dy: tf.Tensor) => tf.matMul(tf.transpose(tf.oneHot(ids, V).toFloat()), dy as tf.Tensor2D),
-  }));
+  const f = tf.customGrad((t, save) => {
+    (save as tf.GradSaveFunc)([ids]); // keeps ids alive until the backward pass
+    return {
+      value: tf.gather(t as tf.Tensor2D, ids),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(tf.transpose(tf.oneHot(saved[0] as tf.Tensor1D, V).toFloat()), dy as tf.Tensor2D),
+    };
+  });
   return f(table) as tf.Tensor2D;
 }
 

@@ -1,0 +1,108 @@
+// TensorFlow.js backend selection: webgpu (Dawn), tensorflow (tfjs-node[-gpu]), wasm (CPU default), cpu.
+import * as tf from '@tensorflow/tfjs';
+import { RlmeshError, ErrorCategory, invalidField } from '../errors.ts';
+
+export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export interface BackendInfo { name: BackendName; detail: string }
+
+let current: BackendInfo | null = null;
+
+function unavailable(name: BackendName, why: unknown): RlmeshError {
+  const reason = why instanceof Error ? why.message : String(why);
+  return new RlmeshError(ErrorCategory.engine, `backend '${name}' is unavailable: ${reason}`, { field: 'RLMESH_BACKEND', cause: why });
+}
+
+/** Dawn through the `webgpu` package; the device gets every limit the adapter offers. */
+async function initWebgpu(): Promise<string> {
+  const pkg = 'webgpu';
+  const { create, globals } = (await import(pkg)) as { create: (o: string[]) => GPU; globals: object };
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter (is a Vulkan driver installed?)');
+  const info = adapter.info;
+  if (adapter.isFallbackAdapter || /swiftshader|llvmpipe|cpu/i.test(`${info.vendor} ${info.architecture} ${info.description}`)) {
+    throw new Error(`only a software adapter is present (${info.vendor} ${info.description})`);
+  }
+  const limits: Record<string, number> = {};
+  for (const k in adapter.limits) {
+    const v = (adapter.limits as unknown as Record<string, unknown>)[k];
+    if (typeof v === 'number') limits[k] = v;
+  }
+  const device = await adapter.requestDevice({ requiredLimits: limits });
+  const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new WebGPUBackend(device, info), 3);
+  if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend(webgpu) failed');
+  return `${info.vendor} ${info.architecture} ${info.description}`.trim();
+}
+
+/** tfjs-node-gpu, then tfjs-node, when the user installed one (they register the `tensorflow` backend). */
+async function initTensorflow(): Promise<string> {
+  const errors: string[] = [];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      if (await tf.setBackend('tensorflow')) return pkg;
+      errors.push(`${pkg}: setBackend failed`);
+    } catch (e) {
+      errors.push(`${pkg}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  throw new Error(errors.join('; '));
+}
+
+async function initWasm(): Promise<string> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  wasm.setThreadsCount(1);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend(wasm) failed');
+  return 'one thread, SIMD where the runtime supports it';
+}
+
+async function initCpu(): Promise<string> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('tf.setBackend(cpu) failed');
+  return 'plain JavaScript kernels';
+}
+
+const INIT: Record<BackendName, () => Promise<string>> = { webgpu: initWebgpu, tensorflow: initTensorflow, wasm: initWasm, cpu: initCpu };
+
+/**
+ * Picks a backend: `RLMESH_BACKEND` (or `preferred`) forces one and fails clearly when it is unavailable;
+ * otherwise tries tensorflow, then wasm, then cpu (webgpu only when asked for: Dawn on a CPU-only host
+ * has no adapter). Logs the choice once and returns its name.
+ */
+export async function initBackend(preferred?: string, log: (line: string) => void = (l) => console.error(l)): Promise<BackendName> {
+  const forced = process.env.RLMESH_BACKEND || preferred;
+  if (current && (!forced || forced === current.name)) return current.name;
+  let order: BackendName[];
+  if (forced) {
+    if (!(BACKENDS as readonly string[]).includes(forced)) {
+      throw invalidField('RLMESH_BACKEND', `unknown backend '${forced}'; choose one of ${BACKENDS.join(', ')}`);
+    }
+    order = [forced as BackendName];
+  } else {
+    order = ['tensorflow', 'wasm', 'cpu'];
+  }
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      const detail = await INIT[name]();
+      await tf.ready();
+      current = { name, detail };
+      log(`rlmesh engine backend: ${name} (${detail})`);
+      return name;
+    } catch (e) {
+      if (forced) throw unavailable(name, e);
+      failures.push(`${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  throw new RlmeshError(ErrorCategory.engine, `no tfjs backend could start (${failures.join('; ')})`);
+}
+
+/** The backend chosen by initBackend, or null before it ran. */
+export function backendInfo(): BackendInfo | null {
+  return current;
+}
