@@ -2,7 +2,7 @@
 import type { z } from 'zod';
 import { invalidField } from '../errors.ts';
 import type { Arm, ArmProbability, Curriculum, CurriculumControls, CurriculumFeedback, CurriculumLayer, CurriculumSignal, CurriculumState, TaskPick, TaskSampler } from './types.ts';
-import { curricula, type CurriculumContext, type CurriculumMethod, type LayerMethod, type ParamsSchema, type SamplerMethod } from './registry.ts';
+import { curricula, type CurriculumContext, type CurriculumMethod, type LayerMethod, type SamplerMethod } from './registry.ts';
 import { validatePool } from './pool.ts';
 
 /** A named method with its (raw or defaulted) params. */
@@ -99,11 +99,12 @@ class ComposedCurriculum implements Curriculum {
 }
 
 /** Validates method params, turning the first zod issue into a RlmeshError naming `<field>.<path>`. */
-export function parseMethodParams(schema: ParamsSchema, raw: unknown, field: string): Record<string, unknown> {
+export function parseMethodParams(schema: z.AnyZodObject, raw: unknown, field: string): Record<string, unknown> {
   const r = schema.safeParse(raw ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const path = [field, ...issue.path.map(String)].filter((x) => x !== '').join('.');
+  const keyPath = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const path = [field, ...keyPath.map(String)].filter((x) => x !== '').join('.');
   const allowed = issue.code === 'unrecognized_keys' ? `; allowed: ${Object.keys(schema.shape).join(', ')}` : '';
   throw invalidField(path, `${describeIssue(issue)}${allowed}`);
 }

@@ -101,5 +101,5 @@ test('errors name the field: unknown curriculum, layer used as sampler, all-empt
   assert.throws(() => createCurriculum({ name: 'uniform' }, { pool: [{ category: 'add', difficulty: 1, size: 0 }], seed: 0 }), field('pool', /every arm is empty/));
   assert.throws(() => createCurriculum({ name: 'uniform' }, { pool: [{ category: 'add', difficulty: 1.5, size: 3 }], seed: 0 }), field('pool.0.difficulty', /integer/));
   assert.throws(() => createCurriculum({ name: 'sec', params: { alpha: 2 } }, { pool, seed: 0 }), field('curriculum.params.alpha', /Number must be <= 1/));
-  assert.throws(() => createCurriculum({ name: 'uniform', layers: [{ name: 'tlts-budget', params: { budget: 3 } }] }, { pool, seed: 0 }), field('curriculum.layers.0.params', /unknown key "budget"; allowed: start, final/));
+  assert.throws(() => createCurriculum({ name: 'uniform', layers: [{ name: 'tlts-budget', params: { budget: 3 } }] }, { pool, seed: 0 }), field('curriculum.layers.0.params.budget', /unknown key "budget"; allowed: start, final/));
 });

@@ -1,0 +1,9 @@
+// Public surface of src/config: the run-config schema (for the file loader), modes and compileRunConfig.
+export type { RunConfigOptions, ParsedRunConfig, MethodChoiceConfig } from './run-config-schema.ts';
+export type { CompiledRunConfig, ResolvedMethod, ResolvedTeacher, RunConfig } from './compile-run-config.ts';
+export type { ModeRule, RunMode } from './modes.ts';
+export { runConfigSchema, generateRunId } from './run-config-schema.ts';
+export { compileRunConfig } from './compile-run-config.ts';
+export { applyRewardShaping } from './reward-shaping.ts';
+export { MODES, RUN_MODES } from './modes.ts';
+export { refuseSecrets } from './secrets.ts';

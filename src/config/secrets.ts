@@ -1,0 +1,33 @@
+// Refuses secret-looking keys and values in a run config: credentials come from env vars and files only.
+import { invalidField } from '../errors.ts';
+
+/** Key segments that name a credential (matched per `_`/`-`-separated word, so `max_new_tokens` is fine). */
+const SECRET_KEY = /(^|[_-])(password|passwd|pwd|secret|secrets|credential|credentials|creds|nkey|apikey|bearer|private[_-]key|api[_-]key|access[_-]key)([_-]|$)|(^|[_-])token$/i;
+
+const SECRET_VALUES: Array<[RegExp, string]> = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a PEM private key'],
+  [/^S[UNACOPX][A-Z2-7]{50,}$/, 'an NKEY seed'],
+  [/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, 'a URL with a password'],
+];
+
+const WHERE = 'secrets never come from the run config: use RLMESH_NATS_USER/RLMESH_NATS_PASSWORD, RLMESH_NATS_TOKEN, RLMESH_NATS_CREDS, RLMESH_NATS_NKEY_SEED_FILE, RLMESH_API_TOKEN or the TLS file variables';
+
+/** Walks the raw document; throws RlmeshError(config) naming the first secret-looking key or value. */
+export function refuseSecrets(raw: unknown, path: string[] = []): void {
+  if (Array.isArray(raw)) {
+    raw.forEach((v, i) => refuseSecrets(v, [...path, String(i)]));
+    return;
+  }
+  if (typeof raw === 'string') {
+    for (const [re, what] of SECRET_VALUES) {
+      if (re.test(raw)) throw invalidField(path.join('.') || '(root)', `value looks like ${what}; ${WHERE}`);
+    }
+    return;
+  }
+  if (raw === null || typeof raw !== 'object') return;
+  for (const [key, value] of Object.entries(raw)) {
+    const here = [...path, key];
+    if (SECRET_KEY.test(key)) throw invalidField(here.join('.'), `key looks like a secret; ${WHERE}`);
+    refuseSecrets(value, here);
+  }
+}
