@@ -1,0 +1,104 @@
+// provisionRun/deleteRun against the real NATS: streams and durable consumers as in docs/conventions.md,
+// idempotent re-provisioning with new limits, teacher-less runs, bounded streams refusing publishes.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
+import { RlmeshError } from '../../src/errors.ts';
+import { connectNats, deleteRun, provisionRun, publishProto, runNames, WeightStore } from '../../src/platform/nats/index.ts';
+import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+const runs: string[] = [];
+
+before(async () => {
+  nc = await connectNats({ servers: SHARED_NATS_URL, name: 'rlmesh-test-provision' });
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+});
+
+after(async () => {
+  for (const r of runs) await deleteRun(jsm, r);
+  await nc.close();
+});
+
+test('runNames follows the conventions table', () => {
+  const n = runNames('my-run_2');
+  assert.equal(n.stages.tasks.subject, 'rlmesh.my-run_2.tasks');
+  assert.equal(n.stages.tasks.stream, 'RLMESH_MY_RUN_2_TASKS');
+  assert.equal(n.stages.dead.stream, 'RLMESH_MY_RUN_2_DEAD');
+  assert.equal(n.weightsBucket, 'rlmesh-weights-my-run_2');
+  assert.equal(n.weightsObject(12), 'policy-v12.safetensors');
+  assert.throws(() => runNames('bad.run'), (e: unknown) => e instanceof RlmeshError && e.field === 'run_id');
+  assert.throws(() => runNames('x'.repeat(65)), (e: unknown) => e instanceof RlmeshError && e.field === 'run_id');
+});
+
+test('provisionRun creates every stream and durable consumer with the configured limits, idempotently', async () => {
+  const runId = uniqueRunId('prov');
+  runs.push(runId);
+  const n = runNames(runId);
+  await provisionRun(jsm, runId, { maxDeliver: 4, ackWaitMs: 20_000, consumers: { rollout: { maxAckPending: 8 } } });
+  await provisionRun(jsm, runId, { maxDeliver: 4, ackWaitMs: 20_000, consumers: { rollout: { maxAckPending: 8 } } });
+  const expected: Record<string, string | undefined> = {
+    tasks: 'rollout', rollouts: 'verifier', rewarded: 'teacher', scored: 'learner',
+    feedback: 'controller', metrics: 'gateway', weights: undefined, dead: 'gateway',
+  };
+  for (const [stage, durable] of Object.entries(expected)) {
+    const { stream, subject } = n.stages[stage as keyof typeof n.stages];
+    const si = await jsm.streams.info(stream);
+    assert.deepEqual(si.config.subjects, [subject]);
+    assert.equal(si.config.retention, stage === 'dead' || stage === 'weights' ? 'limits' : 'workqueue', stage);
+    assert.equal(si.config.discard, stage === 'weights' ? 'old' : 'new', stage);
+    assert.ok(si.config.max_msgs > 0 && si.config.max_bytes > 0, `${stage} is bounded`);
+    assert.ok(si.config.duplicate_window >= 60e9, `${stage} dedupe window`);
+    const consumers = [];
+    for await (const ci of jsm.consumers.list(stream)) consumers.push(ci);
+    assert.deepEqual(consumers.map((c) => c.name), durable ? [durable] : [], stage);
+    if (durable) {
+      const c = consumers[0]!.config;
+      assert.equal(c.ack_policy, 'explicit');
+      assert.equal(c.max_deliver, 4);
+      assert.equal(c.ack_wait, 20e9);
+      assert.equal(c.filter_subject, subject);
+      assert.equal(c.max_ack_pending, stage === 'tasks' ? 8 : 1000);
+    }
+  }
+  // New limits on a second call update the existing consumers.
+  await provisionRun(jsm, runId, { maxDeliver: 6 });
+  assert.equal((await jsm.consumers.info(n.stages.scored.stream, 'learner')).config.max_deliver, 6);
+  // Without a teacher, rewarded feeds the learner and the stale teacher consumer is gone.
+  await provisionRun(jsm, runId, { withTeacher: false });
+  const names = [];
+  for await (const ci of jsm.consumers.list(n.stages.rewarded.stream)) names.push(ci.name);
+  assert.deepEqual(names, ['learner']);
+});
+
+test('a full bounded stream refuses the publish (discard new) instead of dropping silently', async () => {
+  const runId = uniqueRunId('full');
+  runs.push(runId);
+  const n = runNames(runId);
+  await provisionRun(jsm, runId, { maxMsgs: 2 });
+  const t = RolloutTask.fromPartial({ dispatchId: 'a', groupSize: 1 });
+  await publishProto(js, n.stages.tasks.subject, RolloutTask, t, { msgId: '1:tasks' });
+  await publishProto(js, n.stages.tasks.subject, RolloutTask, t, { msgId: '2:tasks' });
+  await assert.rejects(
+    publishProto(js, n.stages.tasks.subject, RolloutTask, t, { msgId: '3:tasks' }),
+    (e: unknown) => e instanceof RlmeshError && e.category === 'transport' && /maximum messages/i.test(e.message),
+  );
+  assert.equal((await jsm.streams.info(n.stages.tasks.stream)).state.messages, 2);
+});
+
+test('deleteRun removes the streams and the weights bucket', async () => {
+  const runId = uniqueRunId('del');
+  const n = runNames(runId);
+  await provisionRun(jsm, runId);
+  await (await WeightStore.open(js, runId)).put(1, new Uint8Array([1]));
+  assert.equal(await deleteRun(jsm, runId), 9);
+  await assert.rejects(jsm.streams.info(n.stages.tasks.stream));
+  await assert.rejects(jsm.streams.info(`OBJ_${n.weightsBucket}`));
+  assert.equal(await deleteRun(jsm, runId), 0);
+});
