@@ -11,7 +11,7 @@ import { RlmeshError } from '../../src/errors.ts';
 import { VerifierRewardClient } from '../../src/generated/rlmesh/v1/verifier.ts';
 import type { VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
 import { callUnary, createGrpcClient, createGrpcServer, silentLog } from '../../src/platform/grpc/index.ts';
-import type { GrpcServer } from '../../src/platform/grpc/index.ts';
+import type { GrpcLog } from '../../src/platform/grpc/index.ts';
 import { addVerifierTestService } from './grpc-fixture-service.ts';
 import type { WorkProbe } from './grpc-fixture-service.ts';
 import { checkHealth, healthClient, listServices } from './grpc-test-clients.ts';
@@ -30,10 +30,10 @@ async function rlmeshError(p: Promise<unknown>): Promise<RlmeshError> {
   assert.fail('expected the call to fail');
 }
 
-async function startTestServer(extra: { drainDelayMs?: number; port?: number } = {}) {
+async function startTestServer(extra: { drainDelayMs?: number; port?: number; log?: GrpcLog } = {}) {
   const probe: WorkProbe = { ticks: 0, abortedCalls: 0 };
   const registry = new Registry();
-  const server = createGrpcServer({ name: 'verifier-test', host: '127.0.0.1', port: extra.port ?? 0, drainGraceMs: 5000, log: silentLog, registry, ...extra });
+  const server = createGrpcServer({ name: 'verifier-test', host: '127.0.0.1', port: 0, drainGraceMs: 5000, log: silentLog, registry, ...extra });
   addVerifierTestService(server, probe);
   const port = await server.start();
   return { server, probe, registry, port, address: `127.0.0.1:${port}` };
@@ -117,13 +117,30 @@ test('a client abort cancels the call and the server work stops', async () => {
 });
 
 test('request and error counters reach the prom-client registry', async () => {
-  const text = await shared.registry.metrics();
-  const line = (re: RegExp): number => Number(re.exec(text)?.[1] ?? Number.NaN);
-  assert.ok(line(/rlmesh_grpc_server_handled_total\{grpc_service="rlmesh.v1.VerifierReward",grpc_method="Verify",grpc_code="OK"\} (\d+)/) >= 2);
-  assert.ok(line(/rlmesh_grpc_server_handled_total\{[^}]*grpc_code="INVALID_ARGUMENT"\} (\d+)/) >= 1);
-  assert.ok(line(/rlmesh_grpc_server_handled_total\{[^}]*grpc_code="DEADLINE_EXCEEDED"\} (\d+)/) >= 1);
-  assert.ok(line(/rlmesh_grpc_server_errors_total\{[^}]*category="config"\} (\d+)/) >= 1);
-  assert.ok(line(/rlmesh_grpc_server_errors_total\{[^}]*category="internal"\} (\d+)/) >= 1);
+  const count = async (re: RegExp): Promise<number> => Number(re.exec(await shared.registry.metrics())?.[1] ?? 0);
+  const series = {
+    ok: /rlmesh_grpc_server_handled_total\{grpc_service="rlmesh.v1.VerifierReward",grpc_method="Verify",grpc_code="OK"\} (\d+)/,
+    invalid: /rlmesh_grpc_server_handled_total\{[^}]*grpc_method="Verify",grpc_code="INVALID_ARGUMENT"\} (\d+)/,
+    deadline: /rlmesh_grpc_server_handled_total\{[^}]*grpc_method="Verify",grpc_code="DEADLINE_EXCEEDED"\} (\d+)/,
+    config: /rlmesh_grpc_server_errors_total\{[^}]*grpc_method="Verify",category="config"\} (\d+)/,
+    internal: /rlmesh_grpc_server_errors_total\{[^}]*grpc_method="Verify",category="internal"\} (\d+)/,
+    started: /rlmesh_grpc_server_started_total\{[^}]*grpc_method="Verify"\} (\d+)/,
+  };
+  const before: Record<string, number> = {};
+  for (const [k, re] of Object.entries(series)) before[k] = await count(re);
+  await callUnary(client, 'verify', verifyRequest('a'));
+  await callUnary(client, 'verify', verifyRequest('b'));
+  await rlmeshError(callUnary(client, 'verify', verifyRequest('')));
+  await rlmeshError(callUnary(client, 'verify', verifyRequest('throw')));
+  await rlmeshError(callUnary(client, 'verify', verifyRequest('slow'), { deadlineMs: 200 }));
+  while (shared.server.inFlight() > 0) await sleep(10);
+  const delta = async (k: keyof typeof series): Promise<number> => (await count(series[k])) - before[k]!;
+  assert.equal(await delta('started'), 5);
+  assert.equal(await delta('ok'), 2);
+  assert.equal(await delta('invalid'), 1);
+  assert.equal(await delta('config'), 1);
+  assert.equal(await delta('internal'), 1);
+  assert.equal(await delta('deadline'), 1);
 });
 
 test('reflection lists every rlmesh service and health (v1 and v1alpha)', async () => {
@@ -136,7 +153,9 @@ test('reflection lists every rlmesh service and health (v1 and v1alpha)', async 
 });
 
 test('health is SERVING, then NOT_SERVING during drain; in-flight calls finish', async () => {
-  const { server, address } = await startTestServer({ drainDelayMs: 400 });
+  const warnings: string[] = [];
+  const log: GrpcLog = { ...silentLog, warn: (m) => warnings.push(m) };
+  const { server, address } = await startTestServer({ drainDelayMs: 400, log });
   const health = healthClient(address);
   const c = createGrpcClient(VerifierRewardClient, address, { retries: 0 });
   try {
@@ -161,6 +180,7 @@ test('health is SERVING, then NOT_SERVING during drain; in-flight calls finish',
     await drained;
     await watchEnded;
     assert.deepEqual(seen, ['SERVING', 'NOT_SERVING']);
+    assert.deepEqual(warnings, [], 'drain finished gracefully, not by the grace timeout');
     const after = await rlmeshError(callUnary(c, 'verify', verifyRequest('x'), { deadlineMs: 2000 }));
     assert.equal(after.details?.grpcCode, GrpcCode.UNAVAILABLE);
   } finally {

@@ -21,16 +21,32 @@ function deadlineMs(call: AnyServerCall): number {
   return Number.isFinite(ms) ? ms : Infinity;
 }
 
-/** Builds the context; `dispose` clears the deadline timer once the handler has finished. */
-export function createCallContext(call: AnyServerCall, method: string): { ctx: CallContext; dispose: () => void } {
+/** Why a call's signal fired. */
+export type AbortCause = 'deadline' | 'cancelled';
+
+/** grpc-js reports a passed deadline as 'cancelled' too; a cancel this close to the deadline counts as one. */
+const DEADLINE_SLACK_MS = 20;
+
+/**
+ * Builds the context; `abortCause()` says why the signal fired (undefined while it has not); `dispose` clears
+ * the deadline timer once the handler has finished.
+ */
+export function createCallContext(
+  call: AnyServerCall,
+  method: string,
+): { ctx: CallContext; abortCause: () => AbortCause | undefined; dispose: () => void } {
   const controller = new AbortController();
-  const onCancel = (): void => controller.abort(new Error(`${method}: cancelled by the client or deadline`));
-  call.on('cancelled', onCancel);
   const deadline = deadlineMs(call);
-  // grpc-js also reports a passed deadline as 'cancelled'; the timer makes the signal exact and independent.
-  const timer = Number.isFinite(deadline)
-    ? setTimeout(() => controller.abort(new Error(`${method}: deadline exceeded`)), Math.max(0, deadline - Date.now()))
-    : undefined;
+  let cause: AbortCause | undefined;
+  const abort = (why: AbortCause): void => {
+    if (cause) return;
+    cause = why;
+    controller.abort(new Error(`${method}: ${why === 'deadline' ? 'deadline exceeded' : 'cancelled by the client'}`));
+  };
+  const onCancel = (): void => abort(Date.now() >= deadline - DEADLINE_SLACK_MS ? 'deadline' : 'cancelled');
+  call.on('cancelled', onCancel);
+  // The timer makes the signal exact even if the transport's own deadline handling is late.
+  const timer = Number.isFinite(deadline) ? setTimeout(() => abort('deadline'), Math.max(0, deadline - Date.now())) : undefined;
   if (call.cancelled) onCancel();
   let peer = 'unknown';
   try {
@@ -41,6 +57,7 @@ export function createCallContext(call: AnyServerCall, method: string): { ctx: C
   const ctx: CallContext = { signal: controller.signal, deadline, metadata: call.metadata, peer, method };
   return {
     ctx,
+    abortCause: () => cause,
     dispose: () => {
       if (timer) clearTimeout(timer);
       call.removeListener('cancelled', onCancel);

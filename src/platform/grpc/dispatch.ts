@@ -53,7 +53,7 @@ function openScope(path: string, call: ServerUnaryCall<unknown, unknown> | Serve
     attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method },
   }, parent);
   const spanContext = trace.setSpan(parent, span);
-  const { ctx, dispose } = createCallContext(call, path);
+  const { ctx, abortCause, dispose } = createCallContext(call, path);
   deps.onEnter();
   let done = false;
   return {
@@ -66,7 +66,7 @@ function openScope(path: string, call: ServerUnaryCall<unknown, unknown> | Serve
       let result: StatusObject | undefined;
       let code: GrpcCode = GrpcCode.OK;
       if (ctx.signal.aborted) {
-        code = Date.now() >= ctx.deadline ? GrpcCode.DEADLINE_EXCEEDED : GrpcCode.CANCELLED;
+        code = abortCause() === 'deadline' ? GrpcCode.DEADLINE_EXCEEDED : GrpcCode.CANCELLED;
       } else if (err !== undefined) {
         result = toGrpcStatus(err);
         code = result.code;

@@ -19,8 +19,10 @@ export function trackLongLivedCalls(server: Server): LongLivedCalls {
   const registrar: Pick<Server, 'addService'> = {
     addService(definition: ServiceDefinition, implementation: UntypedServiceImplementation): void {
       const wrapped: UntypedServiceImplementation = {};
+      // Implementations may use the method name ("Watch") or the camel-cased originalName ("watch").
+      const methodOf = (key: string) => definition[key] ?? Object.values(definition).find((m) => m.originalName === key);
       for (const [key, handler] of Object.entries(implementation)) {
-        if (!definition[key]?.responseStream) {
+        if (!methodOf(key)?.responseStream) {
           wrapped[key] = handler;
           continue;
         }

@@ -1,0 +1,94 @@
+// TLS and mutual TLS round trips with certificates made by openssl in a temp dir (a test CA signing a
+// server cert for 127.0.0.1/localhost and a client cert); plaintext and cert-less clients are refused.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { status as GrpcCode } from '@grpc/grpc-js';
+import { RlmeshError } from '../../src/errors.ts';
+import { VerifierRewardClient } from '../../src/generated/rlmesh/v1/verifier.ts';
+import type { VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
+import {
+  callUnary,
+  clientTlsFromEnv,
+  createGrpcClient,
+  createGrpcServer,
+  serverTlsFromEnv,
+  silentLog,
+} from '../../src/platform/grpc/index.ts';
+import type { GrpcServer, ServerTlsOptions } from '../../src/platform/grpc/index.ts';
+import { addVerifierTestService } from './grpc-fixture-service.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-tls-'));
+const f = (name: string): string => path.join(dir, name);
+const req: VerifyRequest = { items: [{ taskId: 't', completion: 'tls', completionTokens: 0 }], weights: {} };
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+}
+
+function makeCerts(): void {
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=rlmesh-test-ca');
+  writeFileSync(f('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+  openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1', '-extfile', 'server.ext');
+  openssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=rlmesh-client');
+  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.crt', '-days', '1');
+}
+
+async function start(tls: ServerTlsOptions): Promise<{ server: GrpcServer; address: string }> {
+  const server = createGrpcServer({ name: 'tls-test', host: '127.0.0.1', port: 0, tls, log: silentLog, drainGraceMs: 1000 });
+  addVerifierTestService(server, { ticks: 0, abortedCalls: 0 });
+  return { server, address: `127.0.0.1:${await server.start()}` };
+}
+
+async function failsWith(p: Promise<unknown>, code: GrpcCode): Promise<void> {
+  await assert.rejects(p, (e: unknown) => e instanceof RlmeshError && e.details?.grpcCode === code);
+}
+
+before(makeCerts);
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('TLS: a client trusting the CA round-trips; a plaintext client is refused', async () => {
+  const { server, address } = await start({ cert: { file: f('server.crt') }, key: { file: f('server.key') } });
+  const secure = createGrpcClient(VerifierRewardClient, address, { tls: { ca: { file: f('ca.crt') } } });
+  const plain = createGrpcClient(VerifierRewardClient, address, { retries: 0, deadlineMs: 3000 });
+  try {
+    assert.equal((await callUnary(secure, 'verify', req)).rewards[0]!.parsedAnswer, 'tls');
+    await failsWith(callUnary(plain, 'verify', req), GrpcCode.UNAVAILABLE);
+  } finally {
+    secure.close();
+    plain.close();
+    await server.drain();
+  }
+});
+
+test('mTLS from RLMESH_GRPC_TLS_* env: a client with a CA-signed cert passes, one without is refused', async () => {
+  const env = { RLMESH_GRPC_TLS_CERT: f('server.crt'), RLMESH_GRPC_TLS_KEY: f('server.key'), RLMESH_GRPC_TLS_CA: f('ca.crt') };
+  const serverTls = serverTlsFromEnv(env);
+  assert.ok(serverTls?.clientCa, 'CA in the env turns on client verification');
+  const { server, address } = await start(serverTls);
+  const clientTls = clientTlsFromEnv({ RLMESH_GRPC_TLS_CA: f('ca.crt'), RLMESH_GRPC_TLS_CERT: f('client.crt'), RLMESH_GRPC_TLS_KEY: f('client.key') });
+  const withCert = createGrpcClient(VerifierRewardClient, address, { tls: clientTls });
+  const withoutCert = createGrpcClient(VerifierRewardClient, address, { tls: { ca: { file: f('ca.crt') } }, retries: 0, deadlineMs: 3000 });
+  try {
+    assert.equal((await callUnary(withCert, 'verify', req)).rewards[0]!.parsedAnswer, 'tls');
+    await failsWith(callUnary(withoutCert, 'verify', req), GrpcCode.UNAVAILABLE);
+  } finally {
+    withCert.close();
+    withoutCert.close();
+    await server.drain();
+  }
+});
+
+test('TLS config errors name the setting', async () => {
+  assert.throws(() => serverTlsFromEnv({ RLMESH_GRPC_TLS_CERT: f('server.crt') }), (e: unknown) => e instanceof RlmeshError && e.field === 'RLMESH_GRPC_TLS_KEY');
+  assert.equal(serverTlsFromEnv({}), undefined);
+  await assert.rejects(
+    createGrpcServer({ name: 'x', port: 0, log: silentLog, tls: { cert: { file: f('missing.crt') }, key: { file: f('server.key') } } }).start(),
+    (e: unknown) => e instanceof RlmeshError && e.field === 'tls.cert',
+  );
+});
