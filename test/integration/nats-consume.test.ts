@@ -206,3 +206,42 @@ test('publishing to a subject no stream serves is a transport error naming the s
     (e: unknown) => e instanceof RlmeshError && e.category === 'transport' && /rlmesh\..*\.tasks/.test(e.message),
   );
 });
+
+test('stop() waits for the in-flight handler to finish and ack, and hands unstarted messages back', async () => {
+  const names = await newRun();
+  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('slow'), { msgId: 'slow:tasks' });
+  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('queued'), { msgId: 'queued:tasks' });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let started = false;
+  let finished = false;
+  const loop = consumeProto(js, {
+    stream: names.stages.tasks.stream,
+    consumer: 'rollout',
+    type: RolloutTask,
+    deadSubject: names.stages.dead.subject,
+    expiresMs: 1000,
+    handler: async (t, ctx) => {
+      assert.equal(t.dispatchId, 'slow');
+      started = true;
+      ctx.working();
+      await gate;
+      assert.equal(ctx.signal.aborted, true);
+      finished = true;
+    },
+  });
+  await waitFor('handler start', () => started);
+  let stopped = false;
+  const stopping = loop.stop().then(() => (stopped = true));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(stopped, false, 'stop() resolved while a handler was running');
+  release();
+  await stopping;
+  assert.equal(finished, true);
+  assert.equal(loop.counters.processed, 1);
+  // 'slow' was acked; 'queued' went back to the stream and another worker gets it now.
+  const next = await (await js.consumers.get(names.stages.tasks.stream, 'rollout')).next({ expires: 5000 });
+  assert.ok(next, 'queued message available again');
+  assert.equal(RolloutTask.decode(next.data).dispatchId, 'queued');
+  next.ack();
+});
