@@ -17,7 +17,6 @@ import {
 } from '../curriculum/index.ts';
 import { parseSuiteSpec, type SuiteEntry } from '../tasks/index.ts';
 import { MODES, type ModeRule } from './modes.ts';
-import { refuseSecrets } from './secrets.ts';
 import { runConfigSchema, type MethodChoiceConfig, type ParsedRunConfig } from './run-config-schema.ts';
 
 export interface ResolvedMethod {
@@ -125,7 +124,6 @@ function crossChecks(cfg: RunConfig, mode: ModeRule): void {
 
 /** Validates and compiles a raw (parsed YAML/JSON) run config. Throws RlmeshError(config) naming the field. */
 export function compileRunConfig(raw: unknown): CompiledRunConfig {
-  refuseSecrets(raw);
   const parsed = runConfigSchema.safeParse(raw ?? {});
   if (!parsed.success) throw schemaError(parsed.error);
   const cfg = parsed.data;

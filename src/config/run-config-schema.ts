@@ -2,6 +2,7 @@
 // everywhere, every field defaulted. Mode-dependent defaults (teacher, objective) are filled by compileRunConfig.
 import { z } from 'zod';
 import { RUN_MODES } from './modes.ts';
+import { findSecret } from './secrets.ts';
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -148,7 +149,7 @@ export const natsSection = z
   })
   .strict();
 
-export const runConfigSchema = z
+export const runConfigObject = z
   .object({
     /** Run id `[A-Za-z0-9_-]{1,64}` (names NATS subjects and streams). Default generated `run-<utc time>-<hex>`. */
     run_id: z.string().regex(RUN_ID, 'must match [A-Za-z0-9_-]{1,64}').default(() => generateRunId()),
@@ -181,8 +182,20 @@ export const runConfigSchema = z
   })
   .strict();
 
+/**
+ * The schema to hand a file loader: refuses secret-looking keys/values first (with a message pointing at the
+ * env vars), then validates `runConfigObject`. Mode defaults and methods are applied by compileRunConfig.
+ */
+export const runConfigSchema = z
+  .unknown()
+  .superRefine((raw, ctx) => {
+    const hit = findSecret(raw);
+    if (hit) ctx.addIssue({ code: z.ZodIssueCode.custom, path: hit.path, message: hit.message, fatal: true });
+  })
+  .pipe(runConfigObject);
+
 /** What a user writes (every field optional). */
-export type RunConfigOptions = z.input<typeof runConfigSchema>;
+export type RunConfigOptions = z.input<typeof runConfigObject>;
 /** After schema defaults, before mode defaults. */
-export type ParsedRunConfig = z.output<typeof runConfigSchema>;
+export type ParsedRunConfig = z.output<typeof runConfigObject>;
 export type MethodChoiceConfig = z.output<typeof methodChoice>;

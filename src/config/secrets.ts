@@ -12,22 +12,36 @@ const SECRET_VALUES: Array<[RegExp, string]> = [
 
 const WHERE = 'secrets never come from the run config: use RLMESH_NATS_USER/RLMESH_NATS_PASSWORD, RLMESH_NATS_TOKEN, RLMESH_NATS_CREDS, RLMESH_NATS_NKEY_SEED_FILE, RLMESH_API_TOKEN or the TLS file variables';
 
-/** Walks the raw document; throws RlmeshError(config) naming the first secret-looking key or value. */
-export function refuseSecrets(raw: unknown, path: string[] = []): void {
+export interface SecretFinding {
+  path: string[];
+  message: string;
+}
+
+/** Walks the raw document; returns the first secret-looking key or value, or null. */
+export function findSecret(raw: unknown, path: string[] = []): SecretFinding | null {
   if (Array.isArray(raw)) {
-    raw.forEach((v, i) => refuseSecrets(v, [...path, String(i)]));
-    return;
+    for (let i = 0; i < raw.length; i++) {
+      const hit = findSecret(raw[i], [...path, String(i)]);
+      if (hit) return hit;
+    }
+    return null;
   }
   if (typeof raw === 'string') {
-    for (const [re, what] of SECRET_VALUES) {
-      if (re.test(raw)) throw invalidField(path.join('.') || '(root)', `value looks like ${what}; ${WHERE}`);
-    }
-    return;
+    for (const [re, what] of SECRET_VALUES) if (re.test(raw)) return { path, message: `value looks like ${what}; ${WHERE}` };
+    return null;
   }
-  if (raw === null || typeof raw !== 'object') return;
+  if (raw === null || typeof raw !== 'object') return null;
   for (const [key, value] of Object.entries(raw)) {
     const here = [...path, key];
-    if (SECRET_KEY.test(key)) throw invalidField(here.join('.'), `key looks like a secret; ${WHERE}`);
-    refuseSecrets(value, here);
+    if (SECRET_KEY.test(key)) return { path: here, message: `key looks like a secret; ${WHERE}` };
+    const hit = findSecret(value, here);
+    if (hit) return hit;
   }
+  return null;
+}
+
+/** Throws RlmeshError(config) naming the first secret-looking key or value. */
+export function refuseSecrets(raw: unknown): void {
+  const hit = findSecret(raw);
+  if (hit) throw invalidField(hit.path.join('.') || '(root)', hit.message);
 }
