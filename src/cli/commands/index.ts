@@ -4,10 +4,12 @@ import { up } from './up.ts';
 import { init } from './init.ts';
 import { score } from './score.ts';
 import { generate } from './generate.ts';
+import { methods } from './methods.ts';
 
 export const commands: Record<string, Command> = {
   [up.name]: up,
   [init.name]: init,
   [score.name]: score,
   [generate.name]: generate,
+  [methods.name]: methods,
 };
