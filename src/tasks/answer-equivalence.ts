@@ -3,11 +3,14 @@
 import { normaliseMathText, scanNumbers } from './number-scan.ts';
 import { rationalEquals, type Rational } from './rational.ts';
 
+const PLAIN_INTEGER = /^-?\d{1,15}$/;
+
 /**
  * The number an answer text states: the last number after the last "=" (so "x = 5" and
  * "5 apples" are 5). Null when the text holds no number.
  */
 export function parseNumericAnswer(text: string): Rational | null {
+  if (PLAIN_INTEGER.test(text)) return { num: BigInt(text), den: 1n }; // fast path: most answers are plain integers
   let s = normaliseMathText(text);
   const eq = s.lastIndexOf('=');
   if (eq >= 0) s = s.slice(eq + 1);

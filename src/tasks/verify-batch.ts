@@ -30,10 +30,13 @@ export function resolveTask(input: Pick<VerifyInput, 'taskId' | 'task'>, prefix 
   return task;
 }
 
-const CACHE_LIMIT = 4096;
+const CACHE_LIMIT = 16384; // entries; a task is ~0.5 KB
 
-export function verifyBatch(items: readonly VerifyInput[], options?: CompiledRewardOptions): VerifyOutcome[] {
-  const cache = new Map<string, Task>();
+/**
+ * Grades every item. `cache` (task id -> task) may outlive one call so a service regenerates each id once;
+ * it is cleared when it passes 16384 entries.
+ */
+export function verifyBatch(items: readonly VerifyInput[], options?: CompiledRewardOptions, cache = new Map<string, Task>()): VerifyOutcome[] {
   return items.map((item, i): VerifyOutcome => {
     let task: Task;
     try {
