@@ -1,6 +1,6 @@
 // Builds and restores a whole curriculum: one sampler plus layers sharing a seed, a pool and a step counter.
 import type { z } from 'zod';
-import { invalidField } from '../errors.ts';
+import { invalidField, RlmeshError } from '../errors.ts';
 import type { Arm, ArmProbability, Curriculum, CurriculumControls, CurriculumFeedback, CurriculumLayer, CurriculumSignal, CurriculumState, TaskPick, TaskSampler } from './types.ts';
 import { curricula, type CurriculumContext, type CurriculumMethod, type LayerMethod, type SamplerMethod } from './registry.ts';
 import { validatePool } from './pool.ts';
@@ -39,6 +39,20 @@ function layerMethod(name: string, field: string): LayerMethod {
   return m;
 }
 
+/** Feedback comes from the learner over NATS: refuse malformed records (data error naming the field). */
+function checkFeedback(feedback: readonly CurriculumFeedback[]): void {
+  if (!Array.isArray(feedback)) throw new RlmeshError('data', 'feedback: must be a list of records', { field: 'feedback' });
+  feedback.forEach((f, i) => {
+    const bad = (key: string, why: string) => new RlmeshError('data', `feedback.${i}.${key}: ${why}`, { field: `feedback.${i}.${key}` });
+    if (typeof f?.category !== 'string') throw bad('category', 'must be a string');
+    if (!Number.isInteger(f.difficulty)) throw bad('difficulty', `must be an integer, got ${String(f.difficulty)}`);
+    if (!Number.isInteger(f.samples) || f.samples < 0) throw bad('samples', `must be an integer >= 0, got ${String(f.samples)}`);
+    if (!(f.passRate >= 0 && f.passRate <= 1)) throw bad('passRate', `must be in [0, 1], got ${String(f.passRate)}`);
+    if (!(Number.isFinite(f.meanAbsAdvantage) && f.meanAbsAdvantage >= 0)) throw bad('meanAbsAdvantage', `must be a finite number >= 0, got ${String(f.meanAbsAdvantage)}`);
+    if (f.index !== undefined && !(Number.isInteger(f.index) && f.index >= 0)) throw bad('index', `must be an integer >= 0, got ${String(f.index)}`);
+  });
+}
+
 class ComposedCurriculum implements Curriculum {
   constructor(
     private readonly sampler: TaskSampler,
@@ -63,6 +77,7 @@ class ComposedCurriculum implements Curriculum {
   }
 
   update(feedback: readonly CurriculumFeedback[], signal: CurriculumSignal = {}): void {
+    checkFeedback(feedback);
     const step = signal.step ?? this.currentStep + 1;
     if (!Number.isInteger(step) || step < 0) throw invalidField('step', `must be an integer >= 0, got ${step}`);
     this.currentStep = step;

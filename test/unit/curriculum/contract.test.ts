@@ -103,3 +103,20 @@ test('errors name the field: unknown curriculum, layer used as sampler, all-empt
   assert.throws(() => createCurriculum({ name: 'sec', params: { alpha: 2 } }, { pool, seed: 0 }), field('curriculum.params.alpha', /Number must be <= 1/));
   assert.throws(() => createCurriculum({ name: 'uniform', layers: [{ name: 'tlts-budget', params: { budget: 3 } }] }, { pool, seed: 0 }), field('curriculum.layers.0.params.budget', /unknown key "budget"; allowed: start, final/));
 });
+
+test('malformed feedback is a data error naming the record and field; state is left untouched', () => {
+  const c = createCurriculum({ name: 'sec' }, { pool, seed: 0 });
+  const before = JSON.stringify(c.state());
+  const ok = { category: 'add', difficulty: 1, samples: 4, passRate: 0.5, meanAbsAdvantage: 0.3 };
+  const cases: Array<[Partial<CurriculumFeedback>, string]> = [
+    [{ passRate: 1.5 }, 'feedback.1.passRate'],
+    [{ samples: -1 }, 'feedback.1.samples'],
+    [{ meanAbsAdvantage: Number.NaN }, 'feedback.1.meanAbsAdvantage'],
+    [{ difficulty: 0.5 }, 'feedback.1.difficulty'],
+    [{ index: -2 }, 'feedback.1.index'],
+  ];
+  for (const [patch, f] of cases) {
+    assert.throws(() => c.update([ok, { ...ok, ...patch }]), (e: unknown) => isRlmeshError(e) && e.category === 'data' && e.field === f);
+  }
+  assert.equal(JSON.stringify(c.state()), before);
+});
