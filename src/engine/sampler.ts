@@ -20,6 +20,8 @@ export interface GenerateOptions {
   stopTokens?: number[];
   /** Same seed, same samples. */
   seed: number;
+  /** Benchmarks only: do not stop at eos (stop tokens still apply). */
+  ignoreEos?: boolean;
   /** Diagnostics: raw logits [B, V] (row-major) of every decoding step before sampling. */
   onLogits?: (step: number, logits: Float32Array) => void;
 }
@@ -57,7 +59,7 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
   checkSequences(prompts, c, 'prompts');
   const B = prompts.length, P = Math.max(...prompts.map((p) => p.length));
   const params = compileOptions(options, c.max_position_embeddings, P);
-  const stops = new Set([c.eos_token_id, ...(options.stopTokens ?? [])]);
+  const stops = new Set([...(options.ignoreEos ? [] : [c.eos_token_id]), ...(options.stopTokens ?? [])]);
   const rng = new Prng(options.seed);
   const V = c.vocab_size;
   // Left padding so every row's next token sits at the same column.

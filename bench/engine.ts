@@ -1,0 +1,127 @@
+// Engine benchmark: learner-step and KV-cache generation tokens/s against PyTorch eager in the same job.
+// Run: npm run bench:engine            (sizes S and M)
+//      npm run bench:engine -- --quick (S only, fewer iterations)
+//      RLMESH_BACKEND=webgpu npm run bench:engine   (GPU host; torch_ref.py then uses CUDA if present)
+import * as tf from '@tensorflow/tfjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { AdamW, LlamaModel, generate, initBackend } from '../src/engine/index.ts';
+import type { LlamaConfig } from '../src/engine/index.ts';
+
+interface Size { name: string; vocab: number; hidden: number; intermediate: number; layers: number; heads: number; seq: number; batch: number; prompt: number; new_tokens: number }
+interface Figures { name: string; learner_step_s: number; learner_tokens_per_s: number; generate_s: number; generate_tokens_per_s: number; peak_mb: number; peak_rss_mb: number }
+
+// ---- settings ----
+const quick = process.argv.includes('--quick');
+const SIZES: Size[] = [
+  { name: 'S', vocab: 64, hidden: 128, intermediate: 512, layers: 4, heads: 4, seq: 128, batch: 32, prompt: 8, new_tokens: 128 },
+  { name: 'M', vocab: 64, hidden: 256, intermediate: 1024, layers: 6, heads: 8, seq: 256, batch: 64, prompt: 8, new_tokens: 128 },
+].slice(0, quick ? 1 : 2);
+const STEPS = quick ? 2 : 3; // timed learner steps after one warm-up
+const GEN_RUNS = 1; // timed generations after a short warm-up
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function configOf(s: Size): LlamaConfig {
+  return {
+    vocab_size: s.vocab, hidden_size: s.hidden, intermediate_size: s.intermediate, num_hidden_layers: s.layers,
+    num_attention_heads: s.heads, num_key_value_heads: s.heads, max_position_embeddings: Math.max(s.seq, s.prompt + s.new_tokens),
+    rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2, pad_token_id: 0,
+  };
+}
+
+function benchRlmesh(s: Size, tick: () => void): Figures {
+  const model = LlamaModel.init(configOf(s), 0);
+  const opt = new AdamW(model.params, { lr: 1e-3, weightDecay: 0.01, maxGradNorm: 1 });
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % s.vocab;
+  const rows = Array.from({ length: s.batch }, () => Array.from({ length: s.seq + 1 }, rand));
+  const ids = tf.tensor2d(rows.map((r) => r.slice(0, -1)), [s.batch, s.seq], 'int32');
+  const tgt = tf.tensor2d(rows.map((r) => r.slice(1)), [s.batch, s.seq], 'int32');
+  let peak = 0;
+  const lossFn = () => {
+    const l = tf.neg(tf.mean(model.tokenLogprobs(ids, undefined, tgt))) as tf.Scalar;
+    peak = Math.max(peak, tf.memory().numBytes);
+    return l;
+  };
+  opt.trainStep(lossFn); tick();
+  let t0 = performance.now();
+  for (let i = 0; i < STEPS; i++) { opt.trainStep(lossFn); tick(); }
+  const learn = (performance.now() - t0) / 1000 / STEPS;
+  const prompts = Array.from({ length: s.batch }, () => Array.from({ length: s.prompt }, rand));
+  const gen = (n: number) => generate(model, prompts, { maxNewTokens: n, seed: 1, ignoreEos: true, onLogits: () => { peak = Math.max(peak, tf.memory().numBytes); } });
+  gen(4);
+  t0 = performance.now();
+  for (let i = 0; i < GEN_RUNS; i++) { gen(s.new_tokens); tick(); }
+  const genS = (performance.now() - t0) / 1000 / GEN_RUNS;
+  ids.dispose(); tgt.dispose(); opt.dispose(); model.dispose();
+  return {
+    name: s.name, learner_step_s: learn, learner_tokens_per_s: (s.batch * s.seq) / learn, generate_s: genS,
+    generate_tokens_per_s: (s.batch * s.new_tokens) / genS, peak_mb: peak / 2 ** 20, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+/** /usr/bin/python3 with torch, installing Debian python3-torch + libopenblas0-pthread when missing. */
+function ensureTorch(): string {
+  const py = '/usr/bin/python3';
+  const ok = () => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  const blas = () => spawnSync('dpkg', ['-s', 'libopenblas0-pthread'], { stdio: 'ignore' }).status === 0;
+  if (!ok() || !blas()) {
+    console.error('installing python3-torch and libopenblas0-pthread with apt-get ...');
+    execFileSync('apt-get', ['install', '-y', 'python3-torch', 'libopenblas0-pthread'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!ok()) throw new Error('python3 cannot import torch after installing python3-torch');
+  return py;
+}
+
+function benchTorch(): Array<Figures & { torch: string; threads: number }> {
+  const py = ensureTorch();
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const out = execFileSync(py, [path.join(here, 'torch_ref.py'), JSON.stringify({ sizes: SIZES, steps: STEPS, gen_steps: GEN_RUNS })], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  return out.trim().split('\n').map((l) => {
+    const r = JSON.parse(l);
+    return { ...r, peak_mb: r.peak_rss_mb };
+  });
+}
+
+function cpuModel(): string {
+  try {
+    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/);
+    if (m) return `${m[1]!.trim()} x${os.cpus().length}`;
+  } catch { /* not Linux */ }
+  return `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`;
+}
+
+function gitCommit(): string {
+  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+}
+
+const backend = await initBackend();
+const bar = new cliProgress.SingleBar({ format: 'bench:engine [{bar}] {value}/{total} {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic);
+bar.start(SIZES.length * (STEPS + 1 + GEN_RUNS) + 1, 0, { phase: 'rlmesh' });
+const ours = SIZES.map((s) => { bar.update({ phase: `rlmesh ${s.name}` }); return benchRlmesh(s, () => bar.increment()); });
+bar.update({ phase: 'pytorch' });
+const ref = benchTorch();
+bar.increment();
+bar.stop();
+
+const f = (x: number, d = 0) => x.toFixed(d);
+const lines = [
+  `| size | learner tok/s rlmesh | PyTorch | ratio | generate tok/s rlmesh | PyTorch | ratio | peak MB rlmesh (tf.memory / RSS) | PyTorch RSS MB |`,
+  `|---|---|---|---|---|---|---|---|---|`,
+  ...ours.map((o, i) => {
+    const r = ref[i]!;
+    return `| ${o.name} | ${f(o.learner_tokens_per_s)} | ${f(r.learner_tokens_per_s)} | ${f(o.learner_tokens_per_s / r.learner_tokens_per_s, 3)} | ${f(o.generate_tokens_per_s)} | ${f(r.generate_tokens_per_s)} | ${f(o.generate_tokens_per_s / r.generate_tokens_per_s, 3)} | ${f(o.peak_mb)} / ${f(o.peak_rss_mb)} | ${f(r.peak_rss_mb)} |`;
+  }),
+];
+const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob; generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; ${STEPS} timed steps.\n`;
+const text = `${header}\n${lines.join('\n')}\n`;
+console.log(text);
+const results = path.join(here, 'RESULTS.md');
+if (!existsSync(results)) writeFileSync(results, '# bench:engine results (appended by `npm run bench:engine`)\n\n');
+appendFileSync(results, `${text}\n`);
