@@ -119,7 +119,7 @@ test('TIP weighted sampling is seeded, keeps k tokens and prefers high-entropy t
   const a = sel({ ...tb, step: 1 }).keep.dataSync();
   const b = sel({ ...tb, step: 1 }).keep.dataSync();
   assert.deepEqual(Array.from(a), Array.from(b));
-  assert.equal(a.reduce((x, v) => x + v, 0), Math.floor(0.4 * B * T));
+  assert.equal(Array.from(a).reduce((x, v) => x + v, 0), Math.floor(0.4 * B * T));
   // over many steps, kept tokens have higher mean entropy than the batch mean
   const H = tf.neg(tf.sum(tf.mul(tf.exp(tb.studentLogprobsFull!), tb.studentLogprobsFull!), -1)).dataSync();
   let keptH = 0;
@@ -128,7 +128,7 @@ test('TIP weighted sampling is seeded, keeps k tokens and prefers high-entropy t
     const k = sel({ ...tb, step: s }).keep.dataSync();
     k.forEach((v, i) => { if (v) { keptH += H[i]!; kept++; } });
   }
-  const meanH = H.reduce((x, v) => x + v, 0) / H.length;
+  const meanH = Array.from(H).reduce((x, v) => x + v, 0) / H.length;
   assert.ok(keptH / kept > meanH + 0.02, `kept mean entropy ${keptH / kept} vs batch ${meanH}`);
 });
 
