@@ -1,8 +1,9 @@
 // Numeric and list answer equivalence: exact rational comparison after stripping surrounding text, units,
 // currency, percent signs and LaTeX dressing ("1,000" == 1000, "\frac{1}{2}" == 0.5 == "1/2").
-import { normaliseMathText, scanNumbers } from './number-scan.ts';
+import { normaliseMathText, scanNumbers, scanTail } from './number-scan.ts';
 import { rationalEquals, type Rational } from './rational.ts';
 
+const MAX_LIST_ITEMS = 256; // longer lists are not answers to our tasks; bounds the work
 const PLAIN_INTEGER = /^-?\d{1,15}$/;
 
 /**
@@ -11,7 +12,7 @@ const PLAIN_INTEGER = /^-?\d{1,15}$/;
  */
 export function parseNumericAnswer(text: string): Rational | null {
   if (PLAIN_INTEGER.test(text)) return { num: BigInt(text), den: 1n }; // fast path: most answers are plain integers
-  let s = normaliseMathText(text);
+  let s = normaliseMathText(scanTail(text));
   const eq = s.lastIndexOf('=');
   if (eq >= 0) s = s.slice(eq + 1);
   const tokens = scanNumbers(s);
@@ -36,7 +37,7 @@ export function parseListAnswer(text: string): Rational[] | null {
     s = s.slice(1, -1);
   }
   const items = s.split(/[\s,;]+/).filter((p) => p.length > 0 && p.toLowerCase() !== 'and');
-  if (items.length === 0) return null;
+  if (items.length === 0 || items.length > MAX_LIST_ITEMS) return null;
   const out: Rational[] = [];
   for (const item of items) {
     const v = parseListItem(item);

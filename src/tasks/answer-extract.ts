@@ -1,6 +1,6 @@
 // Pulls the final answer out of a completion: <answer> tags, then \boxed{...}, then "#### n", then (for
 // numeric answers) the last number. Every search is a linear lastIndexOf / brace scan.
-import { scanNumbers, normaliseMathText } from './number-scan.ts';
+import { normaliseMathText, scanNumbers, scanTail } from './number-scan.ts';
 import type { AnswerKind } from './task.ts';
 
 export type AnswerSource = 'answer_tag' | 'boxed' | 'hash' | 'last_number' | 'last_list' | 'none';
@@ -65,7 +65,7 @@ export function extractAnswer(completion: string, kind: AnswerKind = 'number'): 
   const hashed = afterHashes(completion);
   if (hashed !== null) return { text: hashed, source: 'hash' };
   if (kind === 'number') {
-    const text = normaliseMathText(completion);
+    const text = normaliseMathText(scanTail(completion));
     const tokens = scanNumbers(text);
     const last = tokens[tokens.length - 1];
     if (last) return { text: text.slice(last.start, last.end).trim(), source: 'last_number' };

@@ -16,6 +16,8 @@ type Tag = (typeof TAGS)[number];
 
 function nextTag(text: string, from: number): { tag: Tag; at: number } | null {
   for (let i = text.indexOf('<', from); i >= 0; i = text.indexOf('<', i + 1)) {
+    const c = text[i + 1]; // cheap reject before comparing whole tags
+    if (c !== 't' && c !== 'a' && c !== '/') continue;
     for (const tag of TAGS) if (text.startsWith(tag, i)) return { tag, at: i };
   }
   return null;

@@ -11,6 +11,7 @@ export interface NumberToken {
 const MAX_DIGITS = 400; // longer digit runs are not numbers we grade; keeps BigInt work bounded
 const MAX_EXPONENT = 400;
 const MAX_FRAC_DEPTH = 4;
+const MAX_FRAC_ARG_CHARS = 256; // a longer \frac argument is not a number we grade; bounds the brace scan
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 const isLetter = (c: string | undefined): boolean => c !== undefined && /[A-Za-z]/.test(c);
@@ -97,7 +98,8 @@ function readFracArg(s: string, i: number, depth: number): { value: Rational; en
   if (s[i] !== '{') return null;
   let level = 1;
   let k = i + 1;
-  while (k < s.length && level > 0) {
+  const limit = Math.min(s.length, i + 1 + MAX_FRAC_ARG_CHARS);
+  while (k < limit && level > 0) {
     if (s[k] === '{') level++;
     else if (s[k] === '}') level--;
     k++;
@@ -121,6 +123,19 @@ function signBefore(s: string, i: number): { negative: boolean; start: number } 
     return { negative: false, start: i };
   }
   return { negative: s[k] === '-', start: k };
+}
+
+const SCAN_TAIL_CHARS = 2048;
+
+/**
+ * The last ~2 KB of `text`, starting at a whitespace boundary: final answers sit at the end, and scanning
+ * only the tail bounds the work per completion whatever its length.
+ */
+export function scanTail(text: string): string {
+  if (text.length <= SCAN_TAIL_CHARS) return text;
+  const tail = text.slice(text.length - SCAN_TAIL_CHARS);
+  const ws = tail.search(/\s/);
+  return ws >= 0 && ws < 64 ? tail.slice(ws + 1) : tail;
 }
 
 /** All numeric literals in `text`, left to right. Digits glued to a preceding letter ("x2") are skipped. */

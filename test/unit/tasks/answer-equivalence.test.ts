@@ -47,7 +47,7 @@ test('boxed handles nesting, the space form and unclosed braces', () => {
 test('adversarial inputs are processed in bounded time (no catastrophic backtracking)', () => {
   // each is 64 KB of a pattern that hurts backtracking regexes; the test fails only on wrong results,
   // a pathological implementation would hang the runner instead
-  const inputs = ['1,'.repeat(32768), '\\boxed{'.repeat(9000), '1'.repeat(65536), '- '.repeat(32768) + '3', '\\frac{'.repeat(9000), '<answer>'.repeat(8000)];
+  const inputs = ['1,'.repeat(32768), '\\boxed{'.repeat(9000), '1'.repeat(65536), '- '.repeat(32768) + '3', '\\frac{'.repeat(9000), '<answer>'.repeat(8000), '<'.repeat(65536), '\\frac{1}{'.repeat(7000)];
   for (const s of inputs) {
     extractAnswer(s);
     parseNumericAnswer(s);
