@@ -49,7 +49,7 @@ export interface ConsumeOptions<T> {
   maxDeliver?: number;
   /** nak delay: initialMs * 2^(delivery-1), capped at maxMs. Defaults 500 / 30000. */
   backoff?: { initialMs?: number; maxMs?: number };
-  /** how long one pull waits for messages, ms (>= 1000). Default 5000. */
+  /** how long one pull waits for messages, ms (>= 1000); also the longest stop() waits on an idle pull. Default 2000. */
   expiresMs?: number;
   /** errors that retrying cannot fix go straight to the dead letter. Default: RlmeshError of category data/config. */
   isPermanent?: (err: unknown) => boolean;
@@ -131,8 +131,6 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
   } catch {
     expectedType = undefined; // unknown type without typeName: skip the header check
   }
-  let current: ConsumerMessages | undefined;
-  signal.addEventListener('abort', () => current?.stop(), { once: true });
 
   const nakDelay = (delivery: number) => Math.min(maxMs, initialMs * 2 ** Math.max(0, delivery - 1));
 
@@ -153,7 +151,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     }
   }
 
-  async function handle(m: JsMsg, maxDeliver: number): Promise<void> {
+  async function handle(m: JsMsg, maxDeliver: number, handBack: JsMsg[]): Promise<void> {
     const deliveryCount = m.info.deliveryCount;
     if (deliveryCount > 1) counters.redelivered++;
     const attributes = {
@@ -194,7 +192,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
         recordError(span, err);
         onError(err, 'handler');
         if (signal.aborted && !isPermanent(err)) {
-          m.nak(0); // stopping: hand it back at once
+          handBack.push(m); // stopping: hand it back without a delay once the pull is over
         } else if (deliveryCount >= maxDeliver || isPermanent(err)) {
           await deadLetter(m, deadLetterReason(err));
         } else {
@@ -222,16 +220,20 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
             maxDeliver = md && md > 0 ? md : Number.POSITIVE_INFINITY;
           }
         }
-        current = await consumer.fetch({ max_messages: batch, expires: opts.expiresMs ?? 5000 });
-        if (signal.aborted) current.stop();
-        for await (const m of current) {
-          if (signal.aborted) {
-            m.nak(0); // pulled but not started: give it back for another worker
-            continue;
-          }
-          await limiter.run(() => handle(m, maxDeliver!));
+        // On abort we let the current pull run out (batch filled or expired) rather than stop() it: messages the
+        // server sends after a client-side stop would be dropped unseen and stall until ack_wait.
+        const pulled: ConsumerMessages = await consumer.fetch({ max_messages: batch, expires: opts.expiresMs ?? 2000 });
+        // Messages pulled after abort are handed back only once this pull is over: a nak while the pull is
+        // still open would be redelivered straight into it.
+        const handBack: JsMsg[] = [];
+        for await (const m of pulled) {
+          await limiter.run(async () => {
+            if (signal.aborted) handBack.push(m);
+            else await handle(m, maxDeliver!, handBack);
+          });
         }
         await limiter.idle();
+        for (const m of handBack) m.nak(0);
         failures = 0;
       } catch (err) {
         onError(err, 'pull');

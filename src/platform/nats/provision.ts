@@ -24,7 +24,7 @@ export interface ProvisionOptions extends ConsumerLimits {
   duplicateWindowMs?: number;
   /** per-stream message bound (publishers get an error past it). Default 100000. */
   maxMsgs?: number;
-  /** per-stream byte bound. Default 1 GiB. */
+  /** per-stream byte bound (JetStream reserves it up front, so keep it modest). Default 256 MiB. */
   maxBytes?: number;
   /** message age limit in ms. Default 7 days. */
   maxAgeMs?: number;
@@ -65,7 +65,7 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
   const names = runNames(runId);
   const withTeacher = opts.withTeacher ?? true;
   const maxMsgs = positive(opts.maxMsgs, 100_000, 'maxMsgs');
-  const maxBytes = positive(opts.maxBytes, 1 << 30, 'maxBytes');
+  const maxBytes = positive(opts.maxBytes, 256 << 20, 'maxBytes');
   const maxAgeMs = positive(opts.maxAgeMs, 7 * 24 * 3600_000, 'maxAgeMs');
   const dupMs = positive(opts.duplicateWindowMs, 600_000, 'duplicateWindowMs');
   const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
@@ -81,7 +81,7 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
       storage,
       num_replicas: opts.replicas ?? 1,
       max_msgs: stage === Stage.weights ? positive(opts.weightsHistory, 64, 'weightsHistory') : maxMsgs,
-      max_bytes: maxBytes,
+      max_bytes: stage === Stage.weights ? Math.min(maxBytes, 16 << 20) : maxBytes,
       max_age: nanos(maxAgeMs),
       max_msgs_per_subject: -1,
       max_msg_size: -1,
