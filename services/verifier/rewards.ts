@@ -1,0 +1,128 @@
+// Verifier reward helpers shared by the gRPC handlers and the NATS worker: reward options from request or
+// run-config weights, the wire `Reward`, and run-config reward shaping of one trajectory's reward.
+import { applyRewardShaping, type CompiledRunConfig } from '../../src/config/index.ts';
+import { ErrorCategory, RlmeshError, invalidField } from '../../src/errors.ts';
+import type { Reward, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import type { RewardSample } from '../../src/objectives/index.ts';
+import {
+  checkFormat,
+  compileRewardOptions,
+  completionLength,
+  RewardComponent,
+  type CompiledRewardOptions,
+  type RewardResult,
+} from '../../src/tasks/index.ts';
+
+/** Task param (tokens) that carries a per-task length budget into the `length` component and shapers. */
+export const LENGTH_BUDGET_PARAM = 'length_budget';
+/** Component added when run-config shaping changed the total: shaped - unshaped (weight 1), so total stays the sum. */
+export const SHAPING_COMPONENT = 'shaping';
+
+type Weights = Readonly<Record<RewardComponent, number>>;
+
+/**
+ * Options for a Verify request: the run config's weights with the request's `weights` map on top. Unknown names,
+ * negative or non-finite values are refused naming `weights.<name>`. A request cannot carry a length budget, so
+ * `weights.length` must stay 0 (use a run with a budget, or reward shaping, for length rewards).
+ */
+export function requestRewardOptions(requestWeights: Readonly<Record<string, number>>, base: Weights): CompiledRewardOptions {
+  const names = Object.keys(requestWeights);
+  if (names.length === 0) return compileRewardOptions({ weights: { ...base, length: 0 } });
+  for (const name of names) {
+    const w = requestWeights[name]!;
+    if (!Object.hasOwn(RewardComponent, name)) throw invalidField(`weights.${name}`, `unknown reward component (${Object.keys(RewardComponent).join(', ')})`);
+    if (!Number.isFinite(w) || w < 0) throw invalidField(`weights.${name}`, `must be a finite number >= 0, got ${w}`);
+  }
+  if ((requestWeights.length ?? 0) !== 0) throw invalidField('weights.length', 'must be 0: a Verify request carries no length budget');
+  return compileRewardOptions({ weights: { ...base, length: 0, ...requestWeights } });
+}
+
+/**
+ * The worker's options per length budget (cached): run-config weights; when `reward.weights.length` is not 0 every
+ * trajectory's task must carry `params.length_budget` (a data error names it otherwise).
+ */
+export function runRewardOptions(run: CompiledRunConfig): (budget: number | undefined) => CompiledRewardOptions {
+  const weights: Weights = run.config.reward.weights;
+  const base = compileRewardOptions({ weights: { ...weights, length: 0 } });
+  const byBudget = new Map<number, CompiledRewardOptions>();
+  return (budget) => {
+    if (budget === undefined) {
+      if (weights.length !== 0) {
+        throw new RlmeshError(ErrorCategory.data, `trajectory.task.params.${LENGTH_BUDGET_PARAM}: required when reward.weights.length != 0`, {
+          field: `trajectory.task.params.${LENGTH_BUDGET_PARAM}`,
+        });
+      }
+      return base;
+    }
+    let o = byBudget.get(budget);
+    if (!o) {
+      if (byBudget.size > 1024) byBudget.clear();
+      o = compileRewardOptions({ weights: { ...weights }, lengthBudget: budget });
+      byBudget.set(budget, o);
+    }
+    return o;
+  };
+}
+
+/** `params.length_budget` of a task as a positive number, undefined when absent; malformed -> data error. */
+export function lengthBudgetOf(params: Readonly<Record<string, string>> | undefined, field: string): number | undefined {
+  const raw = params?.[LENGTH_BUDGET_PARAM];
+  if (raw === undefined || raw === '') return undefined;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 1) {
+    throw new RlmeshError(ErrorCategory.data, `${field}.params.${LENGTH_BUDGET_PARAM}: must be a number >= 1, got "${raw.slice(0, 40)}"`, {
+      field: `${field}.params.${LENGTH_BUDGET_PARAM}`,
+    });
+  }
+  return v;
+}
+
+/** The wire reward (the library's `answerSource` stays internal). */
+export function toRewardMessage(r: RewardResult): Reward {
+  return { total: r.total, components: { ...r.components }, correct: r.correct, parsedAnswer: r.parsedAnswer, reason: r.reason, formatOk: r.formatOk };
+}
+
+function mean(xs: readonly number[], from: number, to: number): number {
+  if (to <= from) return 0;
+  let s = 0;
+  for (let i = from; i < to; i++) s += xs[i]!;
+  return s / (to - from);
+}
+
+/**
+ * What a reward shaper sees for one trajectory. Think/answer entropies split the recorded per-token entropies at
+ * the `</think>` token (ALGORITHMS.md 9d; one token per character and per special tag, as the built-in tokenizer
+ * counts); they are left out when the trajectory carries no entropies, so a shaper that needs them names the field.
+ */
+export function shapingSample(t: Trajectory, r: RewardResult, budget: number | undefined): RewardSample {
+  const text = t.completionText;
+  const format = checkFormat(text);
+  const length = t.completionTokenIds.length > 0 ? t.completionTokenIds.length : completionLength(text);
+  const sample: RewardSample = {
+    reward: r.total, correct: r.correct, length, parsed: r.answerSource !== 'none',
+    thinkWellFormed: format.thinkOk, answerWellFormed: format.answerOk,
+    ...(budget === undefined ? {} : { budget }),
+  };
+  const H = t.entropies;
+  if (H.length > 0) {
+    const close = text.indexOf('</think>');
+    const k = close < 0 ? H.length : Math.min(H.length, completionLength(text.slice(0, close)));
+    sample.thinkEntropy = mean(H, 0, k);
+    sample.answerEntropy = close < 0 ? 0 : mean(H, k + 1, H.length);
+  }
+  return sample;
+}
+
+/** Applies the run's shapers to one reward; the change is reported as the `shaping` component. */
+export function shapeReward(run: CompiledRunConfig, reward: Reward, sample: RewardSample): Reward {
+  if (!run.mode.usesRewards || run.rewardShaping.length === 0) return reward;
+  let shaped: number;
+  try {
+    shaped = applyRewardShaping(run.rewardShaping, [sample])[0]!;
+  } catch (e) {
+    if (e instanceof RlmeshError) throw new RlmeshError(ErrorCategory.data, `reward shaping: ${e.message}`, { field: e.field, cause: e });
+    throw e;
+  }
+  if (!Number.isFinite(shaped)) throw new RlmeshError(ErrorCategory.data, `reward shaping produced ${shaped}`, { field: 'reward.total' });
+  return { ...reward, total: shaped, components: { ...reward.components, [SHAPING_COMPONENT]: shaped - reward.total } };
+}
