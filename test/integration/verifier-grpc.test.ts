@@ -2,6 +2,9 @@
 // (reward 0 with a reason), request errors (INVALID_ARGUMENT naming the field), ListTasks, health and reflection.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { status as GrpcCode } from '@grpc/grpc-js';
 import { RlmeshError } from '../../src/errors.ts';
 import { VerifierRewardClient, type VerifyItem, type VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
@@ -17,7 +20,8 @@ const [task, other] = listTasks({ suite: 'add:2', limit: 2, seed: 7 });
 
 before(async () => {
   // the run is never provisioned: the NATS worker keeps retrying its pull while gRPC serves
-  server = await serveVerifier(['--nats', SHARED_NATS_URL, '--run', uniqueRunId('vgrpc')]);
+  const spans = path.join(mkdtempSync(path.join(tmpdir(), 'rlmesh-vgrpc-')), 'spans.jsonl');
+  server = await serveVerifier(['--nats', SHARED_NATS_URL, '--run', uniqueRunId('vgrpc')], { RLMESH_SPAN_FILE: spans });
   client = createGrpcClient(VerifierRewardClient, `127.0.0.1:${server.grpcPort}`, { deadlineMs: 20_000, retries: 0 });
 });
 

@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { connectNats, deleteRun, Header, provisionRun, publishProto, runNames, type RunNames } from '../../src/platform/nats/index.ts';
+import { readSpanFile } from '../../src/platform/telemetry/index.ts';
 import { listTasks, toTaskSpec, type Task } from '../../src/tasks/index.ts';
 import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
 import { serveVerifier, type ServedActor } from './verifier-serve.ts';
@@ -19,6 +20,7 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 let server: ServedActor;
 let names: RunNames;
+let spanFile: string;
 const runId = uniqueRunId('vworker');
 const tasks = listTasks({ suite: 'add:1-2,sort:3', limit: 6, seed: 11 });
 
@@ -32,14 +34,14 @@ before(async () => {
   const config = path.join(dir, 'rlvr.yaml');
   // overlong shaping: expected length 48, penalty -(len - 48) / 16 past it
   writeFileSync(config, 'mode: rlvr\nreward_shaping:\n  - { name: overlong, params: { max_length: 64, buffer: 16, kappa: 1.0 } }\n');
-  server = await serveVerifier(['--nats', SHARED_NATS_URL, '--run', runId, '--config', config]);
+  spanFile = path.join(dir, 'spans.jsonl');
+  server = await serveVerifier(['--nats', SHARED_NATS_URL, '--run', runId, '--config', config], { RLMESH_SPAN_FILE: spanFile });
 });
 
 after(async () => {
-  const code = await server?.stop();
+  await server?.stop();
   await deleteRun(jsm, runId);
   await nc.close();
-  assert.equal(code, 0, `verifier exits 0 after SIGTERM; stderr: ${server?.stderr().slice(-1000)}`);
 });
 
 function trajectory(id: string, task: Task | undefined, completion: string, tokens = completion.length): Trajectory {
@@ -121,4 +123,23 @@ test('rollouts in -> rewarded out with rewards, shaping and dedupe ids; bad traj
   assert.equal(info.state.messages, 0, 'the repeat did not reach rewarded (the 5 originals were acked away)');
   const rollouts = await jsm.streams.info(names.stages.rollouts.stream);
   assert.equal(rollouts.state.messages, 0, 'every rollout was acked or dead-lettered');
+});
+
+test('after SIGTERM the worker exits 0 and its spans chain process rollouts -> verifier.verify -> publish rewarded', async () => {
+  const code = await server.stop();
+  assert.equal(code, 0, `stderr: ${server.stderr().slice(-1000)}`);
+  const spans = readSpanFile(spanFile);
+  const verify = spans.find((s) => s.name === 'verifier.verify' && s.attributes['rlmesh.trajectory_id'] === 'g/4');
+  assert.ok(verify, `spans: ${[...new Set(spans.map((s) => s.name))].join(', ')}`);
+  assert.equal(verify.attributes['rlmesh.run_id'], runId);
+  assert.equal(verify.attributes['rlmesh.task_id'], tasks[3]!.taskId);
+  assert.equal(verify.attributes['rlmesh.policy_version'], 3);
+  assert.equal(verify.attributes['rlmesh.correct'], true);
+  const parent = spans.find((s) => s.spanId === verify.parentSpanId);
+  assert.equal(parent?.name, `process ${names.stages.rollouts.subject}`);
+  const publish = spans.find((s) => s.parentSpanId === verify.spanId);
+  assert.equal(publish?.name, `publish ${names.stages.rewarded.subject}`);
+  assert.equal(publish?.attributes['messaging.message.id'], 'g/4:verifier');
+  const dead = spans.find((s) => s.name === 'verifier.verify' && s.attributes['rlmesh.trajectory_id'] === 'g/3');
+  assert.equal(dead?.status.code, 'ERROR', 'the span of the dead-lettered trajectory records the error');
 });
