@@ -5,6 +5,7 @@ import { init } from './init.ts';
 import { score } from './score.ts';
 import { generate } from './generate.ts';
 import { methods } from './methods.ts';
+import { evalCommand } from './eval.ts';
 
 export const commands: Record<string, Command> = {
   [up.name]: up,
@@ -12,4 +13,5 @@ export const commands: Record<string, Command> = {
   [score.name]: score,
   [generate.name]: generate,
   [methods.name]: methods,
+  [evalCommand.name]: evalCommand,
 };
