@@ -93,20 +93,32 @@ export class AdamW {
 
   /**
    * One step: computes d loss / d params with tf.variableGrads, clips, applies AdamW.
-   * `lossFn` returns a scalar built from the model's variables.
+   * `lossFn` returns a scalar built from the model's variables. An array of loss functions is gradient
+   * accumulation over micro-batches: the step minimises their sum (scale each part accordingly), and
+   * only one micro-batch's activations are alive at a time.
    */
-  trainStep(lossFn: () => tf.Scalar): StepResult {
+  trainStep(lossFn: (() => tf.Scalar) | Array<() => tf.Scalar>): StepResult {
+    const parts = Array.isArray(lossFn) ? lossFn : [lossFn];
+    if (parts.length === 0) throw invalidField('loss', 'at least one loss function is required');
     const vars = [...this.vars.values()];
-    const { value, grads } = tf.variableGrads(lossFn, vars);
-    const loss = (value.dataSync() as Float32Array)[0]!;
     const byName: Record<string, tf.Tensor> = {};
-    for (const [k, p] of this.vars) { const g = grads[p.name]; if (g) byName[k] = g; }
+    let loss = 0;
     try {
+      for (const part of parts) {
+        const { value, grads } = tf.variableGrads(part, vars);
+        loss += (value.dataSync() as Float32Array)[0]!;
+        value.dispose();
+        for (const [k, p] of this.vars) {
+          const g = grads[p.name];
+          if (!g) continue;
+          const prev = byName[k];
+          if (prev) { byName[k] = tf.add(prev, g); prev.dispose(); g.dispose(); } else byName[k] = g;
+        }
+      }
       const gradNorm = this.apply(byName);
       return { loss, gradNorm };
     } finally {
-      value.dispose();
-      for (const g of Object.values(grads)) g.dispose();
+      for (const g of Object.values(byName)) g.dispose();
     }
   }
 

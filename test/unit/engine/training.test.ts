@@ -108,6 +108,17 @@ test('a tiny model learns a fixed sequence (fixed seed, loss drops by a margin) 
   const bad = optA.exportState();
   bad.tensors.get('layers.0.qkv.exp_avg')!.data[0] = NaN;
   assert.throws(() => optB.importState(bad), (e: unknown) => e instanceof RlmeshError && e.field === 'layers.0.qkv.exp_avg');
+  // gradient accumulation over two half-batch parts equals the full-batch step
+  const c1 = LlamaModel.fromWeights(cfg, a.toWeights()), c2 = LlamaModel.fromWeights(cfg, a.toWeights());
+  const o1 = new AdamW(c1.params, { lr: 1e-2 }), o2 = new AdamW(c2.params, { lr: 1e-2 });
+  const sumLoss = (m: LlamaModel, rows: number[]) => () => tf.tidy(() => {
+    const lp = m.tokenLogprobs(rows.map((r) => ids[r]!), rows.map((r) => mask[r]!), rows.map((r) => tgt[r]!));
+    return tf.div(tf.neg(tf.sum(tf.mul(lp, tf.gather(lossMask, rows)))), tf.sum(lossMask)) as tf.Scalar;
+  });
+  const full = o1.trainStep(sumLoss(c1, [0, 1])), acc = o2.trainStep([sumLoss(c2, [0]), sumLoss(c2, [1])]);
+  assert.ok(Math.abs(full.loss - acc.loss) < 1e-5 && Math.abs(full.gradNorm - acc.gradNorm) < 1e-5);
+  assert.ok(maxAbsDiff(c1.toWeights().get(name)!.data, c2.toWeights().get(name)!.data) < 1e-6);
+  for (const x of [o1, o2, c1, c2]) x.dispose();
   // training steps do not leak tensors
   const before = tf.memory().numTensors;
   optA.trainStep(() => loss(a));
