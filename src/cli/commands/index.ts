@@ -6,6 +6,8 @@ import { score } from './score.ts';
 import { generate } from './generate.ts';
 import { methods } from './methods.ts';
 import { evalCommand } from './eval.ts';
+import { pretrain } from './pretrain.ts';
+import { serve } from './serve.ts';
 
 export const commands: Record<string, Command> = {
   [up.name]: up,
@@ -14,4 +16,6 @@ export const commands: Record<string, Command> = {
   [generate.name]: generate,
   [methods.name]: methods,
   [evalCommand.name]: evalCommand,
+  [pretrain.name]: pretrain,
+  [serve.name]: serve,
 };

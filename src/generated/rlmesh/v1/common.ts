@@ -143,6 +143,8 @@ export interface Trajectory {
   workerId: string;
   /** G */
   groupSize: number;
+  /** RolloutTask.dispatch_index, echoed for curriculum feedback */
+  dispatchIndex: number;
 }
 
 /** Work item on rlmesh.<run>.tasks: sample group_size completions of one task. */
@@ -158,6 +160,8 @@ export interface RolloutTask {
   groupSize: number;
   /** rollout must sample with at least this version */
   minPolicyVersion: number;
+  /** arm-local task index chosen by the curriculum (echoed in feedback) */
+  dispatchIndex: number;
 }
 
 /** Announcement on rlmesh.<run>.weights: a new student version is in the object store. */
@@ -188,6 +192,12 @@ export interface TaskFeedback {
   meanReward: number;
   /** OPD runs: per-token reverse KL, nats */
   meanReverseKl: number;
+  /** the dispatch this feedback closes (RolloutTask.dispatch_id) */
+  groupId: string;
+  /** the group was dropped as stale (not trained on) */
+  droppedStale: boolean;
+  /** arm-local task index as dispatched (curricula such as CurES) */
+  dispatchIndex: number;
 }
 
 /** A metrics sample on rlmesh.<run>.metrics and from LearnerUpdate.WatchMetrics. */
@@ -1416,6 +1426,7 @@ function createBaseTrajectory(): Trajectory {
     createdUnixMs: 0,
     workerId: "",
     groupSize: 0,
+    dispatchIndex: 0,
   };
 }
 
@@ -1497,6 +1508,9 @@ export const Trajectory: MessageFns<Trajectory> = {
     }
     if (message.groupSize !== 0) {
       writer.uint32(152).int32(message.groupSize);
+    }
+    if (message.dispatchIndex !== 0) {
+      writer.uint32(160).int32(message.dispatchIndex);
     }
     return writer;
   },
@@ -1716,6 +1730,14 @@ export const Trajectory: MessageFns<Trajectory> = {
             message.groupSize = reader.int32();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.dispatchIndex = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1807,6 +1829,11 @@ export const Trajectory: MessageFns<Trajectory> = {
         : isSet(object.group_size)
         ? globalThis.Number(object.group_size)
         : 0,
+      dispatchIndex: isSet(object.dispatchIndex)
+        ? globalThis.Number(object.dispatchIndex)
+        : isSet(object.dispatch_index)
+        ? globalThis.Number(object.dispatch_index)
+        : 0,
     };
   },
 
@@ -1869,6 +1896,9 @@ export const Trajectory: MessageFns<Trajectory> = {
     if (message.groupSize !== 0) {
       obj.groupSize = Math.round(message.groupSize);
     }
+    if (message.dispatchIndex !== 0) {
+      obj.dispatchIndex = Math.round(message.dispatchIndex);
+    }
     return obj;
   },
 
@@ -1900,12 +1930,21 @@ export const Trajectory: MessageFns<Trajectory> = {
     message.createdUnixMs = object.createdUnixMs ?? 0;
     message.workerId = object.workerId ?? "";
     message.groupSize = object.groupSize ?? 0;
+    message.dispatchIndex = object.dispatchIndex ?? 0;
     return message;
   },
 };
 
 function createBaseRolloutTask(): RolloutTask {
-  return { runId: "", dispatchId: "", task: undefined, sampling: undefined, groupSize: 0, minPolicyVersion: 0 };
+  return {
+    runId: "",
+    dispatchId: "",
+    task: undefined,
+    sampling: undefined,
+    groupSize: 0,
+    minPolicyVersion: 0,
+    dispatchIndex: 0,
+  };
 }
 
 export const RolloutTask: MessageFns<RolloutTask> = {
@@ -1927,6 +1966,9 @@ export const RolloutTask: MessageFns<RolloutTask> = {
     }
     if (message.minPolicyVersion !== 0) {
       writer.uint32(48).int64(message.minPolicyVersion);
+    }
+    if (message.dispatchIndex !== 0) {
+      writer.uint32(56).int32(message.dispatchIndex);
     }
     return writer;
   },
@@ -1992,6 +2034,14 @@ export const RolloutTask: MessageFns<RolloutTask> = {
             message.minPolicyVersion = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dispatchIndex = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2028,6 +2078,11 @@ export const RolloutTask: MessageFns<RolloutTask> = {
         : isSet(object.min_policy_version)
         ? globalThis.Number(object.min_policy_version)
         : 0,
+      dispatchIndex: isSet(object.dispatchIndex)
+        ? globalThis.Number(object.dispatchIndex)
+        : isSet(object.dispatch_index)
+        ? globalThis.Number(object.dispatch_index)
+        : 0,
     };
   },
 
@@ -2051,6 +2106,9 @@ export const RolloutTask: MessageFns<RolloutTask> = {
     if (message.minPolicyVersion !== 0) {
       obj.minPolicyVersion = Math.round(message.minPolicyVersion);
     }
+    if (message.dispatchIndex !== 0) {
+      obj.dispatchIndex = Math.round(message.dispatchIndex);
+    }
     return obj;
   },
 
@@ -2067,6 +2125,7 @@ export const RolloutTask: MessageFns<RolloutTask> = {
       : undefined;
     message.groupSize = object.groupSize ?? 0;
     message.minPolicyVersion = object.minPolicyVersion ?? 0;
+    message.dispatchIndex = object.dispatchIndex ?? 0;
     return message;
   },
 };
@@ -2260,6 +2319,9 @@ function createBaseTaskFeedback(): TaskFeedback {
     meanAbsAdvantage: 0,
     meanReward: 0,
     meanReverseKl: 0,
+    groupId: "",
+    droppedStale: false,
+    dispatchIndex: 0,
   };
 }
 
@@ -2294,6 +2356,15 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
     }
     if (message.meanReverseKl !== 0) {
       writer.uint32(81).double(message.meanReverseKl);
+    }
+    if (message.groupId !== "") {
+      writer.uint32(90).string(message.groupId);
+    }
+    if (message.droppedStale !== false) {
+      writer.uint32(96).bool(message.droppedStale);
+    }
+    if (message.dispatchIndex !== 0) {
+      writer.uint32(104).int32(message.dispatchIndex);
     }
     return writer;
   },
@@ -2391,6 +2462,30 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
             message.meanReverseKl = reader.double();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.groupId = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.droppedStale = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.dispatchIndex = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2439,6 +2534,21 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
         : isSet(object.mean_reverse_kl)
         ? globalThis.Number(object.mean_reverse_kl)
         : 0,
+      groupId: isSet(object.groupId)
+        ? globalThis.String(object.groupId)
+        : isSet(object.group_id)
+        ? globalThis.String(object.group_id)
+        : "",
+      droppedStale: isSet(object.droppedStale)
+        ? globalThis.Boolean(object.droppedStale)
+        : isSet(object.dropped_stale)
+        ? globalThis.Boolean(object.dropped_stale)
+        : false,
+      dispatchIndex: isSet(object.dispatchIndex)
+        ? globalThis.Number(object.dispatchIndex)
+        : isSet(object.dispatch_index)
+        ? globalThis.Number(object.dispatch_index)
+        : 0,
     };
   },
 
@@ -2474,6 +2584,15 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
     if (message.meanReverseKl !== 0) {
       obj.meanReverseKl = floatToJson(message.meanReverseKl);
     }
+    if (message.groupId !== "") {
+      obj.groupId = message.groupId;
+    }
+    if (message.droppedStale !== false) {
+      obj.droppedStale = message.droppedStale;
+    }
+    if (message.dispatchIndex !== 0) {
+      obj.dispatchIndex = Math.round(message.dispatchIndex);
+    }
     return obj;
   },
 
@@ -2492,6 +2611,9 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
     message.meanAbsAdvantage = object.meanAbsAdvantage ?? 0;
     message.meanReward = object.meanReward ?? 0;
     message.meanReverseKl = object.meanReverseKl ?? 0;
+    message.groupId = object.groupId ?? "";
+    message.droppedStale = object.droppedStale ?? false;
+    message.dispatchIndex = object.dispatchIndex ?? 0;
     return message;
   },
 };

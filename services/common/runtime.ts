@@ -1,0 +1,78 @@
+// What every actor process opens before its own wiring: run config, telemetry, /metrics, NATS, a gRPC server.
+// Everything opened is closed by `stop()` (in reverse order), also when a later step of `start` fails.
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CompiledRunConfig } from '../../src/config/index.ts';
+import { loadRunConfig } from './run-config.ts';
+import { createGrpcServer, stderrLog, type GrpcServer } from '../../src/platform/grpc/index.ts';
+import { connectNats, natsOptionsFromEnv } from '../../src/platform/nats/index.ts';
+import { createMetrics, initTelemetry, serveMetrics, type ActorMetrics, type Telemetry } from '../../src/platform/telemetry/index.ts';
+
+export interface ActorRuntimeOptions {
+  actor: string;
+  /** gRPC port (0 = any free port). */
+  port: number;
+  host?: string;
+  /** Prometheus /metrics port (0 = any free port). */
+  metricsPort: number;
+  /** NATS URL; default from RLMESH_NATS_URL. */
+  natsUrl?: string;
+  /** Run-config file (YAML/JSON); default RLMESH_CONFIG. */
+  configPath?: string;
+  /** Overrides the config's run_id. */
+  runId?: string;
+  /** Distinguishes replicas (e.g. "rollout-2"). */
+  workerId: string;
+}
+
+export interface ActorRuntime {
+  options: ActorRuntimeOptions;
+  run: CompiledRunConfig;
+  runId: string;
+  telemetry: Telemetry;
+  metrics: ActorMetrics;
+  metricsPort: number;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  grpc: GrpcServer;
+  log(message: string): void;
+  /** Registers cleanup run by stop() before the shared resources close (worker loops, caches). */
+  onStop(fn: () => Promise<void> | void): void;
+  stop(): Promise<void>;
+}
+
+export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorRuntime> {
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => { for (const c of closers.splice(0).reverse()) await c(); };
+  const log = (m: string) => process.stderr.write(`[${options.workerId}] ${m}\n`);
+  try {
+    const run = await loadRunConfig(options.configPath ?? process.env.RLMESH_CONFIG, options.runId ?? process.env.RLMESH_RUN_ID);
+    const runId = run.config.run_id;
+    const telemetry = initTelemetry({ serviceName: `rlmesh-${options.actor}`, runId, attributes: { 'rlmesh.worker_id': options.workerId } });
+    closers.push(() => telemetry.shutdown());
+    const metrics = createMetrics(options.actor, runId);
+    const metricsServer = await serveMetrics(metrics.registry, options.metricsPort);
+    closers.push(() => metricsServer.close());
+    const natsOpts = natsOptionsFromEnv(process.env, `rlmesh-${options.workerId}`);
+    const nc = await connectNats({ ...natsOpts, servers: options.natsUrl ?? natsOpts.servers, waitOnFirstConnect: true });
+    closers.push(() => nc.drain().catch(() => nc.close()));
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const grpc = createGrpcServer({ name: options.actor, host: options.host ?? '0.0.0.0', port: options.port, registry: metrics.registry, log: stderrLog });
+    const stops: Array<() => Promise<void> | void> = [];
+    const runtime: ActorRuntime = {
+      options, run, runId, telemetry, metrics, metricsPort: metricsServer.port, nc, js, jsm, grpc, log,
+      onStop: (fn) => { stops.push(fn); },
+      async stop() {
+        await grpc.drain().catch((e: unknown) => log(`drain: ${String(e)}`));
+        for (const s of stops.splice(0).reverse()) await s();
+        await close();
+      },
+    };
+    return runtime;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,219 @@
+// The run controller: provisions a run's streams, dispatches tasks chosen by the curriculum with a bounded number
+// of groups in flight, feeds learner feedback back to the curriculum, records metrics, and ends the run.
+import { EventEmitter } from 'node:events';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SpanKind } from '@opentelemetry/api';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CompiledRunConfig } from '../../src/config/index.ts';
+import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
+import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
+import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
+import { ConsumerName, consumeProto, provisionRun, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { withSpan } from '../../src/platform/telemetry/index.ts';
+
+export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
+export type RunState = (typeof RunState)[keyof typeof RunState];
+
+export interface RunAccounting {
+  /** Groups (task dispatches) published to the tasks stream. */
+  dispatched: number;
+  /** Groups the learner trained on. */
+  completed: number;
+  /** Groups the learner dropped as stale. */
+  droppedStale: number;
+  /** Messages dead-lettered anywhere in the run. */
+  deadLettered: number;
+}
+
+export interface RunStatus {
+  runId: string;
+  state: RunState;
+  mode: string;
+  objective: string;
+  step: number;
+  steps: number;
+  policyVersion: number;
+  inFlight: number;
+  accounting: RunAccounting;
+  lastMetrics: Record<string, number>;
+  curriculum: Array<{ key: string; probability: number }>;
+  startedAt: number;
+  endedAt?: number;
+  error?: string;
+}
+
+export interface ControllerDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  run: CompiledRunConfig;
+  dir: string;
+  log(m: string): void;
+}
+
+interface SavedState {
+  curriculum: CurriculumState;
+  accounting: RunAccounting;
+  nextDispatch: number;
+  open: string[];
+}
+
+export class RunController extends EventEmitter {
+  readonly runId: string;
+  private curriculum!: Curriculum;
+  private readonly open = new Set<string>();
+  private nextDispatch = 0;
+  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, deadLettered: 0 };
+  private loops: ConsumeLoop[] = [];
+  private state: RunState = RunState.starting;
+  private step = 0;
+  private policyVersion = 0;
+  private lastMetrics: Record<string, number> = {};
+  private readonly startedAt = Date.now();
+  private endedAt?: number;
+  private error?: string;
+  private pumping = false;
+  private readonly finishedPromise: Promise<RunState>;
+  private resolveFinished!: (s: RunState) => void;
+
+  constructor(private readonly deps: ControllerDeps) {
+    super();
+    this.runId = deps.run.config.run_id;
+    this.finishedPromise = new Promise((r) => { this.resolveFinished = r; });
+  }
+
+  get metricsFile(): string { return path.join(this.deps.dir, 'metrics.jsonl'); }
+  private get stateFile(): string { return path.join(this.deps.dir, 'controller-state.json'); }
+
+  /** Resolves with the end state (finished / stopped / failed). */
+  finished(): Promise<RunState> { return this.finishedPromise; }
+
+  async start(): Promise<void> {
+    const { run, jsm, js } = this.deps;
+    const cfg = run.config;
+    mkdirSync(this.deps.dir, { recursive: true });
+    writeFileSync(path.join(this.deps.dir, 'config.json'), JSON.stringify(cfg, null, 2));
+    await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver });
+    this.restoreOrCreate();
+    const names = runNames(this.runId);
+    this.loops.push(consumeProto(js, {
+      stream: names.stages.feedback.stream, consumer: ConsumerName.controller, type: TaskFeedback,
+      deadSubject: names.stages.dead.subject, batch: 64, handler: (f) => this.onFeedback(f),
+    }));
+    this.loops.push(consumeProto(js, {
+      stream: names.stages.metrics.stream, consumer: ConsumerName.gateway, type: MetricsEvent,
+      deadSubject: names.stages.dead.subject, batch: 64, handler: (m) => this.onMetrics(m),
+    }));
+    this.watchDeadLetters();
+    this.state = RunState.running;
+    this.deps.log(`run ${this.runId}: ${cfg.mode} / ${cfg.objective.name}, ${cfg.learner.steps} steps, curriculum ${cfg.curriculum.name}`);
+    await this.pump();
+  }
+
+  private restoreOrCreate(): void {
+    if (existsSync(this.stateFile)) {
+      const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as SavedState;
+      this.curriculum = restoreCurriculum(saved.curriculum);
+      this.accounting = saved.accounting;
+      this.nextDispatch = saved.nextDispatch;
+      for (const id of saved.open) this.open.add(id);
+      this.deps.log(`resumed controller state: ${this.accounting.dispatched} dispatched, ${this.open.size} in flight`);
+    } else {
+      this.curriculum = this.deps.run.createCurriculum();
+    }
+  }
+
+  private persist(): void {
+    const s: SavedState = { curriculum: this.curriculum.state(), accounting: this.accounting, nextDispatch: this.nextDispatch, open: [...this.open] };
+    writeFileSync(this.stateFile, JSON.stringify(s));
+  }
+
+  /** Dispatches until `max_in_flight` groups are open. */
+  private async pump(): Promise<void> {
+    if (this.pumping || this.state !== RunState.running) return;
+    this.pumping = true;
+    try {
+      const cfg = this.deps.run.config;
+      const names = runNames(this.runId);
+      while (this.state === RunState.running && this.open.size < cfg.rollout.max_in_flight) {
+        const [pick] = this.curriculum.next(1);
+        if (!pick) break;
+        const task = generateTask({ category: pick.category as never, difficulty: pick.difficulty, split: 'train', index: pick.index, template: pick.templateIndex });
+        const dispatchId = `${this.runId}-g${this.nextDispatch++}`;
+        const controls = this.curriculum.controls();
+        const sampling = cfg.rollout.sampling;
+        const msg: RolloutTask = {
+          runId: this.runId, dispatchId, task: toTaskSpec(task) as RolloutTask['task'], groupSize: pick.groupSize ?? cfg.rollout.group_size,
+          sampling: { temperature: sampling.temperature, topK: sampling.top_k, topP: sampling.top_p, maxNewTokens: controls.maxNewTokens ?? sampling.max_new_tokens, stopTokenIds: [], seed: 0 },
+          minPolicyVersion: 0, dispatchIndex: pick.index,
+        };
+        this.open.add(dispatchId);
+        this.accounting.dispatched++;
+        await withSpan('gateway.dispatch', { kind: SpanKind.INTERNAL, attributes: { 'rlmesh.run_id': this.runId, 'rlmesh.task_id': task.taskId, 'rlmesh.dispatch_id': dispatchId } }, () =>
+          publishProto(this.deps.js, names.stages.tasks.subject, RolloutTask, msg, { msgId: `${dispatchId}:tasks`, attributes: { 'rlmesh.task_id': task.taskId } }));
+      }
+      this.persist();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async onFeedback(f: TaskFeedback): Promise<void> {
+    if (!this.open.delete(f.groupId)) return; // a repeat, or feedback of another controller incarnation
+    if (f.droppedStale) this.accounting.droppedStale++;
+    else {
+      this.accounting.completed++;
+      this.curriculum.update([{
+        category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
+        samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
+      }]);
+    }
+    await this.pump();
+  }
+
+  private async onMetrics(m: MetricsEvent): Promise<void> {
+    const values = { ...m.values };
+    appendFileSync(this.metricsFile, JSON.stringify({ step: m.step, unix_ms: m.unixMs, source: m.source, ...values }) + '\n');
+    if (m.source === 'learner') {
+      this.step = Math.max(this.step, m.step);
+      this.policyVersion = Math.max(this.policyVersion, values.policy_version ?? 0);
+      this.lastMetrics = values;
+    }
+    this.emit('metrics', { step: m.step, source: m.source, values });
+    if (m.source === 'learner' && (values.done === 1 || this.step >= this.deps.run.config.learner.steps)) await this.end(RunState.finished);
+  }
+
+  private watchDeadLetters(): void {
+    const names = runNames(this.runId);
+    // Core subscription: sees every dead letter as it is stored, without consuming the dead stream.
+    const sub = this.deps.nc.subscribe(names.stages.dead.subject, { callback: (err) => { if (!err) this.accounting.deadLettered++; } });
+    this.once('end', () => sub.unsubscribe());
+  }
+
+  async end(state: RunState, error?: string): Promise<void> {
+    if (this.state === RunState.finished || this.state === RunState.stopped || this.state === RunState.failed) return;
+    this.state = state;
+    this.error = error;
+    this.endedAt = Date.now();
+    this.persist();
+    this.deps.log(`run ${this.runId} ${state}${error ? `: ${error}` : ''} at step ${this.step}`);
+    this.emit('end', state);
+    this.resolveFinished(state);
+  }
+
+  async close(): Promise<void> {
+    if (this.state === RunState.running || this.state === RunState.starting) await this.end(RunState.stopped);
+    await Promise.all(this.loops.map((l) => l.stop()));
+  }
+
+  status(): RunStatus {
+    const cfg = this.deps.run.config;
+    return {
+      runId: this.runId, state: this.state, mode: cfg.mode, objective: cfg.objective.name, step: this.step, steps: cfg.learner.steps,
+      policyVersion: this.policyVersion, inFlight: this.open.size, accounting: { ...this.accounting }, lastMetrics: this.lastMetrics,
+      curriculum: this.curriculum ? this.curriculum.probabilities() : [], startedAt: this.startedAt, endedAt: this.endedAt, error: this.error,
+    };
+  }
+}

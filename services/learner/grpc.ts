@@ -1,0 +1,46 @@
+// LearnerUpdate gRPC handlers: Step (a batch -> metrics), GetState, SaveCheckpoint, WatchMetrics.
+import { EventEmitter, on } from 'node:events';
+import path from 'node:path';
+import type { LearnerUpdateService, StepRequest } from '../../src/generated/rlmesh/v1/learner.ts';
+import type { MetricsEvent } from '../../src/generated/rlmesh/v1/common.ts';
+import { check, requireInRange, serverStream, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
+import { checkTrajectory } from '../../src/actors/index.ts';
+import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
+import type { Trainer } from './trainer.ts';
+
+export function validateStep(req: StepRequest, trainer: Trainer): void {
+  requireInRange(req.trajectories.length, 'trajectories', { min: 1, max: 4096, integer: true });
+  const { learner } = trainer.deps;
+  req.trajectories.forEach((t, i) => {
+    check(t.trajectoryId.length > 0, `trajectories.${i}.trajectory_id`, 'must not be empty');
+    try {
+      checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
+    } catch (e) {
+      const field = e instanceof RlmeshError && e.field ? e.field : 'trajectory';
+      throw new RlmeshError(ErrorCategory.config, `trajectories.${i}.${field}: ${e instanceof Error ? e.message : String(e)}`, { field: `trajectories.${i}.${field}` });
+    }
+  });
+}
+
+export function learnerHandlers(trainer: Trainer, metrics: EventEmitter, runId: string, objective: string): HandlersFor<typeof LearnerUpdateService> {
+  const { learner, store, tokenizer } = trainer.deps;
+  return {
+    step: unary(async (req) => {
+      const outcome = await trainer.step(req.trajectories);
+      if (req.publishWeights) await trainer.publishWeights();
+      return { step: outcome.step, policyVersion: outcome.policyVersion, metrics: outcome.metrics, used: outcome.used.length, droppedStale: outcome.droppedStale.length };
+    }, { validate: (req) => validateStep(req, trainer) }),
+    getState: unary(async () => ({
+      runId, step: learner.step, policyVersion: learner.policyVersion, objective,
+      trajectoriesTrained: learner.trained, trajectoriesDroppedStale: learner.droppedStale, lastCheckpoint: store.exists() ? store.dir : '',
+    })),
+    saveCheckpoint: unary(async (req) => {
+      const dir = req.path || path.join(path.dirname(store.dir), `step-${learner.step}`);
+      await store.save(learner, tokenizer, dir);
+      return { path: dir, step: learner.step };
+    }, { validate: (req) => check(!req.path.includes('\0'), 'path', 'must not contain NUL') }),
+    watchMetrics: serverStream(async function* (_req, ctx) {
+      for await (const [event] of on(metrics, 'step', { signal: ctx.signal })) yield event as MetricsEvent;
+    }),
+  };
+}

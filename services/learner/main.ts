@@ -1,0 +1,56 @@
+// Learner actor wiring: student + AdamW (resumed from runs/<id>/checkpoints/latest when present), LearnerUpdate
+// gRPC, and the scored/rewarded -> step worker that publishes weights, metrics and curriculum feedback.
+// Run: npx rlmesh serve learner --port 50054 --config examples/opd.yaml
+import { EventEmitter } from 'node:events';
+import { Counter, Gauge } from 'prom-client';
+import { Learner, loadPolicy } from '../../src/actors/index.ts';
+import { LearnerUpdateService } from '../../src/generated/rlmesh/v1/learner.ts';
+import { WeightStore } from '../../src/platform/nats/index.ts';
+import type { ActorRuntime } from '../common/runtime.ts';
+import { runDir } from '../common/run-dir.ts';
+import { learnerHandlers } from './grpc.ts';
+import { LearnerStateStore } from './state-store.ts';
+import { Trainer } from './trainer.ts';
+import { startLearnerWorker } from './worker.ts';
+
+export async function start(rt: ActorRuntime): Promise<void> {
+  const cfg = rt.run.config;
+  const policy = await loadPolicy(cfg.student.model);
+  const learner = new Learner(policy.model, {
+    runId: rt.runId,
+    objectives: rt.run.objectives,
+    objectiveParams: cfg.objective.params,
+    optimizer: { lr: cfg.learner.lr, beta1: cfg.learner.betas[0], beta2: cfg.learner.betas[1], eps: cfg.learner.eps, weightDecay: cfg.learner.weight_decay, maxGradNorm: cfg.learner.grad_clip },
+    maxStaleness: cfg.learner.max_staleness,
+    padId: policy.tokenizer.padId,
+  });
+  const store = new LearnerStateStore(runDir(rt.runId));
+  if (store.exists()) {
+    await store.restore(learner);
+    rt.log(`resumed from ${store.dir} at step ${learner.step} (policy v${learner.policyVersion}, ${store.trained.size} trained ids)`);
+  }
+  const weights = await WeightStore.open(rt.js, rt.runId);
+  const steps = new Counter({ name: 'rlmesh_learner_steps_total', help: 'optimizer steps', registers: [rt.metrics.registry] });
+  const stale = new Counter({ name: 'rlmesh_learner_dropped_stale_total', help: 'trajectories dropped as stale', registers: [rt.metrics.registry] });
+  const version = new Gauge({ name: 'rlmesh_learner_policy_version', help: 'current policy version', registers: [rt.metrics.registry] });
+  const events = new EventEmitter();
+  const trainer = new Trainer({
+    js: rt.js, runId: rt.runId, learner, tokenizer: policy.tokenizer, store, weights,
+    publishEvery: cfg.learner.publish_every, checkpointEvery: cfg.learner.checkpoint_every, maxSteps: cfg.learner.steps,
+    log: rt.log,
+    onStep: (outcome, event) => {
+      steps.inc();
+      stale.inc(outcome.droppedStale.length);
+      version.set(learner.policyVersion);
+      events.emit('step', event);
+    },
+  });
+  // Announce the version this learner serves (a restarted learner re-announces its resumed weights).
+  await trainer.publishWeights();
+  rt.grpc.addService(LearnerUpdateService, learnerHandlers(trainer, events, rt.runId, cfg.objective.name));
+  const worker = startLearnerWorker({
+    js: rt.js, runId: rt.runId, trainer, batchSize: cfg.learner.batch_size, withTeacher: rt.run.mode.needsTeacher,
+    onError: (e) => rt.log(`worker: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  rt.onStop(() => worker.stop());
+}

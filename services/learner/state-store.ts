@@ -1,0 +1,60 @@
+// The learner's durable state: one checkpoint folder rewritten (atomically) after every step, holding weights,
+// optimizer moments, step, policy version and the ids already trained on (exactly-once across restarts).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
+import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
+import type { Learner } from '../../src/actors/index.ts';
+
+/** Trained ids remembered for dedupe; old ones age out (redeliveries arrive within ack_wait * max_deliver). */
+const REMEMBERED_IDS = 50_000;
+
+export interface LearnerStateFile {
+  trainedIds: string[];
+}
+
+export class LearnerStateStore {
+  readonly dir: string;
+  readonly trained = new Set<string>();
+
+  constructor(runDir: string) {
+    this.dir = path.join(runDir, 'checkpoints', 'latest');
+  }
+
+  exists(): boolean {
+    return existsSync(path.join(this.dir, 'trainer_state.json'));
+  }
+
+  /** Restores weights, optimizer, step, version and trained ids into `learner`. */
+  async restore(learner: Learner): Promise<void> {
+    const ckpt = await loadCheckpoint(this.dir);
+    learner.model.loadWeights(ckpt.weights);
+    const t = ckpt.trainer!;
+    learner.optimizer.importState({ step: t.step, tensors: t.moments });
+    learner.step = t.step;
+    learner.policyVersion = t.policy_version;
+    const rng = (t.rng ?? {}) as Partial<LearnerStateFile> & { trained?: number; droppedStale?: number };
+    for (const id of rng.trainedIds ?? []) this.trained.add(id);
+    learner.trained = rng.trained ?? 0;
+    learner.droppedStale = rng.droppedStale ?? 0;
+  }
+
+  async save(learner: Learner, tokenizer: CharTokenizer, dir = this.dir): Promise<string> {
+    const ids = [...this.trained];
+    const opt = learner.optimizer.exportState();
+    const o = learner.optimizer.options;
+    await saveCheckpoint(dir, {
+      config: learner.model.config,
+      weights: learner.model.toWeights(),
+      tokenizer,
+      trainer: {
+        step: learner.step,
+        policy_version: learner.policyVersion,
+        optimizer: { name: 'adamw', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weightDecay, max_grad_norm: o.maxGradNorm },
+        rng: { trainedIds: ids.slice(-REMEMBERED_IDS), trained: learner.trained, droppedStale: learner.droppedStale },
+        moments: opt.tensors,
+      },
+    });
+    return dir;
+  }
+}

@@ -1,0 +1,97 @@
+// The learner's step pipeline, shared by the NATS worker and the gRPC Step method: train, persist, publish
+// weights, metrics and per-task feedback. One step at a time (steps are queued).
+import { SpanKind, type SpanContext } from '@opentelemetry/api';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { encodeSafetensors } from '../../src/engine/safetensors.ts';
+import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
+import type { Learner, StepOutcome } from '../../src/actors/index.ts';
+import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { publishProto, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
+import { linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
+import type { LearnerStateStore } from './state-store.ts';
+import path from 'node:path';
+
+export interface TrainerDeps {
+  js: JetStreamClient;
+  runId: string;
+  learner: Learner;
+  tokenizer: CharTokenizer;
+  store: LearnerStateStore;
+  weights: WeightStore;
+  publishEvery: number;
+  checkpointEvery: number;
+  /** Stop training after this many steps (later trajectories are acknowledged unused). */
+  maxSteps: number;
+  log(m: string): void;
+  onStep?(outcome: StepOutcome, event: MetricsEvent): void;
+}
+
+export class Trainer {
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastStepAt = performance.now();
+  duplicates = 0;
+  unusedAfterEnd = 0;
+
+  constructor(readonly deps: TrainerDeps) {}
+
+  get done(): boolean {
+    return this.deps.learner.step >= this.deps.maxSteps;
+  }
+
+  /** Queues one step; resolves with its outcome after the state is persisted and announced. */
+  step(trajectories: Trajectory[], spans: Array<SpanContext | undefined> = []): Promise<StepOutcome> {
+    const run = this.queue.then(() => this.runStep(trajectories, spans));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>): Promise<StepOutcome> {
+    const { learner, store, runId } = this.deps;
+    const attributes = { 'rlmesh.run_id': runId, 'rlmesh.step': learner.step + 1, 'rlmesh.trajectories': trajectories.length };
+    return withSpan('learner.step', { kind: SpanKind.INTERNAL, attributes, links: linksTo(spans) }, async (span) => {
+      const outcome = learner.trainStep(trajectories);
+      span.setAttribute('rlmesh.policy_version', learner.policyVersion);
+      if (outcome.used.length === 0) return outcome;
+      for (const t of outcome.used) store.trained.add(t.trajectoryId);
+      await store.save(learner, this.deps.tokenizer);
+      if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
+        await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`));
+      }
+      if (learner.step % this.deps.publishEvery === 0 || this.done) await this.publishWeights();
+      const now = performance.now();
+      const event: MetricsEvent = {
+        runId, step: learner.step, unixMs: Date.now(), source: 'learner',
+        values: {
+          ...outcome.metrics,
+          policy_version: learner.policyVersion,
+          trained_total: learner.trained,
+          dropped_stale_total: learner.droppedStale,
+          tokens_per_s: (outcome.metrics.completion_tokens ?? 0) / ((now - this.lastStepAt) / 1000),
+          done: this.done ? 1 : 0,
+        },
+      };
+      this.lastStepAt = now;
+      const names = runNames(runId);
+      await publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` });
+      for (const f of outcome.feedback) {
+        await publishProto(this.deps.js, names.stages.feedback.subject, TaskFeedback, f, { msgId: `${f.taskId}@${f.step}:${f.samples}:feedback` });
+      }
+      this.deps.onStep?.(outcome, event);
+      return outcome;
+    });
+  }
+
+  /** Puts the current weights in the object store and announces the version. */
+  async publishWeights(): Promise<void> {
+    const { learner, weights, runId, js } = this.deps;
+    const bytes = encodeSafetensors(learner.model.toWeights());
+    const version = learner.policyVersion;
+    const existing = await weights.latest();
+    if (!existing || existing.version < version) await weights.put(version, bytes, { step: String(learner.step) });
+    const names = runNames(runId);
+    await publishProto(js, names.stages.weights.subject, WeightsAnnouncement, {
+      runId, version, step: learner.step, bucket: names.weightsBucket, objectName: names.weightsObject(version),
+      sha256: sha256Hex(bytes), sizeBytes: bytes.length,
+    }, { msgId: `weights-v${version}` });
+  }
+}

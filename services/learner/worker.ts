@@ -1,0 +1,92 @@
+// Learner NATS worker: scored (or rewarded) trajectories -> whole-group batches -> Trainer.step; each message is
+// acknowledged only after the step that used it is persisted (exactly-once with the trained-id set).
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { ConsumerName, consumeProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { withSpan } from '../../src/platform/telemetry/index.ts';
+import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
+import { GroupBatcher, type Pending } from './batcher.ts';
+import type { Trainer } from './trainer.ts';
+
+export interface LearnerWorkerDeps {
+  js: JetStreamClient;
+  runId: string;
+  trainer: Trainer;
+  batchSize: number;
+  /** Consume `scored` (a teacher is in the run) or `rewarded`. */
+  withTeacher: boolean;
+  onError?: (err: unknown) => void;
+}
+
+export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop; stop(): Promise<void> } {
+  const names = runNames(deps.runId);
+  const batcher = new GroupBatcher(deps.batchSize);
+  const { trainer } = deps;
+  let stepping = false;
+
+  async function drain() {
+    if (stepping) return;
+    stepping = true;
+    try {
+      for (let batch = batcher.take(); batch; batch = batcher.take()) await runBatch(batch);
+    } finally {
+      stepping = false;
+    }
+  }
+
+  async function runBatch(batch: Pending[]) {
+    if (trainer.done) {
+      trainer.unusedAfterEnd += batch.length;
+      for (const p of batch) p.resolve();
+      return;
+    }
+    try {
+      const outcome = await trainer.step(batch.map((p) => p.trajectory), batch.map((p) => p.span));
+      const rejected = new Map(outcome.rejected.map((r) => [r.trajectory.trajectoryId, r.reason]));
+      for (const p of batch) {
+        const reason = rejected.get(p.trajectory.trajectoryId);
+        if (reason) p.reject(new RlmeshError(ErrorCategory.data, reason, { field: 'trajectory' }));
+        else p.resolve();
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  const loop = consumeProto(deps.js, {
+    stream: deps.withTeacher ? names.stages.scored.stream : names.stages.rewarded.stream,
+    consumer: ConsumerName.learner,
+    type: Trajectory,
+    deadSubject: names.stages.dead.subject,
+    batch: Math.min(256, deps.batchSize),
+    concurrency: deps.batchSize * 2,
+    onError: deps.onError,
+    handler: async (t, ctx) => {
+      if (trainer.deps.store.trained.has(t.trajectoryId)) {
+        trainer.duplicates++;
+        return;
+      }
+      const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.policy_version': t.policyVersion };
+      await withSpan('learner.ingest', { attributes }, (span) => new Promise<void>((resolve, reject) => {
+        const keepAlive = setInterval(() => ctx.working(), 5000);
+        const finish = (f: () => void) => { clearInterval(keepAlive); f(); };
+        batcher.add({ trajectory: t, span: span.spanContext(), resolve: () => finish(resolve), reject: (e) => finish(() => reject(e)) });
+        setImmediate(() => void drain());
+      }));
+    },
+  });
+
+  // Incomplete groups time out even when no new trajectory arrives.
+  const timer = setInterval(() => void drain(), 5000);
+  timer.unref();
+  return {
+    loop,
+    async stop() {
+      clearInterval(timer);
+      const stopped = loop.stop();
+      // Waiting trajectories are handed back (nak) so another learner process trains them after a restart.
+      batcher.failAll(new RlmeshError(ErrorCategory.transport, 'learner stopping'));
+      await stopped;
+    },
+  };
+}

@@ -1,0 +1,25 @@
+// Rollout actor wiring: student policy + weight sync, StudentRollout gRPC, and the tasks -> rollouts worker.
+// Run: npx rlmesh serve rollout --port 50051 --config examples/opd.yaml
+import { Counter } from 'prom-client';
+import { backendInfo } from '../../src/engine/index.ts';
+import { StudentRolloutService } from '../../src/generated/rlmesh/v1/rollout.ts';
+import type { ActorRuntime } from '../common/runtime.ts';
+import { rolloutHandlers } from './grpc.ts';
+import { startPolicySync } from './policy-sync.ts';
+import { loadPolicy } from '../../src/actors/index.ts';
+import { startRolloutWorker } from './worker.ts';
+
+export async function start(rt: ActorRuntime): Promise<void> {
+  const policy = await loadPolicy(rt.run.config.student.model);
+  const tokens = new Counter({ name: 'rlmesh_rollout_tokens_total', help: 'completion tokens generated', registers: [rt.metrics.registry] });
+  const groups = new Counter({ name: 'rlmesh_rollout_groups_total', help: 'task groups sampled', registers: [rt.metrics.registry] });
+  const sync = await startPolicySync(rt.js, rt.runId, policy, rt.log, (v, ms) => rt.log(`serving policy v${v} (swap ${ms.toFixed(0)} ms)`));
+  rt.grpc.addService(StudentRolloutService, rolloutHandlers(policy, rt.runId, rt.options.workerId, backendInfo()?.name ?? 'unknown'));
+  const worker = startRolloutWorker({
+    js: rt.js, runId: rt.runId, workerId: rt.options.workerId, policy,
+    onGroup: (n) => { tokens.inc(n); groups.inc(); },
+    onError: (e) => rt.log(`worker: ${e instanceof Error ? e.message : String(e)}`),
+  });
+  rt.onStop(() => sync.stop());
+  rt.onStop(() => worker.stop());
+}

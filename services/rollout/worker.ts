@@ -1,0 +1,49 @@
+// Rollout NATS worker: RolloutTask (tasks) -> G trajectories (rollouts), acked after every publish.
+import { SpanKind } from '@opentelemetry/api';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { rolloutGroup, type Policy } from '../../src/actors/index.ts';
+import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { withSpan } from '../../src/platform/telemetry/index.ts';
+
+export interface RolloutWorkerDeps {
+  js: JetStreamClient;
+  runId: string;
+  workerId: string;
+  policy: Policy;
+  /** Called after each group with the number of completion tokens generated and the time it took. */
+  onGroup?: (tokens: number, ms: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
+  const names = runNames(deps.runId);
+  return consumeProto(deps.js, {
+    stream: names.stages.tasks.stream,
+    consumer: ConsumerName.rollout,
+    type: RolloutTask,
+    deadSubject: names.stages.dead.subject,
+    batch: 1,
+    onError: deps.onError,
+    handler: async (task, ctx) => {
+      const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.task_id': task.task?.taskId ?? '', 'rlmesh.policy_version': deps.policy.version };
+      await withSpan('rollout.generate', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+        const t0 = performance.now();
+        const trajectories = rolloutGroup(deps.policy, {
+          runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling ?? ({} as never),
+          groupSize: task.groupSize, workerId: deps.workerId, dispatchIndex: task.dispatchIndex,
+        });
+        const tokens = trajectories.reduce((a, t) => a + t.completionTokenIds.length, 0);
+        span.setAttribute('rlmesh.completion_tokens', tokens);
+        ctx.working();
+        for (const t of trajectories) {
+          await publishProto(deps.js, names.stages.rollouts.subject, Trajectory, t, {
+            msgId: `${t.trajectoryId}:rollout`,
+            attributes: { 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.run_id': deps.runId },
+          });
+        }
+        deps.onGroup?.(tokens, performance.now() - t0);
+      });
+    },
+  });
+}

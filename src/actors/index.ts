@@ -1,0 +1,13 @@
+// Public surface of src/actors: what each actor computes, independent of gRPC and NATS.
+export type { Policy } from './policy.ts';
+export type { RolloutRequest } from './rollout.ts';
+export type { Teacher, TeacherScoreOptions } from './teacher.ts';
+export type { LearnerOptions, StepOutcome } from './learner.ts';
+export type { TeacherNeeds } from './learner-batch.ts';
+export type { EvaluateOptions, Evaluation } from './evaluate.ts';
+export { encodePrompt, encodePrivilegedPrompt, hashSeed, loadPolicy } from './policy.ts';
+export { rolloutGroup, DEFAULT_SAMPLING } from './rollout.ts';
+export { scoreTrajectories, teacherPrompt } from './teacher.ts';
+export { Learner, batchMetrics, taskFeedback } from './learner.ts';
+export { teacherNeeds, checkTrajectory } from './learner-batch.ts';
+export { evaluatePolicy } from './evaluate.ts';

@@ -1,0 +1,121 @@
+// Turns scored trajectories into the learner's padded tensors (ObjectiveBatch inputs without the student terms).
+//
+// Layout: each row is prompt ++ completion shifted by one (inputs = seq[:-1], targets = seq[1:]), right-padded
+// to L = max(P + C) - 1. Target position j predicts completion token j - (P - 1), so the mask is 1 exactly on
+// positions P-1 .. P+C-2 of each row; per-token trajectory arrays are written at those positions.
+import * as tf from '@tensorflow/tfjs';
+import { RlmeshError, ErrorCategory } from '../errors.ts';
+import type { Trajectory } from '../generated/rlmesh/v1/common.ts';
+
+export interface TeacherNeeds {
+  /** Teacher log-prob of each sampled token. */
+  tokenLogprobs: boolean;
+  /** Full teacher log-softmax [T, V] (distribution-level objectives). */
+  full: boolean;
+}
+
+/** Which teacher scores an objective reads (by registry name). */
+export function teacherNeeds(objective: string, params: Record<string, unknown> = {}): TeacherNeeds {
+  switch (objective) {
+    case 'opd-reverse-kl': return { tokenLogprobs: true, full: false };
+    case 'gkd-jsd': case 'kl-mix': case 'forward-kl': case 'reverse-kl': case 'pw-opsd':
+      return { tokenLogprobs: true, full: true };
+    default:
+      return { tokenLogprobs: Number(params.opd_kl_coef ?? 0) > 0, full: false };
+  }
+}
+
+/** Plain arrays of one batch; tensors are made by `toTensors`, inside the caller's tidy scope. */
+export interface LearnerArrays {
+  B: number;
+  L: number;
+  inputs: number[][];        // [B, L] token ids (pad-filled)
+  targets: number[][];       // [B, L]
+  attention: number[][];     // [B, L] 1 on real input tokens
+  mask: Float32Array;        // [B*L] 1 on completion targets
+  samplingLogprobs: Float32Array; // [B*L]
+  teacherLogprobs?: Float32Array; // [B*L]
+  teacherFull?: Float32Array;     // [B*L*V]
+  entropies: Float32Array;        // [B*L]
+  rewards: number[];
+  correct: boolean[];
+  groupIds: string[];
+  completionTokens: number;
+}
+
+function fail(t: Trajectory, field: string, message: string): RlmeshError {
+  return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: ${field}: ${message}`, { field });
+}
+
+/** Validates the per-token arrays each trajectory must carry for `needs`. */
+export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number): void {
+  const C = t.completionTokenIds.length;
+  if (t.promptTokenIds.length === 0) throw fail(t, 'prompt_token_ids', 'must not be empty');
+  if (C === 0) throw fail(t, 'completion_token_ids', 'must not be empty');
+  if (t.samplingLogprobs.length !== C) throw fail(t, 'sampling_logprobs', `length ${t.samplingLogprobs.length} != completion length ${C}`);
+  for (const id of [...t.promptTokenIds, ...t.completionTokenIds]) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw fail(t, 'completion_token_ids', `token id ${id} outside [0, ${vocab})`);
+  }
+  if (t.samplingLogprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'sampling_logprobs', 'must be finite');
+  if (needs.tokenLogprobs || needs.full) {
+    const s = t.teacher;
+    if (!s) throw fail(t, 'teacher', 'missing teacher scores (is the teacher actor running?)');
+    if (s.logprobs.length !== C) throw fail(t, 'teacher.logprobs', `length ${s.logprobs.length} != completion length ${C}`);
+    if (s.logprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'teacher.logprobs', 'must be finite');
+    if (needs.full) {
+      const f = s.fullLogprobs;
+      if (!f || f.shape.length !== 2 || f.shape[0] !== C || f.shape[1] !== vocab || f.data.length !== C * vocab) {
+        throw fail(t, 'teacher.full_logprobs', `must have shape [${C}, ${vocab}]`);
+      }
+    }
+  }
+}
+
+export function buildArrays(trajs: readonly Trajectory[], needs: TeacherNeeds, vocab: number, padId: number): LearnerArrays {
+  const B = trajs.length;
+  const L = Math.max(...trajs.map((t) => t.promptTokenIds.length + t.completionTokenIds.length)) - 1;
+  const mask = new Float32Array(B * L), slp = new Float32Array(B * L), ent = new Float32Array(B * L);
+  const tlp = needs.tokenLogprobs || needs.full ? new Float32Array(B * L) : undefined;
+  const full = needs.full ? new Float32Array(B * L * vocab).fill(-Math.log(vocab)) : undefined;
+  const inputs: number[][] = [], targets: number[][] = [], attention: number[][] = [];
+  let completionTokens = 0;
+  trajs.forEach((t, b) => {
+    const seq = [...t.promptTokenIds, ...t.completionTokenIds];
+    const P = t.promptTokenIds.length, C = t.completionTokenIds.length;
+    const row = (xs: number[]) => [...xs, ...Array(L - xs.length).fill(padId)];
+    inputs.push(row(seq.slice(0, -1)));
+    targets.push(row(seq.slice(1)));
+    attention.push([...Array(seq.length - 1).fill(1), ...Array(L - seq.length + 1).fill(0)]);
+    for (let i = 0; i < C; i++) {
+      const j = b * L + P - 1 + i;
+      mask[j] = 1;
+      slp[j] = t.samplingLogprobs[i]!;
+      ent[j] = t.entropies[i] ?? 0;
+      if (tlp) tlp[j] = t.teacher!.logprobs[i]!;
+      if (full) full.set(t.teacher!.fullLogprobs!.data.slice(i * vocab, (i + 1) * vocab), j * vocab);
+    }
+    completionTokens += C;
+  });
+  return {
+    B, L, inputs, targets, attention, mask, samplingLogprobs: slp, teacherLogprobs: tlp, teacherFull: full, entropies: ent,
+    rewards: trajs.map((t) => t.reward?.total ?? 0),
+    correct: trajs.map((t) => t.reward?.correct ?? false),
+    groupIds: trajs.map((t) => t.groupId),
+    completionTokens,
+  };
+}
+
+/** Constant tensors of a batch (caller disposes them). */
+export function toTensors(a: LearnerArrays, vocab: number) {
+  const s2 = (x: Float32Array) => tf.tensor2d(x, [a.B, a.L]);
+  return {
+    inputs: tf.tensor2d(a.inputs, [a.B, a.L], 'int32'),
+    targets: tf.tensor2d(a.targets, [a.B, a.L], 'int32'),
+    attention: tf.tensor2d(a.attention, [a.B, a.L], 'int32'),
+    mask: s2(a.mask),
+    samplingLogprobs: s2(a.samplingLogprobs),
+    entropies: s2(a.entropies),
+    teacherLogprobs: a.teacherLogprobs ? s2(a.teacherLogprobs) : undefined,
+    teacherLogprobsFull: a.teacherFull ? tf.tensor3d(a.teacherFull, [a.B, a.L, vocab]) : undefined,
+  };
+}

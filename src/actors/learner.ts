@@ -1,0 +1,168 @@
+// Learner actor logic: staleness filter, objective, AdamW step, per-task feedback. No I/O.
+import * as tf from '@tensorflow/tfjs';
+import { AdamW, pickTokens, type AdamWOptions, type LlamaModel } from '../engine/index.ts';
+import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
+import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';
+import { buildArrays, checkTrajectory, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
+
+export interface LearnerOptions {
+  runId: string;
+  objectives: CompiledObjectives;
+  /** Objective params as configured (to know what teacher scores it needs). */
+  objectiveParams: Record<string, unknown>;
+  optimizer: AdamWOptions;
+  /** Trajectories older than this many versions are dropped (and counted). */
+  maxStaleness: number;
+  padId: number;
+}
+
+export interface StepOutcome {
+  step: number;
+  policyVersion: number;
+  metrics: Record<string, number>;
+  used: Trajectory[];
+  droppedStale: Trajectory[];
+  /** Refused as malformed (reason per trajectory id); never trained on. */
+  rejected: Array<{ trajectory: Trajectory; reason: string }>;
+  feedback: TaskFeedback[];
+}
+
+export class Learner {
+  readonly model: LlamaModel;
+  readonly optimizer: AdamW;
+  readonly needs: TeacherNeeds;
+  step = 0;
+  policyVersion = 0;
+  trained = 0;
+  droppedStale = 0;
+
+  constructor(model: LlamaModel, readonly options: LearnerOptions) {
+    this.model = model;
+    this.optimizer = new AdamW(model.params, options.optimizer);
+    this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams);
+  }
+
+  /** Splits a candidate batch into usable, stale and malformed trajectories. */
+  partition(trajs: readonly Trajectory[]) {
+    const used: Trajectory[] = [], stale: Trajectory[] = [], rejected: StepOutcome['rejected'] = [];
+    for (const t of trajs) {
+      if (this.policyVersion - t.policyVersion > this.options.maxStaleness) { stale.push(t); continue; }
+      try {
+        checkTrajectory(t, this.needs, this.model.config.vocab_size);
+        used.push(t);
+      } catch (e) {
+        rejected.push({ trajectory: t, reason: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    return { used, stale, rejected };
+  }
+
+  /** One optimizer step on `trajs` (after the staleness filter); bumps step and policy version. */
+  trainStep(trajs: readonly Trajectory[]): StepOutcome {
+    const { used, stale, rejected } = this.partition(trajs);
+    this.droppedStale += stale.length;
+    const outcome: StepOutcome = {
+      step: this.step, policyVersion: this.policyVersion, metrics: {}, used, droppedStale: stale, rejected, feedback: [],
+    };
+    outcome.feedback = taskFeedback(this.options.runId, this.step, stale, true);
+    if (used.length === 0) return outcome;
+    const V = this.model.config.vocab_size;
+    const arrays = buildArrays(used, this.needs, V, this.options.padId);
+    const c = toTensors(arrays, V);
+    let objectiveMetrics: ObjectiveMetrics = {};
+    const t0 = performance.now();
+    try {
+      const res = this.optimizer.trainStep(() => {
+        const lsm = this.model.logSoftmax(c.inputs, c.attention); // [B, L, V]
+        const out = computeLoss(this.options.objectives, {
+          studentLogprobs: pickTokens(lsm, c.targets),
+          studentLogprobsFull: this.needs.full ? lsm : undefined,
+          mask: c.mask,
+          samplingLogprobs: c.samplingLogprobs,
+          teacherLogprobs: c.teacherLogprobs,
+          teacherLogprobsFull: c.teacherLogprobsFull,
+          entropies: c.entropies,
+          rewards: arrays.rewards,
+          correct: arrays.correct,
+          groupIds: arrays.groupIds,
+          step: this.step,
+        });
+        objectiveMetrics = out.metrics;
+        return out.loss;
+      });
+      this.step += 1;
+      this.policyVersion += 1;
+      this.trained += used.length;
+      outcome.step = this.step;
+      outcome.policyVersion = this.policyVersion;
+      outcome.metrics = {
+        ...objectiveMetrics,
+        ...batchMetrics(used, arrays.completionTokens),
+        loss: res.loss,
+        grad_norm: res.gradNorm,
+        step_ms: performance.now() - t0,
+        trajectories: used.length,
+        dropped_stale: stale.length,
+        rejected: rejected.length,
+      };
+      outcome.feedback.push(...taskFeedback(this.options.runId, this.step, used));
+      return outcome;
+    } finally {
+      for (const t of Object.values(c)) t?.dispose();
+    }
+  }
+}
+
+/** Batch-level metrics from the trajectories themselves (reward, accuracy, KL to teacher, entropy, length). */
+export function batchMetrics(trajs: readonly Trajectory[], completionTokens: number): Record<string, number> {
+  let reward = 0, correct = 0, kl = 0, klTokens = 0, ent = 0;
+  for (const t of trajs) {
+    reward += t.reward?.total ?? 0;
+    correct += t.reward?.correct ? 1 : 0;
+    t.entropies.forEach((e) => { ent += e; });
+    if (t.teacher && t.teacher.logprobs.length === t.completionTokenIds.length) {
+      t.teacher.logprobs.forEach((tl, i) => { kl += t.samplingLogprobs[i]! - tl; klTokens++; });
+    }
+  }
+  const n = trajs.length;
+  const m: Record<string, number> = {
+    reward: reward / n,
+    accuracy: correct / n,
+    entropy: ent / Math.max(1, completionTokens),
+    response_length: completionTokens / n,
+    completion_tokens: completionTokens,
+  };
+  if (klTokens > 0) m.reverse_kl = kl / klTokens;
+  return m;
+}
+
+/** One TaskFeedback per group: pass rate, mean reward, mean |group-centred reward|, mean reverse KL. */
+export function taskFeedback(runId: string, step: number, trajs: readonly Trajectory[], droppedStale = false): TaskFeedback[] {
+  const groups = new Map<string, Trajectory[]>();
+  for (const t of trajs) groups.set(t.groupId, [...(groups.get(t.groupId) ?? []), t]);
+  return [...groups.values()].map((g) => {
+    const rewards = g.map((t) => t.reward?.total ?? 0);
+    const mean = rewards.reduce((a, b) => a + b, 0) / g.length;
+    let kl = 0, tokens = 0;
+    for (const t of g) {
+      if (!t.teacher) continue;
+      t.teacher.logprobs.forEach((tl, i) => { kl += (t.samplingLogprobs[i] ?? 0) - tl; tokens++; });
+    }
+    const task = g[0]!.task;
+    return {
+      runId,
+      taskId: g[0]!.taskId,
+      category: task?.category ?? '',
+      difficulty: task?.difficulty ?? 0,
+      step,
+      samples: g.length,
+      passRate: g.filter((t) => t.reward?.correct).length / g.length,
+      meanAbsAdvantage: rewards.reduce((a, r) => a + Math.abs(r - mean), 0) / g.length,
+      meanReward: mean,
+      meanReverseKl: tokens ? kl / tokens : 0,
+      groupId: g[0]!.groupId,
+      droppedStale,
+      dispatchIndex: g[0]!.dispatchIndex,
+    };
+  });
+}
