@@ -1,15 +1,33 @@
-// Verifier throughput: arithmetic completions verified per second on one core through the library.
-// Run: npm run bench:verifier   (options: --n 200000 --batch 64)
-// The gRPC and NATS paths are measured in measureServicePaths() once services/verifier exists.
+// Verifier throughput: arithmetic completions verified per second per core through the library, through gRPC
+// Verify (`rlmesh serve verifier` in a child process) and through the NATS worker end to end (rollouts -> rewarded).
+// Run: npm run bench:verifier   (options: --n 200000 --batch 64 --service-n 50000; NATS at RLMESH_NATS_URL)
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { compileRewardOptions, listTasks, verifyBatch, verifyCompletion, type Task, type VerifyInput } from '../src/tasks/index.ts';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Trajectory } from '../src/generated/rlmesh/v1/common.ts';
+import { VerifierRewardClient, type VerifyRequest } from '../src/generated/rlmesh/v1/verifier.ts';
+import { callUnary, createGrpcClient } from '../src/platform/grpc/index.ts';
+import { connectNats, deleteRun, provisionRun, runNames } from '../src/platform/nats/index.ts';
+import {
+  compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,
+} from '../src/tasks/index.ts';
 
 const TARGET_PER_CORE = 50_000;
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '200000' }, batch: { type: 'string', default: '64' } } });
+const { values } = parseArgs({
+  options: { n: { type: 'string', default: '200000' }, batch: { type: 'string', default: '64' }, 'service-n': { type: 'string', default: '50000' } },
+});
 const N = Number(values.n);
 const BATCH = Number(values.batch);
+/** completions sent through each service path (the NATS path stores them all on the rollouts stream first) */
+const SERVICE_N = Math.min(N, Number(values['service-n']));
+const NATS_URL = process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222';
 
 interface Rate {
   /** completions per CPU-second of this process (= per core; fair on a shared machine) */
@@ -61,12 +79,168 @@ function measureBatchById(tasks: readonly Task[], texts: readonly string[], batc
   });
 }
 
+interface ServiceRate extends Rate {
+  /** completions measured */
+  count: number;
+}
+
+interface ServedVerifier {
+  grpcPort: number;
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+/** `rlmesh serve verifier` in a child process (the deployable as users run it); resolves on its READY line. */
+async function serveVerifier(runId: string): Promise<ServedVerifier> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RLMESH_SPAN_FILE: path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`) },
+  });
+  let err = '';
+  proc.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+  const exited = once(proc, 'exit');
+  const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const m = /^READY verifier grpc=(\d+) metrics=(\d+)/.exec(line);
+      if (m) resolve(m);
+    });
+    void exited.then(([code]) => reject(new Error(`verifier exited (${String(code)}) before READY: ${err}`)));
+  });
+  return {
+    grpcPort: Number(ready[1]),
+    metricsPort: Number(ready[2]),
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+/** The child's CPU seconds so far and a gauge value, read from its own /metrics (prom-client process metrics). */
+async function scrape(port: number): Promise<{ cpuSeconds: number; processed: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+  return {
+    cpuSeconds: value(/^process_cpu_seconds_total(?:\{[^}]*\})? ([\d.e+-]+)$/m),
+    processed: value(/^rlmesh_verifier_worker_messages\{outcome="processed"[^}]*\} ([\d.e+-]+)$/m),
+  };
+}
+
+/** gRPC Verify in batches of `batch` (4 calls in flight), rates per CPU-second of the server process. */
+async function measureGrpc(tasks: readonly Task[], texts: readonly string[], batch: number): Promise<ServiceRate> {
+  const server = await serveVerifier(`bench-grpc-${process.pid}-${Date.now().toString(36)}`);
+  const client = createGrpcClient(VerifierRewardClient, `127.0.0.1:${server.grpcPort}`, { deadlineMs: 60_000 });
+  try {
+    const requests: VerifyRequest[] = [];
+    for (let i = 0; i < tasks.length; i += batch) {
+      requests.push({ weights: {}, items: tasks.slice(i, i + batch).map((t, j) => ({ taskId: t.taskId, task: undefined, completion: texts[i + j]!, completionTokens: 0 })) });
+    }
+    const sendAll = async (reqs: readonly VerifyRequest[]): Promise<number> => {
+      let next = 0;
+      let correct = 0;
+      const lane = async (): Promise<void> => {
+        while (next < reqs.length) {
+          const res = await callUnary(client, 'verify', reqs[next++]!);
+          for (const r of res.rewards) if (r.correct) correct++;
+        }
+      };
+      await Promise.all([lane(), lane(), lane(), lane()]);
+      return correct;
+    };
+    await sendAll(requests.slice(0, Math.min(50, requests.length))); // warm-up: JIT and the task cache
+    const before = await scrape(server.metricsPort);
+    const t0 = performance.now();
+    await sendAll(requests);
+    const wallMs = performance.now() - t0;
+    const after = await scrape(server.metricsPort);
+    return { count: tasks.length, cpu: tasks.length / (after.cpuSeconds - before.cpuSeconds), wall: (tasks.length / wallMs) * 1000 };
+  } finally {
+    client.close();
+    await server.stop();
+  }
+}
+
+/** Trajectories as a rollout worker publishes them: task spec, completion text, token ids and [T] float arrays. */
+function trajectoriesFor(runId: string, tasks: readonly Task[], texts: readonly string[]): Trajectory[] {
+  return tasks.map((t, i) => {
+    const T = completionLength(texts[i]!);
+    const floats = Array.from({ length: T }, (_, j) => -0.01 * ((i + j) % 97));
+    return Trajectory.fromPartial({
+      trajectoryId: `bench/${i}`, runId, taskId: t.taskId, groupId: 'bench', sampleIndex: i % 8, task: toTaskSpec(t),
+      completionText: texts[i]!, completionTokenIds: Array.from({ length: T }, (_, j) => (i + j) % 100),
+      samplingLogprobs: floats, modelLogprobs: floats, entropies: floats.map((x) => -x), policyVersion: 1, groupSize: 8,
+    });
+  });
+}
+
 /**
- * gRPC Verify and the NATS worker, end to end, at the same batch size: NOT MEASURED YET (services/verifier
- * is a later item). Returns completions/s per path once implemented; main() prints the ratio to the library.
+ * The NATS worker end to end: N trajectories wait on a fresh run's `rollouts`, then the worker starts in a child
+ * process (batch 64, 64 in flight) and the clock runs until `rewarded` holds all N. Rates are per CPU-second of the
+ * worker process (its /metrics), counting messages it processed after READY.
  */
-async function measureServicePaths(_tasks: readonly Task[], _texts: readonly string[], _batch: number): Promise<{ grpc: number; nats: number } | null> {
+async function measureNats(tasks: readonly Task[], texts: readonly string[]): Promise<ServiceRate & { natsServerCpuSeconds: number | null }> {
+  const nc = await connectNats({ servers: NATS_URL, name: 'rlmesh-bench-verifier' });
+  const js = jetstream(nc, { timeout: 30_000 });
+  const jsm = await jetstreamManager(nc);
+  const runId = `bench-nats-${process.pid}-${Date.now().toString(36)}`;
+  const names = runNames(runId);
+  try {
+    await provisionRun(jsm, runId, { maxMsgs: tasks.length + 1000, maxBytes: 1 << 30, maxAckPending: 10_000 });
+    const trajectories = trajectoriesFor(runId, tasks, texts);
+    for (let i = 0; i < trajectories.length; i += 1000) {
+      await Promise.all(trajectories.slice(i, i + 1000).map((t) =>
+        js.publish(names.stages.rollouts.subject, Trajectory.encode(t).finish(), { msgID: `${t.trajectoryId}:rollout` })));
+    }
+    const server = await serveVerifier(runId);
+    try {
+      const natsCpu0 = natsServerCpuSeconds();
+      const before = await scrape(server.metricsPort);
+      const t0 = performance.now();
+      for (;;) {
+        const info = await jsm.streams.info(names.stages.rewarded.stream);
+        if (info.state.messages >= tasks.length) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const wallMs = performance.now() - t0;
+      const after = await scrape(server.metricsPort);
+      const natsCpu1 = natsServerCpuSeconds();
+      const counted = after.processed - before.processed;
+      return {
+        count: counted, cpu: counted / (after.cpuSeconds - before.cpuSeconds), wall: (counted / wallMs) * 1000,
+        natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0,
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await deleteRun(jsm, runId).catch(() => 0);
+    await nc.close();
+  }
+}
+
+/** CPU seconds of the local nats-server process (Linux /proc), or null when it cannot be found. */
+function natsServerCpuSeconds(): number | null {
+  try {
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (comm !== 'nats-server') continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks (USER_HZ 100)
+    }
+  } catch {
+    return null;
+  }
   return null;
+}
+
+/** gRPC Verify and the NATS worker at the same batch size; a path that cannot run reports why. */
+async function measureServicePaths(tasks: readonly Task[], texts: readonly string[], batch: number): Promise<{ grpc: ServiceRate | string; nats: (ServiceRate & { natsServerCpuSeconds: number | null }) | string }> {
+  const reason = (e: unknown) => `not measured: ${e instanceof Error ? e.message : String(e)}`;
+  const grpc = await measureGrpc(tasks, texts, batch).catch(reason);
+  const nats = await measureNats(tasks, texts).catch(reason);
+  return { grpc, nats };
 }
 
 async function main(): Promise<void> {
@@ -82,9 +256,17 @@ async function main(): Promise<void> {
   console.log(`library, by task id, batch ${BATCH}, no cache:    ${fmt(byId.cpu)}/s [${fmt(byId.wall)}/s] ratio to resolved ${(byId.cpu / lib.cpu).toFixed(2)}`);
   console.log(`library, by task id, batch ${BATCH}, shared cache: ${fmt(byIdCached.cpu)}/s [${fmt(byIdCached.wall)}/s] ratio to resolved ${(byIdCached.cpu / lib.cpu).toFixed(2)}`);
   console.log(`graded correct: ${lib.correct} of ${N}`);
-  const service = await measureServicePaths(tasks, texts, BATCH);
-  if (service === null) console.log('gRPC / NATS paths: not measured yet (services/verifier pending)');
-  else console.log(`gRPC ${fmt(service.grpc)}/s (x${(service.grpc / lib.cpu).toFixed(2)} of library), NATS ${fmt(service.nats)}/s (x${(service.nats / lib.cpu).toFixed(2)} of library)`);
+  const service = await measureServicePaths(tasks.slice(0, SERVICE_N), texts.slice(0, SERVICE_N), BATCH);
+  const ratio = (r: Rate) => `ratio to library ${(r.cpu / lib.cpu).toFixed(2)}`;
+  if (typeof service.grpc === 'string') console.log(`gRPC Verify: ${service.grpc}`);
+  else console.log(`gRPC Verify, batch ${BATCH}, 4 calls in flight:      ${fmt(service.grpc.cpu)}/s [${fmt(service.grpc.wall)}/s] per server CPU-second; ${ratio(service.grpc)} (${service.grpc.count} completions)`);
+  if (typeof service.nats === 'string') console.log(`NATS worker: ${service.nats}`);
+  else {
+    const n = service.nats;
+    const pass = n.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET';
+    console.log(`NATS worker, pull batch 64, 64 in flight:   ${fmt(n.cpu)}/s [${fmt(n.wall)}/s] per worker CPU-second; ${ratio(n)} target >= 0.50: ${pass} (${n.count} trajectories rollouts -> rewarded)`);
+    if (n.natsServerCpuSeconds !== null) console.log(`  nats-server CPU over the NATS run: ${n.natsServerCpuSeconds.toFixed(2)} s (${fmt(n.count / Math.max(n.natsServerCpuSeconds, 1e-3))} trajectories per nats-server CPU-second)`);
+  }
 }
 
 await main();

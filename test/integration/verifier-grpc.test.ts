@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { status as GrpcCode } from '@grpc/grpc-js';
 import { RlmeshError } from '../../src/errors.ts';
-import { VerifierRewardClient, type VerifyItem, type VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
+import { VerifierRewardClient, VerifyItem as VerifyItemCodec, VerifyResponse, type VerifyItem, type VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
 import { callUnary, createGrpcClient } from '../../src/platform/grpc/index.ts';
 import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
 import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
@@ -102,6 +102,20 @@ test('bad completions in one batch each get reward 0 with a reason; the rest are
   assert.match(rewards[1]!.reason, /too long/);
   assert.match(rewards[2]!.reason, /UTF-8/);
   assert.equal(rewards.at(-1)!.correct, true, 'the good item in the same batch is graded');
+});
+
+test('invalid UTF-8 bytes on the wire are graded reward 0 with a reason', async () => {
+  // VerifyRequest { items: [ { task_id, completion: <raw bytes> } ] } built by hand: no encoder writes invalid UTF-8
+  const raw = Buffer.from([0x3c, 0x61, 0x3e, 0xc3, 0x28, 0xff, 0x31]);
+  const itemBytes = Buffer.concat([Buffer.from(VerifyItemCodec.encode(item({ taskId: task!.taskId })).finish()), Buffer.from([0x1a, raw.length]), raw]);
+  const request = Buffer.concat([Buffer.from([0x0a, itemBytes.length]), itemBytes]);
+  const res = await new Promise<VerifyResponse>((resolve, reject) => {
+    client.makeUnaryRequest('/rlmesh.v1.VerifierReward/Verify', (b: Buffer) => b, (b: Buffer) => VerifyResponse.decode(b), request,
+      (err, value) => (err ? reject(err) : resolve(value!)));
+  });
+  assert.equal(res.rewards.length, 1);
+  assert.equal(res.rewards[0]!.total, 0);
+  assert.match(res.rewards[0]!.reason, /invalid UTF-8/);
 });
 
 test('request-level problems are INVALID_ARGUMENT naming the field; the service keeps serving', async () => {
