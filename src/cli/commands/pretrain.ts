@@ -30,6 +30,8 @@ async function train(name: string, opts: { suite: string; steps: number; seed: n
   const bar = progressBar(`pretrain ${name}`, opts.steps, ['loss']);
   let loss = 0;
   for (let s = 0; s < opts.steps; s++) {
+    // Linear decay to 10% of the peak rate: the last steps polish instead of bouncing around.
+    optimizer.setLearningRate(opts.lr * (1 - (0.9 * s) / opts.steps));
     const batch = Array.from({ length: opts.batch }, (_, i) => sftExample(tok, tasks[(s * opts.batch + i) % tasks.length]!));
     loss = sftStep(model, optimizer, batch, tok.padId);
     bar.update(s + 1, { loss: loss.toFixed(3) });

@@ -15,7 +15,10 @@ export const serve: Command = {
     const name = positional[0];
     if (name === 'gateway') {
       const { serveGateway } = await import('../../../services/gateway/main.ts');
-      return serveGateway(flags);
+      return serveGateway({
+        port: numberFlag(flags, 'port', { integer: true, min: 0, max: 65535 }), host: stringFlag(flags, 'host'),
+        nats: stringFlag(flags, 'nats'), config: stringFlag(flags, 'config'), run: stringFlag(flags, 'run'),
+      });
     }
     const actor = name ? ACTORS[name] : undefined;
     if (!actor) throw invalidField('actor', `unknown actor "${name ?? ''}"; one of: ${[...Object.keys(ACTORS), 'gateway'].join(', ')}`);

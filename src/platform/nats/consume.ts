@@ -205,6 +205,10 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     });
   }
 
+  // Messages pulled after abort (or failed while stopping) are handed back only once no pull is open any more:
+  // a nak while a pull is still open would be redelivered straight into it.
+  const handBack: JsMsg[] = [];
+
   async function loop(): Promise<void> {
     let consumer: Consumer | undefined;
     let maxDeliver = opts.maxDeliver;
@@ -223,17 +227,14 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
         // On abort we let the current pull run out (batch filled or expired) rather than stop() it: messages the
         // server sends after a client-side stop would be dropped unseen and stall until ack_wait.
         const pulled: ConsumerMessages = await consumer.fetch({ max_messages: batch, expires: opts.expiresMs ?? 2000 });
-        // Messages pulled after abort are handed back only once this pull is over: a nak while the pull is
-        // still open would be redelivered straight into it.
-        const handBack: JsMsg[] = [];
+        // Handlers of one pull may still run while the next pull starts (a learner waits for a whole batch
+        // across pulls); the limiter bounds how many run at once.
         for await (const m of pulled) {
           await limiter.run(async () => {
             if (signal.aborted) handBack.push(m);
             else await handle(m, maxDeliver!, handBack);
           });
         }
-        await limiter.idle();
-        for (const m of handBack) m.nak(0);
         failures = 0;
       } catch (err) {
         onError(err, 'pull');
@@ -244,6 +245,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
       }
     }
     await limiter.idle();
+    for (const m of handBack.splice(0)) m.nak(0);
   }
 
   const done = loop().catch((err: unknown) => onError(err, 'pull'));
