@@ -1,41 +1,43 @@
-// The gateway's HTTP API (Hono): health, Prometheus metrics and the run endpoints over the run controllers.
+// The gateway's HTTP API (Hono): runs, metrics (JSON + SSE), traces, health, Prometheus, OpenAPI and the dashboard.
 import { Hono } from 'hono';
-import { readFileSync, existsSync } from 'node:fs';
 import type { Registry } from 'prom-client';
-import { toHttpError } from '../../src/platform/errors-map.ts';
-import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
-import type { RunController } from './controller.ts';
+import type { z } from 'zod';
+import type { healthBody } from './api-schemas.ts';
+import { errorResponse, limitBody, requireBearer } from './http-boundary.ts';
+import { httpMetrics } from './http-metrics.ts';
+import { openApiDocument } from './openapi.ts';
+import type { RunManager } from './run-manager.ts';
+import { dashboardRouter } from './routes/dashboard.ts';
+import { metricsRouter } from './routes/metrics.ts';
+import { runsRouter } from './routes/runs.ts';
+import { tracesRouter } from './routes/traces.ts';
 
 export interface GatewayDeps {
-  runs: Map<string, RunController>;
+  runs: RunManager;
   registry: Registry;
-}
-
-function readMetrics(file: string): unknown[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  /** Bearer token mutating endpoints require (RLMESH_API_TOKEN); unset = they answer 401. */
+  apiToken?: string;
+  /** Span files of the gateway process itself, merged into run traces. */
+  extraSpanFiles?: string[];
 }
 
 export function createApp(deps: GatewayDeps): Hono {
   const app = new Hono();
-  const findRun = (id: string): RunController => {
-    const run = deps.runs.get(id);
-    if (!run) throw new RlmeshError(ErrorCategory.notFound, `run "${id}" not found`, { field: 'id' });
-    return run;
-  };
-  app.onError((err, c) => {
-    const { status, body } = toHttpError(err);
-    return c.json(body, status as 400);
+  const openapi = openApiDocument();
+  app.onError(errorResponse);
+  app.notFound((c) => c.json({ error: { category: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  app.use('*', httpMetrics(deps.registry, deps.runs));
+  app.use('*', requireBearer(deps.apiToken));
+  app.use('*', limitBody());
+  app.get('/healthz', (c) => {
+    const body: z.infer<typeof healthBody> = { ok: true, runs: deps.runs.list().length, spawnActors: deps.runs.spawnsActors };
+    return c.json(body);
   });
-  app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/metrics', async (c) => c.text(await deps.registry.metrics(), 200, { 'content-type': deps.registry.contentType }));
-  app.get('/runs', (c) => c.json({ runs: [...deps.runs.values()].map((r) => r.status()) }));
-  app.get('/runs/:id', (c) => c.json(findRun(c.req.param('id')).status()));
-  app.post('/runs/:id/stop', async (c) => {
-    const run = findRun(c.req.param('id'));
-    await run.end('stopped');
-    return c.json(run.status());
-  });
-  app.get('/runs/:id/metrics', (c) => c.json({ events: readMetrics(findRun(c.req.param('id')).metricsFile) }));
+  app.get('/openapi.json', (c) => c.json(openapi));
+  app.route('/runs', runsRouter(deps.runs));
+  app.route('/runs', metricsRouter(deps.runs));
+  app.route('/runs', tracesRouter(deps.runs, { extraSpanFiles: deps.extraSpanFiles ?? [] }));
+  app.route('/', dashboardRouter());
   return app;
 }

@@ -1,14 +1,17 @@
-// Gateway wiring: telemetry, NATS, the run controller for the configured run, and the HTTP API.
-// Run: npx rlmesh serve gateway --port 8080 --config examples/opd.yaml
+// Gateway wiring: telemetry, NATS, the run manager (and the run of --config, if any) and the HTTP API.
+// Local mode (--spawn-actors) also spawns each run's actor processes; on a cluster the actors are deployed per run
+// (infra/) and the gateway only dispatches and watches.
+// Run: RLMESH_API_TOKEN=secret npx rlmesh serve gateway --port 8080 --spawn-actors [--config examples/opd.yaml]
 import { serve as serveHttp } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { loadConfigFile } from '../../src/platform/config/index.ts';
+import { runConfigSchema } from '../../src/config/index.ts';
 import { connectNats, natsOptionsFromEnv } from '../../src/platform/nats/index.ts';
 import { createMetrics, initTelemetry } from '../../src/platform/telemetry/index.ts';
-import { loadRunConfig } from '../common/run-config.ts';
-import { runDir } from '../common/run-dir.ts';
+import { runsRoot } from '../common/run-dir.ts';
 import { createApp } from './app.ts';
-import { RunController } from './controller.ts';
+import { RunManager } from './run-manager.ts';
 
 export interface GatewayOptions {
   /** HTTP port (0 = any free port). Default 8080. */
@@ -16,37 +19,52 @@ export interface GatewayOptions {
   host?: string;
   /** NATS URL; default from RLMESH_NATS_URL. */
   nats?: string;
-  /** Run-config file; default RLMESH_CONFIG. */
+  /** Run-config file started at boot; default RLMESH_CONFIG. Without one (and without `run`) no run starts until POST /runs. */
   config?: string;
+  /** Overrides the run id of the boot run. */
   run?: string;
+  /** Local mode: spawn verifier, teacher, learner and rollout processes for every run. Default false. */
+  spawnActors?: boolean;
+  /** Rollout processes per run in local mode; default the config's rollout.workers. */
+  rolloutWorkers?: number;
+  /** Bearer token for mutating endpoints; default RLMESH_API_TOKEN. */
+  apiToken?: string;
 }
 
 export async function serveGateway(options: GatewayOptions): Promise<number> {
   const log = (m: string) => process.stderr.write(`[gateway] ${m}\n`);
-  const run = await loadRunConfig(options.config ?? process.env.RLMESH_CONFIG, options.run ?? process.env.RLMESH_RUN_ID);
-  const runId = run.config.run_id;
-  const telemetry = initTelemetry({ serviceName: 'rlmesh-gateway', runId });
-  const metrics = createMetrics('gateway', runId);
+  const configPath = options.config ?? process.env.RLMESH_CONFIG;
+  const bootRunId = options.run ?? process.env.RLMESH_RUN_ID;
+  const bootConfig = configPath || bootRunId
+    ? { ...(configPath ? (await loadConfigFile(configPath, runConfigSchema)) as object : {}), ...(bootRunId ? { run_id: bootRunId } : {}) }
+    : undefined;
+  const telemetry = initTelemetry({ serviceName: 'rlmesh-gateway', runId: bootRunId });
+  const metrics = createMetrics('gateway', bootRunId);
   const natsOpts = natsOptionsFromEnv(process.env, 'rlmesh-gateway');
-  const nc = await connectNats({ ...natsOpts, servers: options.nats ?? natsOpts.servers, waitOnFirstConnect: true });
+  const natsUrl = options.nats ?? natsOpts.servers;
+  const nc = await connectNats({ ...natsOpts, servers: natsUrl, waitOnFirstConnect: true });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const controller = new RunController({ nc, js, jsm, run, dir: runDir(runId), log });
-  const runs = new Map([[runId, controller]]);
-  const app = createApp({ runs, registry: metrics.registry });
+  const runs = new RunManager({
+    nc, js, jsm, runsRoot: runsRoot(), log,
+    spawn: options.spawnActors ? { natsUrl: Array.isArray(natsUrl) ? natsUrl[0]! : natsUrl, rolloutWorkers: options.rolloutWorkers } : undefined,
+  });
+  const spanFile = process.env.RLMESH_SPAN_FILE;
+  const app = createApp({ runs, registry: metrics.registry, apiToken: options.apiToken ?? process.env.RLMESH_API_TOKEN, extraSpanFiles: spanFile ? [spanFile] : [] });
   const port = options.port ?? 8080;
   const server = await new Promise<ReturnType<typeof serveHttp>>((resolve) => {
     const s = serveHttp({ fetch: app.fetch, port, hostname: options.host ?? '0.0.0.0' }, () => resolve(s));
   });
   const bound = (server.address() as AddressInfo).port;
-  await controller.start();
-  console.log(`READY gateway http=${bound} run=${runId} pid=${process.pid}`);
+  const boot = bootConfig ? await runs.create(bootConfig, configPath ?? 'RLMESH_RUN_ID') : undefined;
+  console.log(`READY gateway http=${bound} run=${boot?.controller.runId ?? '-'} pid=${process.pid}`);
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());
   });
   log('stopping');
-  await controller.close();
+  await runs.close();
+  if ('closeAllConnections' in server) server.closeAllConnections(); // open SSE streams
   await new Promise<void>((r) => server.close(() => r()));
   await nc.drain().catch(() => nc.close());
   await telemetry.shutdown();

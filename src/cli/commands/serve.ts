@@ -9,15 +9,16 @@ import { numberFlag, stringFlag } from './model-flags.ts';
 
 export const serve: Command = {
   name: 'serve',
-  summary: `run one actor: ${[...Object.keys(ACTORS), 'gateway'].join(' | ')} (--port P --nats URL --config FILE --run ID)`,
+  summary: `run one actor: ${[...Object.keys(ACTORS), 'gateway'].join(' | ')} (--port P --nats URL --config FILE --run ID; gateway: --spawn-actors --rollout-workers N)`,
   async run(args) {
-    const { flags, positional } = parseFlags(args, ['port', 'host', 'nats', 'config', 'run', 'metrics-port', 'worker-id']);
+    const { flags, positional } = parseFlags(args, ['port', 'host', 'nats', 'config', 'run', 'metrics-port', 'worker-id', 'spawn-actors', 'rollout-workers']);
     const name = positional[0];
     if (name === 'gateway') {
       const { serveGateway } = await import('../../../services/gateway/main.ts');
       return serveGateway({
         port: numberFlag(flags, 'port', { integer: true, min: 0, max: 65535 }), host: stringFlag(flags, 'host'),
         nats: stringFlag(flags, 'nats'), config: stringFlag(flags, 'config'), run: stringFlag(flags, 'run'),
+        spawnActors: flags['spawn-actors'] === true, rolloutWorkers: numberFlag(flags, 'rollout-workers', { integer: true, min: 1, max: 64 }),
       });
     }
     const actor = name ? ACTORS[name] : undefined;

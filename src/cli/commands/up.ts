@@ -1,23 +1,25 @@
-// `rlmesh up` (what `npm start` runs): the embedded default run. Starts (or finds) NATS, launches the gateway,
-// verifier, teacher, learner and N rollout workers as separate processes, runs the configured job with a progress
-// bar, evaluates the student on held-out tasks before and after, writes runs/<id>/, stops everything it started
-// and prints one RESULT line.   npm start -- --config examples/grpo.yaml --rollout-workers 2
+// `rlmesh up` (what `npm start` runs): the embedded default run. Starts (or finds) NATS, launches the gateway in
+// local mode (--spawn-actors: it spawns the verifier, teacher, learner and N rollout workers as separate processes),
+// runs the configured job with a progress bar, evaluates the student on held-out tasks before and after, writes
+// runs/<id>/ (summary.md with plots), stops everything it started and prints one RESULT line.
+//   npm start -- --config examples/grpo.yaml --rollout-workers 2
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { initBackend } from '../../engine/index.ts';
 import { compileRunConfig, runConfigSchema, type CompiledRunConfig } from '../../config/index.ts';
 import { loadConfigFile } from '../../platform/config/index.ts';
 import { listTasks } from '../../tasks/index.ts';
 import { evaluatePolicy, loadPolicy } from '../../actors/index.ts';
-import { ensureNats } from '../local/nats-server.ts';
-import { Supervisor } from '../local/supervisor.ts';
+import { ensureNats, Supervisor } from '../../platform/process/index.ts';
 import { readRunSpans, traceStats, writeSummary } from '../local/run-report.ts';
 import { progressBar } from '../progress.ts';
 import { parseFlags, type Command } from './command.ts';
 import { numberFlag, stringFlag } from './model-flags.ts';
 
 const DEFAULT_CONFIG = 'examples/opd.yaml';
+const CLI_ENTRY = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.ts');
 
 async function heldoutAccuracy(modelDir: string, run: CompiledRunConfig, label: string): Promise<number> {
   const cfg = run.config;
@@ -55,37 +57,33 @@ export const up: Command = {
     const teacherAcc = cfg.teacher && cfg.teacher.kind === 'separate' ? await heldoutAccuracy(cfg.teacher.model, run, 'teacher') : null;
 
     const nats = await ensureNats(stringFlag(flags, 'nats') ?? process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222', log);
-    const sup = new Supervisor();
+    const sup = new Supervisor({ entry: CLI_ENTRY });
     const env = { RLMESH_NATS_URL: nats.url, RLMESH_RUNS_DIR: path.resolve('runs') };
     const common = ['--config', runConfigFile, '--run', runId, '--nats', nats.url];
     const spanEnv = (label: string) => ({ ...env, RLMESH_SPAN_FILE: path.join(dir, 'spans', `${label}.jsonl`) });
     const logDir = path.join(dir, 'logs');
     try {
-      const gateway = sup.start({ label: 'gateway', args: ['serve', 'gateway', '--port', '0', ...common], env: spanEnv('gateway'), logDir });
+      const gateway = sup.start({
+        label: 'gateway', args: ['serve', 'gateway', '--port', '0', '--spawn-actors', '--rollout-workers', String(workers), ...common],
+        env: spanEnv('gateway'), logDir,
+      });
       const gwLine = await Supervisor.waitForLine(gateway, 'READY', 60_000);
       const httpPort = Number(/http=(\d+)/.exec(gwLine)![1]);
-      const actors = ['verifier', ...(run.mode.needsTeacher ? ['teacher'] : []), 'learner', ...Array.from({ length: workers }, (_, i) => `rollout-${i + 1}`)];
-      const procs = actors.map((label) => sup.start({
-        label,
-        args: ['serve', label.replace(/-\d+$/, ''), '--port', '0', '--metrics-port', '0', '--worker-id', label, ...common],
-        env: spanEnv(label), logDir,
-      }));
-      await Promise.all(procs.map((p) => Supervisor.waitForLine(p, 'READY', 120_000)));
-      log(`run ${runId}: ${actors.length + 1} processes up (gateway http://127.0.0.1:${httpPort}); logs in ${logDir}`);
+      log(`run ${runId}: gateway http://127.0.0.1:${httpPort} (dashboard) spawned the actors; logs in ${logDir}`);
 
       const bar = progressBar(`${cfg.mode} ${cfg.objective.name}`, cfg.learner.steps, ['acc', 'rkl', 'ent', 'tok/s']);
-      let status: { state: string; step: number; lastMetrics: Record<string, number>; accounting: Record<string, number> };
+      let status: { state: string; step: number; lastMetrics: Record<string, number>; accounting: Record<string, number>; error?: string };
       for (;;) {
         status = await (await fetch(`http://127.0.0.1:${httpPort}/runs/${runId}`)).json() as typeof status;
         const m = status.lastMetrics;
         bar.update(status.step, { acc: (m.accuracy ?? 0).toFixed(2), rkl: (m.reverse_kl ?? 0).toFixed(3), ent: (m.entropy ?? 0).toFixed(2), 'tok/s': (m.tokens_per_s ?? 0).toFixed(0) });
         if (status.state !== 'running' && status.state !== 'starting') break;
-        const dead = sup.processes.find((p) => p.child.exitCode !== null);
-        if (dead) throw new Error(`${dead.label} exited with code ${dead.child.exitCode}; see ${path.join(logDir, dead.label + '.log')}`);
+        if (gateway.child.exitCode !== null) throw new Error(`gateway exited with code ${gateway.child.exitCode}; see ${path.join(logDir, 'gateway.log')}`);
         await new Promise((r) => setTimeout(r, 1000));
       }
       bar.stop();
-      await sup.stopAll();
+      if (status.state === 'failed') log(`run failed: ${status.error ?? 'unknown'}`);
+      await sup.stopAll(30_000); // the gateway stops its actors first
       const studentAfter = await heldoutAccuracy(path.join(dir, 'checkpoints', 'latest'), run, 'student (after)');
       const trace = traceStats(readRunSpans(dir));
       writeSummary(dir, {

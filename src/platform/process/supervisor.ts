@@ -1,10 +1,7 @@
-// Starts rlmesh actors as child processes for a local run and stops every one of them at the end.
+// Starts rlmesh actors as child processes (a local run) and stops every one of them at the end.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const CLI_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.ts');
 
 export interface ActorProcessOptions {
   /** Label used in logs, e.g. "rollout-1". */
@@ -23,15 +20,22 @@ export interface ActorProcess {
   exited: Promise<number | string>;
 }
 
+export interface SupervisorOptions {
+  /** Script every child runs under `node --import tsx` (the rlmesh CLI entry, e.g. src/cli/main.ts). */
+  entry: string;
+}
+
 export class Supervisor {
   private readonly procs: ActorProcess[] = [];
   private readonly logs: WriteStream[] = [];
+
+  constructor(private readonly options: SupervisorOptions) {}
 
   start(opts: ActorProcessOptions): ActorProcess {
     mkdirSync(opts.logDir, { recursive: true });
     const log = createWriteStream(path.join(opts.logDir, `${opts.label}.log`));
     this.logs.push(log);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...opts.args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', this.options.entry, ...opts.args], {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

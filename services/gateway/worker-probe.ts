@@ -1,0 +1,132 @@
+// Live view of a run's spawned workers: gRPC health (grpc.health.v1), policy version (rollout GetPolicy,
+// learner GetState) and throughput (rate of the actor's main Prometheus counter between two probes).
+import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { callUnary, createGrpcClient } from '../../src/platform/grpc/index.ts';
+import { LearnerUpdateClient } from '../../src/generated/rlmesh/v1/learner.ts';
+import { StudentRolloutClient } from '../../src/generated/rlmesh/v1/rollout.ts';
+import type { WorkerView } from './api-schemas.ts';
+import type { ActorSlot } from './local-actors.ts';
+
+/** Counter whose rate is a worker's throughput, per actor. */
+const THROUGHPUT: Record<string, { metric: string; unit: string }> = {
+  rollout: { metric: 'rlmesh_rollout_tokens_total', unit: 'tokens/s' },
+  teacher: { metric: 'rlmesh_teacher_scored_tokens_total', unit: 'tokens/s' },
+  verifier: { metric: 'rlmesh_verifier_verified_total', unit: 'completions/s' },
+  learner: { metric: 'rlmesh_learner_steps_total', unit: 'steps/s' },
+};
+
+type HealthCheck = (req: { service: string }, opts: { deadline: number }, cb: (err: ServiceError | null, res?: { status: string }) => void) => void;
+type HealthClient = Client & { check: HealthCheck };
+type HealthCtor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient;
+
+let healthCtor: HealthCtor | undefined;
+function healthClient(address: string): HealthClient {
+  if (!healthCtor) {
+    const def = loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
+    const pkg = loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: HealthCtor } } } };
+    healthCtor = pkg.grpc.health.v1.Health;
+  }
+  return new healthCtor(address, credentials.createInsecure());
+}
+
+/** Sum of every sample of `metric` in a Prometheus text exposition. */
+export function sumCounter(text: string, metric: string): number | null {
+  let sum: number | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(metric) || (line[metric.length] !== ' ' && line[metric.length] !== '{')) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) sum = (sum ?? 0) + v;
+  }
+  return sum;
+}
+
+interface ProbeResult { health: string; policyVersion: number | null; throughput: number | null; counter?: { value: number; at: number } }
+
+export class WorkerProbe {
+  private readonly results = new Map<string, ProbeResult>();
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(private readonly slots: readonly ActorSlot[], private readonly periodMs = 2000) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.probeAll(), this.periodMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  views(): WorkerView[] {
+    return this.slots.map((s) => {
+      const r = this.results.get(s.label);
+      const exited = s.state === 'exited';
+      return {
+        worker: s.label, actor: s.actor, pid: s.proc.child.pid ?? null, process: s.state,
+        health: exited ? 'NOT_SERVING' : (r?.health ?? 'unknown'), policyVersion: r?.policyVersion ?? null,
+        throughput: exited ? null : (r?.throughput ?? null), throughputUnit: THROUGHPUT[s.actor]?.unit ?? '', exitCode: s.exitCode,
+      };
+    });
+  }
+
+  /** One probe of every ready worker (skipped while the previous one still runs). */
+  async probeAll(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await Promise.all(this.slots.filter((s) => s.state === 'ready' && s.grpcPort).map((s) => this.probe(s)));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async probe(s: ActorSlot): Promise<void> {
+    const address = `127.0.0.1:${s.grpcPort}`;
+    const prev = this.results.get(s.label);
+    const [health, policyVersion, counter] = await Promise.all([checkHealth(address), policyOf(s.actor, address), this.scrape(s)]);
+    let throughput = prev?.throughput ?? null;
+    if (counter && prev?.counter && counter.at > prev.counter.at) throughput = (counter.value - prev.counter.value) / ((counter.at - prev.counter.at) / 1000);
+    this.results.set(s.label, { health, policyVersion: policyVersion ?? prev?.policyVersion ?? null, throughput, counter: counter ?? prev?.counter });
+  }
+
+  private async scrape(s: ActorSlot): Promise<{ value: number; at: number } | undefined> {
+    const spec = THROUGHPUT[s.actor];
+    if (!spec || !s.metricsPort) return undefined;
+    try {
+      const res = await fetch(`http://127.0.0.1:${s.metricsPort}/metrics`, { signal: AbortSignal.timeout(1500) });
+      const value = sumCounter(await res.text(), spec.metric);
+      return value === null ? undefined : { value, at: Date.now() };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function checkHealth(address: string): Promise<string> {
+  const client = healthClient(address);
+  return new Promise((resolve) => {
+    client.check({ service: '' }, { deadline: Date.now() + 1500 }, (err, res) => {
+      client.close();
+      resolve(err ? 'unreachable' : String(res?.status ?? 'UNKNOWN'));
+    });
+  });
+}
+
+async function policyOf(actor: string, address: string): Promise<number | undefined> {
+  try {
+    if (actor === 'rollout') {
+      const client = createGrpcClient(StudentRolloutClient, address, { deadlineMs: 1500, retries: 0 });
+      try { return Number((await callUnary(client, 'getPolicy', {})).policyVersion); } finally { client.close(); }
+    }
+    if (actor === 'learner') {
+      const client = createGrpcClient(LearnerUpdateClient, address, { deadlineMs: 1500, retries: 0 });
+      try { return Number((await callUnary(client, 'getState', {})).policyVersion); } finally { client.close(); }
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
