@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SpanKind } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
@@ -11,7 +11,7 @@ import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, provisionRun, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
-import { withSpan } from '../../src/platform/telemetry/index.ts';
+import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
 export type RunState = (typeof RunState)[keyof typeof RunState];
@@ -151,7 +151,10 @@ export class RunController extends EventEmitter {
         };
         this.open.add(dispatchId);
         this.accounting.dispatched++;
-        await withSpan('gateway.dispatch', { kind: SpanKind.INTERNAL, attributes: { 'rlmesh.run_id': this.runId, 'rlmesh.task_id': task.taskId, 'rlmesh.dispatch_id': dispatchId } }, () =>
+        // Each group is the root of its own trace; the feedback that freed its slot (if any) is a link, not a parent.
+        const cause = currentSpanContext();
+        const attributes = { 'rlmesh.run_id': this.runId, 'rlmesh.task_id': task.taskId, 'rlmesh.dispatch_id': dispatchId };
+        await withSpan('gateway.dispatch', { kind: SpanKind.INTERNAL, attributes, parent: ROOT_CONTEXT, links: linksTo([cause]) }, () =>
           publishProto(this.deps.js, names.stages.tasks.subject, RolloutTask, msg, { msgId: `${dispatchId}:tasks`, attributes: { 'rlmesh.task_id': task.taskId } }));
       }
       this.persist();

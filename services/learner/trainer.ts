@@ -1,6 +1,6 @@
 // The learner's step pipeline, shared by the NATS worker and the gRPC Step method: train, persist, publish
 // weights, metrics and per-task feedback. One step at a time (steps are queued).
-import { SpanKind, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, type SpanContext } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { encodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
@@ -48,10 +48,16 @@ export class Trainer {
   private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>): Promise<StepOutcome> {
     const { learner, store, runId } = this.deps;
     const attributes = { 'rlmesh.run_id': runId, 'rlmesh.step': learner.step + 1, 'rlmesh.trajectories': trajectories.length };
-    return withSpan('learner.step', { kind: SpanKind.INTERNAL, attributes, links: linksTo(spans) }, async (span) => {
+    // A step is the root of its own trace (it serves many trajectory traces); it links to each trajectory's span.
+    return withSpan('learner.step', { kind: SpanKind.INTERNAL, attributes, links: linksTo(spans), parent: ROOT_CONTEXT }, async (span) => {
       const outcome = learner.trainStep(trajectories);
       span.setAttribute('rlmesh.policy_version', learner.policyVersion);
-      if (outcome.used.length === 0) return outcome;
+      span.setAttribute('rlmesh.trained', outcome.used.length);
+      if (outcome.used.length === 0) {
+        // Nothing trained (every trajectory stale or malformed): the stale groups' feedback still closes them.
+        await this.publishFeedback(outcome);
+        return outcome;
+      }
       for (const t of outcome.used) store.trained.add(t.trajectoryId);
       await store.save(learner, this.deps.tokenizer);
       if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
@@ -73,12 +79,19 @@ export class Trainer {
       this.lastStepAt = now;
       const names = runNames(runId);
       await publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` });
-      for (const f of outcome.feedback) {
-        await publishProto(this.deps.js, names.stages.feedback.subject, TaskFeedback, f, { msgId: `${f.taskId}@${f.step}:${f.samples}:feedback` });
-      }
+      await this.publishFeedback(outcome);
       this.deps.onStep?.(outcome, event);
       return outcome;
     });
+  }
+
+  /** One TaskFeedback per group; the dedupe id names the group (two groups of one task may share a step). */
+  private async publishFeedback(outcome: StepOutcome): Promise<void> {
+    const subject = runNames(this.deps.runId).stages.feedback.subject;
+    for (const f of outcome.feedback) {
+      const msgId = `${f.groupId}@${f.step}:${f.droppedStale ? 'stale' : 'trained'}:feedback`;
+      await publishProto(this.deps.js, subject, TaskFeedback, f, { msgId });
+    }
   }
 
   /** Puts the current weights in the object store and announces the version. */
