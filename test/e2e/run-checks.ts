@@ -1,0 +1,73 @@
+// Checks the e2e tests run over a finished run: group accounting against independent counts (dispatch spans,
+// the checkpoint's trained ids), exactly-once training from the learner.step links, and trace consistency.
+import assert from 'node:assert/strict';
+import type { SpanRecord } from '../../src/platform/telemetry/index.ts';
+import type { RunHarness, RunStatusView } from './harness.ts';
+
+/** `<group id>/<sample>` -> group id. */
+export const groupOf = (trajectoryId: string) => trajectoryId.slice(0, trajectoryId.lastIndexOf('/'));
+
+/**
+ * Every dispatched group is trained, dropped stale, or still in flight at the end, and the controller's numbers
+ * agree with counts taken elsewhere: dispatches from the gateway's spans, trained groups from the learner's checkpoint.
+ */
+export function assertAccounting(h: RunHarness, status: RunStatusView, spans: readonly SpanRecord[]): { trainedGroups: Set<string>; dispatchIds: Set<string> } {
+  const a = status.accounting;
+  const dispatchIds = new Set(spans.filter((s) => s.name === 'gateway.dispatch').map((s) => String(s.attributes['rlmesh.dispatch_id'])));
+  assert.equal(dispatchIds.size, a.dispatched, `gateway.dispatch spans (${dispatchIds.size}) = accounting.dispatched (${a.dispatched})`);
+  assert.equal(a.completed + a.droppedStale + status.inFlight, a.dispatched,
+    `dispatched ${a.dispatched} = completed ${a.completed} + dropped stale ${a.droppedStale} + in flight ${status.inFlight}`);
+  const state = h.trainerState();
+  const trainedIds = state.rng?.trainedIds ?? [];
+  const trainedGroups = new Set(trainedIds.map(groupOf));
+  for (const g of trainedGroups) assert.ok(dispatchIds.has(g), `trained group ${g} was dispatched`);
+  assert.equal(trainedGroups.size, a.completed, `groups in the checkpoint's trained ids (${trainedGroups.size}) = accounting.completed (${a.completed})`);
+  assert.ok(status.inFlight >= 0 && status.inFlight <= 64);
+  return { trainedGroups, dispatchIds };
+}
+
+/**
+ * No trajectory is trained twice: the learner's counter equals its id set, and no id is linked from two steps.
+ * `complete`: every process ended cleanly, so every trained id's step span was exported (a SIGKILLed learner loses
+ * its last unexported spans).
+ */
+export function assertTrainedOnce(h: RunHarness, spans: readonly SpanRecord[], complete = true): { stepSpans: SpanRecord[]; linked: Map<string, number> } {
+  const state = h.trainerState();
+  const ids = state.rng?.trainedIds ?? [];
+  assert.equal(new Set(ids).size, ids.length);
+  assert.equal(state.rng?.trained, ids.length, `learner counted ${state.rng?.trained} trained trajectories; ${ids.length} distinct ids`);
+  const byId = new Map(spans.map((s) => [s.spanId, s]));
+  const stepSpans = spans.filter((s) => s.name === 'learner.step');
+  const linked = new Map<string, number>();
+  for (const step of stepSpans) {
+    for (const l of step.links) {
+      const ingest = byId.get(l.spanId);
+      if (!ingest && !complete) continue;
+      assert.ok(ingest, `learner.step (step ${String(step.attributes['rlmesh.step'])}) links span ${l.spanId}, which exists`);
+      assert.equal(ingest.name, 'learner.ingest');
+      assert.equal(ingest.traceId, l.traceId);
+      const id = String(ingest.attributes['rlmesh.trajectory_id']);
+      linked.set(id, (linked.get(id) ?? 0) + 1);
+    }
+  }
+  const twice = [...linked].filter(([, n]) => n > 1);
+  assert.deepEqual(twice, [], 'no trajectory is linked from two learner.step spans');
+  if (complete) for (const id of ids) assert.ok(linked.has(id), `trained id ${id} is linked from a learner.step span`);
+  return { stepSpans, linked };
+}
+
+/** Spans grouped by trace id. */
+export function byTrace(spans: readonly SpanRecord[]): Map<string, SpanRecord[]> {
+  const out = new Map<string, SpanRecord[]>();
+  for (const s of spans) out.set(s.traceId, [...(out.get(s.traceId) ?? []), s]);
+  return out;
+}
+
+/** Parent links of one trace: exactly one root, every other span's parent is in the trace. */
+export function traceProblems(trace: readonly SpanRecord[]): string[] {
+  const ids = new Set(trace.map((s) => s.spanId));
+  const roots = trace.filter((s) => s.parentSpanId === null);
+  const problems = trace.filter((s) => s.parentSpanId !== null && !ids.has(s.parentSpanId)).map((s) => `${s.name} (${s.serviceName}) has missing parent ${s.parentSpanId}`);
+  if (roots.length !== 1) problems.push(`${roots.length} roots: ${roots.map((r) => r.name).join(', ')}`);
+  return problems;
+}
