@@ -55,14 +55,27 @@ export function requireBearer(token: string | undefined): MiddlewareHandler {
   };
 }
 
+/** Bodies declared larger than this are refused without reading them (the connection closes). */
+const DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES;
+
+/**
+ * 413 JSON for bodies over MAX_BODY_BYTES. Moderately large bodies are read to the end first so that the
+ * client sees the answer instead of a reset connection; declared sizes past DRAIN_LIMIT_BYTES are refused at once.
+ */
 export function limitBody(): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => {
-      const body: ErrorBody = { error: { category: 'config', message: `body: larger than ${MAX_BODY_BYTES} bytes`, field: 'body' } };
-      return c.json(body, 413);
-    },
-  });
+  const tooLarge = (c: Context) => {
+    const body: ErrorBody = { error: { category: 'config', message: `body: larger than ${MAX_BODY_BYTES} bytes`, field: 'body' } };
+    return c.json(body, 413);
+  };
+  const streamLimit = bodyLimit({ maxSize: DRAIN_LIMIT_BYTES, onError: tooLarge });
+  return async function limitRequestBody(c, next) {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    return streamLimit(c, async () => {
+      const bytes = await c.req.arrayBuffer(); // cached: handlers read it again with c.req.text()
+      if (bytes.byteLength > MAX_BODY_BYTES) return void (c.res = tooLarge(c));
+      await next();
+    });
+  };
 }
 
 /** The request body as JSON; empty or malformed bodies are a config error naming `body`. */

@@ -54,7 +54,7 @@ function operation(r: RouteDoc): Record<string, unknown> {
   const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
   const ok = r.response === 'text'
     ? { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } }
-    : { description: 'OK', content: { ...jsonContent(r.response), ...(r.sse ? { 'text/event-stream': { schema: { type: 'string', description: 'events: metrics (MetricsPoint), status (RunView), end (RunView)' } } } : {}) } };
+    : { description: 'OK', content: { ...jsonContent(r.response), ...(r.sse ? { 'text/event-stream': { schema: { type: 'string', description: 'events: metrics (MetricsPoint), curriculum ({ step, curriculum }), status (RunView), end (RunView)' } } } : {}) } };
   const responses: Record<string, unknown> = { [String(r.status ?? 200)]: ok };
   if (r.body || r.query || pathParams.some((p) => p.name === 'traceId')) responses['400'] = { description: 'Invalid request; `issues` lists every field problem', content: jsonContent('Error') };
   if (r.body) responses['413'] = { description: 'Body larger than 1 MB', content: jsonContent('Error') };

@@ -1,6 +1,7 @@
 // /runs/:id/metrics: the run's metrics.jsonl as JSON, or Server-Sent Events (`Accept: text/event-stream` or
-// `?stream=1`): every recorded point first, then live `metrics` and `status` events, and `end` when the run ends.
+// `?stream=1`): every recorded point first, then live `metrics`, `curriculum` and `status` events, and `end` at the end.
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { z } from 'zod';
@@ -24,6 +25,19 @@ export function readMetricsFile(file: string): MetricsPoint[] {
   });
 }
 
+interface CurriculumPoint { step: number; curriculum: Array<{ key: string; probability: number }> }
+
+function readCurriculumFile(file: string): CurriculumPoint[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').flatMap((line) => {
+    try {
+      return line.trim() ? [JSON.parse(line) as CurriculumPoint] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function metricsRouter(runs: RunManager): Hono {
   const app = new Hono();
   app.get('/:id/metrics', (c) => {
@@ -40,7 +54,9 @@ export function metricsRouter(runs: RunManager): Hono {
       const push = (event: string, data: unknown) => { queue.push({ event, data }); wake?.(); };
       const onMetrics = (m: { step: number; source: string; values: Record<string, number> }) => {
         push('metrics', { step: m.step, unix_ms: Date.now(), source: m.source, ...m.values });
-        push('status', runs.view(runId));
+        const view = runs.view(runId);
+        if (m.source === 'learner') push('curriculum', { step: m.step, curriculum: view.curriculum });
+        push('status', view);
       };
       const onEnd = () => push('end', runs.view(runId));
       // Subscribing and reading the file in one synchronous turn: the controller appends before it emits,
@@ -48,12 +64,14 @@ export function metricsRouter(runs: RunManager): Hono {
       controller.on('metrics', onMetrics);
       controller.once('end', onEnd);
       const backlog = readMetricsFile(controller.metricsFile);
+      const curriculumBacklog = readCurriculumFile(path.join(path.dirname(controller.metricsFile), 'curriculum.jsonl'));
       let closed = false;
       stream.onAbort(() => { closed = true; wake?.(); });
       const keepalive = setInterval(() => void stream.write(': keepalive\n\n'), KEEPALIVE_MS);
       try {
         let id = 0;
         for (const point of backlog) await stream.writeSSE({ event: 'metrics', data: JSON.stringify(point), id: String(id++) });
+        for (const point of curriculumBacklog) await stream.writeSSE({ event: 'curriculum', data: JSON.stringify(point) });
         await stream.writeSSE({ event: 'status', data: JSON.stringify(runs.view(runId)) });
         const state = controller.status().state;
         if (state !== 'running' && state !== 'starting') push('end', runs.view(runId));
