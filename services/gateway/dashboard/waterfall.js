@@ -1,7 +1,7 @@
 // rlmesh dashboard: trace waterfall — one row per span on a shared time axis, bars coloured by service.
 import { PALETTE } from './charts.js';
 const NS = 'http://www.w3.org/2000/svg';
-const ROW = 16, LABEL = 300, WIDTH = 980, AXIS = 22;
+const ROW = 16, LABEL = 280, AXIS = 22;
 
 function el(name, attrs, text) {
   const e = document.createElementNS(NS, name);
@@ -31,6 +31,7 @@ function treeOrder(spans) {
 }
 
 export function renderWaterfall(container, spans) {
+  const WIDTH = Math.max(600, container.clientWidth - 16);
   const rows = treeOrder(spans);
   const t0 = Math.min(...spans.map((s) => s.startUnixMs));
   const t1 = Math.max(...spans.map((s) => s.endUnixMs));

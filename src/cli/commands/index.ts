@@ -8,6 +8,8 @@ import { methods } from './methods.ts';
 import { evalCommand } from './eval.ts';
 import { pretrain } from './pretrain.ts';
 import { serve } from './serve.ts';
+import { report } from './report.ts';
+import { compare } from './compare.ts';
 
 export const commands: Record<string, Command> = {
   [up.name]: up,
@@ -18,4 +20,6 @@ export const commands: Record<string, Command> = {
   [evalCommand.name]: evalCommand,
   [pretrain.name]: pretrain,
   [serve.name]: serve,
+  [report.name]: report,
+  [compare.name]: compare,
 };

@@ -1,7 +1,11 @@
-// End-of-run files of a local run: trace statistics from the span files, summary.json and summary.md.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+// End-of-run files of a local run: trace statistics from the span files, summary.json, SVG plots of the run's
+// curves (plots/*.svg) and summary.md; `regenerateSummary` rebuilds them from summary.json + metrics.jsonl.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import { readSpanFile, type SpanRecord } from '../../platform/telemetry/index.ts';
+import { runCurves } from './run-curves.ts';
+import { linePlotSvg } from './svg-plot.ts';
 
 export function readRunSpans(runDir: string): SpanRecord[] {
   const dir = path.join(runDir, 'spans');
@@ -54,8 +58,18 @@ export interface RunSummary {
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
+/** Writes plots/<curve>.svg for every curve with data; returns markdown image lines. */
+function writePlots(runDir: string): string[] {
+  const curves = runCurves(runDir).filter((c) => Object.values(c.series).some((pts) => pts.length > 0));
+  if (curves.length === 0) return ['_no learner metrics recorded (metrics.jsonl is empty or missing)_', ''];
+  mkdirSync(path.join(runDir, 'plots'), { recursive: true });
+  for (const c of curves) writeFileSync(path.join(runDir, 'plots', `${c.id}.svg`), linePlotSvg(c.title, c.series));
+  return [curves.map((c) => `![${c.title}](plots/${c.id}.svg)`).join('\n'), ''];
+}
+
 export function writeSummary(runDir: string, s: RunSummary): void {
   writeFileSync(path.join(runDir, 'summary.json'), JSON.stringify(s, null, 2));
+  const delta = s.studentAfter - s.studentBefore;
   const md = [
     `# rlmesh run ${s.runId}`,
     '',
@@ -64,16 +78,36 @@ export function writeSummary(runDir: string, s: RunSummary): void {
     '| held-out accuracy (greedy) | value |',
     '|---|---|',
     `| student before | ${pct(s.studentBefore)} |`,
-    `| student after | ${pct(s.studentAfter)} |`,
+    `| student after | ${pct(s.studentAfter)} (${delta >= 0 ? '+' : ''}${(100 * delta).toFixed(1)} points) |`,
     ...(s.teacher === null ? [] : [`| teacher | ${pct(s.teacher)} |`]),
     '',
     `${s.heldoutTasks} held-out tasks. Trace: ${s.trace.maxProcesses} processes in one trajectory trace (${s.trace.services.join(', ')}); ` +
       `${s.trace.stepSpans} learner.step spans linking ${s.trace.stepLinks} trajectories.`,
     '',
+    '## Curves',
+    '',
+    ...writePlots(runDir),
     '| accounting | count |',
     '|---|---|',
     ...Object.entries(s.accounting).map(([k, v]) => `| ${k} | ${v} |`),
     '',
   ].join('\n');
   writeFileSync(path.join(runDir, 'summary.md'), md);
+}
+
+/** Rebuilds plots and summary.md of a finished run folder from its summary.json and metrics.jsonl. */
+export function regenerateSummary(runDir: string): RunSummary {
+  const file = path.join(runDir, 'summary.json');
+  if (!existsSync(file)) throw new RlmeshError(ErrorCategory.notFound, `${file} not found (is ${runDir} a finished run folder?)`, { field: 'RUN_DIR' });
+  let summary: RunSummary;
+  try {
+    summary = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+  } catch (err) {
+    throw new RlmeshError(ErrorCategory.data, `${file}: not JSON`, { field: 'summary.json', cause: err });
+  }
+  for (const k of ['runId', 'mode', 'studentBefore', 'studentAfter'] as const) {
+    if (summary[k] === undefined) throw new RlmeshError(ErrorCategory.data, `${file}: missing "${k}"`, { field: `summary.json.${k}` });
+  }
+  writeSummary(runDir, summary);
+  return summary;
 }
