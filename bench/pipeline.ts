@@ -1,0 +1,120 @@
+// Pipeline bench: (1) learner steps/s of a distributed OPD run vs the in-process loop, (2) rollout tokens/s with
+// 2 workers vs 1, (3) weight publish -> all rollout workers serving, vs raw core-NATS transfer of the same bytes.
+// Every figure is a ratio against a reference measured in the same run; results are appended to PIPELINE-RESULTS.md.
+// Run: npm run bench:pipeline [-- --quick] [--only overhead,scaling,weights] [--rollout-workers 2] [--max-in-flight 8]
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { initBackend } from '../src/engine/index.ts';
+import { ensureNats } from '../src/platform/process/index.ts';
+import { progressBar } from '../src/cli/progress.ts';
+import { cpuModel, gitCommit, type BenchRunShape } from './pipeline/actors.ts';
+import { measureDistributed, measureLocal } from './pipeline/overhead.ts';
+import { measureRollout } from './pipeline/rollout-scaling.ts';
+import { measureWeightSync, WEIGHT_SIZES, type SyncResult } from './pipeline/weight-sync.ts';
+
+const TARGET_OVERHEAD = 0.85;
+const TARGET_SCALING = 1.6;
+/** the rate window starts at this learner step (actors start, JIT and the first weights are behind it) */
+const FROM_STEP = 3;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'overhead,scaling,weights' },
+    steps: { type: 'string' },
+    groups: { type: 'string' },
+    repeats: { type: 'string' },
+    'rollout-workers': { type: 'string', default: '2' },
+    'max-in-flight': { type: 'string', default: '8' },
+  },
+});
+const quick = values.quick;
+const only = new Set(values.only.split(',').map((s) => s.trim()));
+const shape: BenchRunShape = {
+  steps: Number(values.steps ?? (quick ? 7 : 12)),
+  batchSize: 16,
+  groupSize: 4,
+  maxNewTokens: 32,
+  maxInFlight: Number(values['max-in-flight']),
+  rolloutWorkers: Number(values['rollout-workers']),
+  studentModel: 'models/student',
+  teacherModel: 'models/teacher',
+};
+const GROUPS = Number(values.groups ?? (quick ? 16 : 48));
+const REPEATS = Number(values.repeats ?? (quick ? 1 : 3));
+const SYNC_WORKERS = 2;
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const f1 = (x: number): string => x.toFixed(1);
+const f2 = (x: number): string => x.toFixed(2);
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'BELOW TARGET');
+
+async function main(): Promise<void> {
+  const log = (m: string) => process.stderr.write(`bench:pipeline: ${m}\n`);
+  const backend = await initBackend(undefined, () => {});
+  const nats = await ensureNats(process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222', log);
+  const total = (only.has('overhead') ? 2 * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
+  const bar = progressBar('bench:pipeline', total, ['phase']);
+  let base = 0;
+  const phase = (name: string, units: number) => {
+    const start = base;
+    base += units;
+    bar.update(start, { phase: name });
+    return (done: number) => bar.update(start + Math.min(done, units), { phase: name });
+  };
+  const lines: string[] = [];
+  const out = (l: string) => lines.push(l);
+  try {
+    if (only.has('overhead')) {
+      const local = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
+      const dist = await measureDistributed(shape, nats.url, FROM_STEP, phase('distributed run', shape.steps));
+      const ratio = dist.stepsPerSecond / local.stepsPerSecond;
+      out(`1. pipeline overhead (OPD, batch ${shape.batchSize} = ${shape.batchSize / shape.groupSize} groups of ${shape.groupSize}, max_new_tokens ${shape.maxNewTokens}, ${shape.steps} steps, rate from step ${FROM_STEP} to the last)`);
+      out(`   in-process runLocalLoop:  ${f2(local.stepsPerSecond)} steps/s (steps ${local.fromStep}-${local.toStep} in ${f1(local.seconds)} s; ${f1(local.tokensPerTrajectory)} completion tokens/trajectory)`);
+      out(`   distributed (gateway --spawn-actors: verifier, teacher, learner, ${shape.rolloutWorkers} rollout; max_in_flight ${shape.maxInFlight} groups): ${f2(dist.stepsPerSecond)} steps/s (steps ${dist.fromStep}-${dist.toStep} in ${f1(dist.seconds)} s; ${f1(dist.tokensPerTrajectory)} completion tokens/trajectory)`);
+      out(`   dropped stale: ${dist.droppedStaleTrajectories} trajectories (${dist.accounting.droppedStale ?? 0} groups) of ${dist.trainedTrajectories + dist.droppedStaleTrajectories}; groups dispatched ${dist.accounting.dispatched ?? 0}, trained ${dist.accounting.completed ?? 0}`);
+      out(`   ratio distributed / in-process: ${f2(ratio)} (target >= ${TARGET_OVERHEAD}: ${verdict(ratio >= TARGET_OVERHEAD)})`);
+    }
+    if (only.has('scaling')) {
+      const opts = { groups: GROUPS, groupSize: 4, maxNewTokens: shape.maxNewTokens, natsUrl: nats.url, shape };
+      const one = await measureRollout({ ...opts, workers: 1, onGroup: phase('rollout x1', GROUPS) });
+      const two = await measureRollout({ ...opts, workers: 2, onGroup: phase('rollout x2', GROUPS) });
+      const ratio = two.tokensPerSecond / one.tokensPerSecond;
+      out(`2. rollout scaling (${GROUPS} groups of 4, max_new_tokens ${shape.maxNewTokens}, models/student; tasks published -> all trajectories on the rollouts stream)`);
+      for (const r of [one, two]) {
+        out(`   ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${Math.round(r.tokensPerSecond)} tokens/s (${r.tokens} tokens, ${r.trajectories} trajectories in ${f2(r.seconds)} s; worker counters ${r.counterTokens} tokens)`);
+      }
+      out(`   ratio 2 workers / 1: ${f2(ratio)}x (target >= ${TARGET_SCALING}: ${verdict(ratio >= TARGET_SCALING)})`);
+    }
+    if (only.has('weights')) {
+      const results: SyncResult[] = [];
+      for (const size of WEIGHT_SIZES) {
+        const onSample = phase(`weights ${size.name}`, REPEATS);
+        let n = 0;
+        results.push(await measureWeightSync({ size, workers: SYNC_WORKERS, repeats: REPEATS, natsUrl: nats.url, shape, onSample: () => onSample(++n) }));
+      }
+      out(`3. weight publish -> ${SYNC_WORKERS} rollout workers serving the version (GetPolicy), median of ${REPEATS} version${REPEATS > 1 ? 's' : ''}`);
+      out('   size  params      bytes   put ms  announce->serving ms  publish->serving ms  raw core-NATS ms  ratio publish->serving / raw');
+      for (const r of results) {
+        const m = (k: 'putMs' | 'announceToServingMs' | 'totalMs' | 'rawNatsMs') => median(r.samples.map((s) => s[k]));
+        out(`   ${r.size.name.padEnd(4)}  ${String(r.parameters).padStart(9)}  ${String(r.bytes).padStart(9)}  ${f1(m('putMs')).padStart(7)}  ${f1(m('announceToServingMs')).padStart(20)}  ${f1(m('totalMs')).padStart(19)}  ${f1(m('rawNatsMs')).padStart(16)}  ${f1(m('totalMs') / m('rawNatsMs')).padStart(6)}`);
+      }
+    }
+  } finally {
+    bar.stop();
+    await nats.stop();
+  }
+  const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nCPU ${cpuModel()}; node ${process.version}; backend ${backend}; NATS ${nats.url}${nats.spawned ? ' (spawned)' : ''}\n`;
+  const text = `${header}\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`;
+  console.log(text);
+  const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'PIPELINE-RESULTS.md');
+  if (!existsSync(results)) writeFileSync(results, '# bench:pipeline results (appended by `npm run bench:pipeline`)\n\n');
+  appendFileSync(results, `${text}\n`);
+}
+
+await main();

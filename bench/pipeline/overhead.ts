@@ -1,0 +1,135 @@
+// Pipeline overhead: learner steps/s of a distributed run (gateway --spawn-actors: verifier, teacher, learner and
+// rollout processes over NATS) against runLocalLoop (the same compute in this process, strictly on-policy), both
+// measured from the 3rd to the last step.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { loadPolicy, runLocalLoop, type Teacher } from '../../src/actors/index.ts';
+import { compileRunConfig } from '../../src/config/index.ts';
+import { connectNats, deleteRun } from '../../src/platform/nats/index.ts';
+import { Supervisor } from '../../src/platform/process/index.ts';
+import { benchRunConfig, benchRunId, CLI_ENTRY, sleep, tail, writeYaml, type BenchRunShape } from './actors.ts';
+
+/** Steps per second between the `from`-th step and the last one, from (step, ms) points. */
+export interface StepRate {
+  stepsPerSecond: number;
+  /** first and last step of the measured window */
+  fromStep: number;
+  toStep: number;
+  seconds: number;
+}
+
+export interface DistributedRun extends StepRate {
+  state: string;
+  accounting: Record<string, number>;
+  droppedStaleTrajectories: number;
+  trainedTrajectories: number;
+  /** mean completion tokens per trained trajectory (learner metrics) */
+  tokensPerTrajectory: number;
+}
+
+export interface LocalRun extends StepRate {
+  /** mean completion tokens per trajectory */
+  tokensPerTrajectory: number;
+}
+
+/** Rate over the window [from-th step, last step]; steps are 1-based and sorted. */
+export function windowRate(points: ReadonlyArray<{ step: number; ms: number }>, from: number): StepRate {
+  const sorted = [...points].sort((a, b) => a.step - b.step);
+  const first = sorted.find((p) => p.step >= from);
+  const last = sorted.at(-1);
+  if (!first || !last || last.step <= first.step) throw new Error(`need steps ${from}..N with N > ${from}; got ${sorted.map((p) => p.step).join(',')}`);
+  const seconds = (last.ms - first.ms) / 1000;
+  return { stepsPerSecond: (last.step - first.step) / seconds, fromStep: first.step, toStep: last.step, seconds };
+}
+
+interface RunStatusView {
+  state: string;
+  step: number;
+  accounting: Record<string, number>;
+  lastMetrics: Record<string, number>;
+  error?: string;
+}
+
+/** The learner's metrics.jsonl lines (first line per step) as (step, unix ms) points plus the last line. */
+function learnerPoints(file: string): { points: Array<{ step: number; ms: number }>; last: Record<string, number>; tokens: number } {
+  const seen = new Map<number, number>();
+  let last: Record<string, number> = {};
+  let tokens = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const m = JSON.parse(line) as Record<string, number | string>;
+    if (m.source !== 'learner') continue;
+    const step = Number(m.step);
+    if (seen.has(step)) continue;
+    seen.set(step, Number(m.unix_ms));
+    tokens += Number(m.completion_tokens ?? 0);
+    last = Object.fromEntries(Object.entries(m).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  }
+  return { points: [...seen].map(([step, ms]) => ({ step, ms })), last, tokens };
+}
+
+/** One distributed run through `rlmesh serve gateway --spawn-actors`; onStep reports progress. */
+export async function measureDistributed(shape: BenchRunShape, natsUrl: string, from: number, onStep: (step: number) => void): Promise<DistributedRun> {
+  const runId = benchRunId('pipe');
+  const root = mkdtempSync(path.join(tmpdir(), 'rlmesh-bench-pipeline-'));
+  const runsRoot = path.join(root, 'runs');
+  mkdirSync(runsRoot, { recursive: true });
+  const configFile = writeYaml(path.join(root, 'run.yaml'), benchRunConfig(runId, shape));
+  const logDir = path.join(root, 'logs');
+  const sup = new Supervisor({ entry: CLI_ENTRY });
+  try {
+    const gateway = sup.start({
+      label: 'gateway',
+      args: ['serve', 'gateway', '--port', '0', '--spawn-actors', '--rollout-workers', String(shape.rolloutWorkers), '--config', configFile, '--run', runId, '--nats', natsUrl],
+      env: { RLMESH_NATS_URL: natsUrl, RLMESH_RUNS_DIR: runsRoot },
+      logDir,
+    });
+    const ready = await Supervisor.waitForLine(gateway, 'READY', 120_000).catch((e: unknown) => {
+      throw new Error(`${String(e)}; log: ${tail(path.join(logDir, 'gateway.log'))}`);
+    });
+    const httpPort = Number(/http=(\d+)/.exec(ready)![1]);
+    let status: RunStatusView;
+    for (;;) {
+      status = (await (await fetch(`http://127.0.0.1:${httpPort}/runs/${runId}`)).json()) as RunStatusView;
+      onStep(status.step);
+      if (status.state !== 'running' && status.state !== 'starting') break;
+      if (gateway.child.exitCode !== null) throw new Error(`gateway exited (${gateway.child.exitCode}); log: ${tail(path.join(logDir, 'gateway.log'))}`);
+      await sleep(250);
+    }
+    if (status.state !== 'finished') throw new Error(`distributed run ended ${status.state}: ${status.error ?? ''}; logs in ${logDir}`);
+    const { points, last, tokens } = learnerPoints(path.join(runsRoot, runId, 'metrics.jsonl'));
+    return {
+      ...windowRate(points, from), state: status.state, accounting: status.accounting,
+      droppedStaleTrajectories: last.dropped_stale_total ?? 0, trainedTrajectories: last.trained_total ?? 0,
+      tokensPerTrajectory: tokens / Math.max(1, last.trained_total ?? 0),
+    };
+  } finally {
+    await sup.stopAll(30_000); // the gateway stops its actors first
+    const nc = await connectNats({ servers: natsUrl, name: 'rlmesh-bench-pipeline' });
+    await deleteRun(await jetstreamManager(nc), runId).catch(() => 0);
+    await nc.close();
+    if (!process.env.RLMESH_BENCH_KEEP) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** The same config and models through runLocalLoop in this process (the reference). */
+export async function measureLocal(shape: BenchRunShape, from: number, onStep: (step: number) => void): Promise<LocalRun> {
+  const run = compileRunConfig(benchRunConfig(benchRunId('local'), shape));
+  const student = await loadPolicy(shape.studentModel);
+  const teacher: Teacher = { ...(await loadPolicy(shape.teacherModel)), id: 'teacher', privileged: false };
+  const points: Array<{ step: number; ms: number }> = [];
+  const t0 = Date.now() - performance.now(); // wall clock, like the learner's unix_ms
+  try {
+    const totals = runLocalLoop({
+      run, student, teacher, steps: shape.steps,
+      onStep: (step) => { points.push({ step, ms: t0 + performance.now() }); onStep(step); },
+    });
+    return { ...windowRate(points, from), tokensPerTrajectory: totals.rolloutTokens / Math.max(1, totals.trajectories) };
+  } finally {
+    student.model.dispose();
+    teacher.model.dispose();
+  }
+}

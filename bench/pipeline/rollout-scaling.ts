@@ -1,0 +1,109 @@
+// Rollout scaling: completion tokens/s of N `rlmesh serve rollout` processes draining one tasks stream, from the
+// first RolloutTask published until every trajectory is on the rollouts stream (rollout-bound: nothing consumes
+// rollouts). Groups are seeded by their dispatch id, so every worker count samples the same tokens.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { connectNats, deleteRun, provisionRun, publishProto, runNames } from '../../src/platform/nats/index.ts';
+import { Supervisor } from '../../src/platform/process/index.ts';
+import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
+import { benchRunConfig, benchRunId, CLI_ENTRY, scrapeMetric, serveActor, sleep, writeYaml, type BenchRunShape, type ServedActor } from './actors.ts';
+
+export interface RolloutRate {
+  workers: number;
+  groups: number;
+  trajectories: number;
+  /** completion tokens of the timed trajectories, decoded from the rollouts stream */
+  tokens: number;
+  /** the same count from the workers' rlmesh_rollout_tokens_total counters */
+  counterTokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+}
+
+export interface ScalingOptions {
+  workers: number;
+  groups: number;
+  groupSize: number;
+  maxNewTokens: number;
+  natsUrl: string;
+  shape: BenchRunShape;
+  onGroup: (done: number) => void;
+}
+
+function tasksFor(runId: string, prefix: string, n: number, groupSize: number, maxNewTokens: number): RolloutTask[] {
+  return listTasks({ suite: 'add:1-2', split: 'train', limit: n, seed: 7 }).map((t, i) => ({
+    runId, dispatchId: `${prefix}-g${i}`, task: toTaskSpec(t) as RolloutTask['task'], groupSize,
+    sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens, stopTokenIds: [], seed: 0 },
+    minPolicyVersion: 0, dispatchIndex: i,
+  }));
+}
+
+async function waitForMessages(jsm: JetStreamManager, stream: string, count: number, onCount: (n: number) => void): Promise<void> {
+  for (;;) {
+    const n = (await jsm.streams.info(stream)).state.messages;
+    onCount(n);
+    if (n >= count) return;
+    await sleep(20);
+  }
+}
+
+async function publishTasks(js: JetStreamClient, subject: string, tasks: readonly RolloutTask[]): Promise<void> {
+  await Promise.all(tasks.map((t) => publishProto(js, subject, RolloutTask, t, { msgId: `${t.dispatchId}:tasks` })));
+}
+
+/** Completion tokens of stream messages [fromSeq, toSeq], read back with direct gets. */
+async function tokensOnStream(jsm: JetStreamManager, stream: string, fromSeq: number, toSeq: number): Promise<number> {
+  let tokens = 0;
+  for (let seq = fromSeq; seq <= toSeq; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (m) tokens += Trajectory.decode(m.data).completionTokenIds.length;
+  }
+  return tokens;
+}
+
+/** N rollout processes on a fresh run: one warm-up group each, then `groups` timed groups. */
+export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
+  const runId = benchRunId(`roll${o.workers}`);
+  const names = runNames(runId);
+  const root = mkdtempSync(path.join(tmpdir(), 'rlmesh-bench-rollout-'));
+  const configFile = writeYaml(path.join(root, 'run.yaml'), benchRunConfig(runId, { ...o.shape, rolloutWorkers: o.workers }));
+  const nc = await connectNats({ servers: o.natsUrl, name: 'rlmesh-bench-rollout' });
+  const js = jetstream(nc, { timeout: 30_000 });
+  const jsm = await jetstreamManager(nc);
+  const sup = new Supervisor({ entry: CLI_ENTRY });
+  try {
+    await provisionRun(jsm, runId, { maxMsgs: 100_000, maxBytes: 64 << 20 });
+    const workers: ServedActor[] = await Promise.all(Array.from({ length: o.workers }, (_, i) =>
+      serveActor(sup, 'rollout', { label: `rollout-${i + 1}`, configFile, runId, natsUrl: o.natsUrl, logDir: path.join(root, 'logs') })));
+    // Warm-up: one group per worker (JIT, wasm kernels); not timed.
+    const warm = tasksFor(runId, 'warm', o.workers, o.groupSize, o.maxNewTokens);
+    await publishTasks(js, names.stages.tasks.subject, warm);
+    const warmCount = warm.length * o.groupSize;
+    await waitForMessages(jsm, names.stages.rollouts.stream, warmCount, () => {});
+    const counter0 = (await Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, 'rlmesh_rollout_tokens_total')))).reduce((a, b) => a + b, 0);
+
+    const timed = tasksFor(runId, 'timed', o.groups, o.groupSize, o.maxNewTokens);
+    const total = warmCount + timed.length * o.groupSize;
+    const t0 = performance.now();
+    await publishTasks(js, names.stages.tasks.subject, timed);
+    await waitForMessages(jsm, names.stages.rollouts.stream, total, (n) => o.onGroup(Math.floor((n - warmCount) / o.groupSize)));
+    const seconds = (performance.now() - t0) / 1000;
+
+    const counter1 = (await Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, 'rlmesh_rollout_tokens_total')))).reduce((a, b) => a + b, 0);
+    const first = (await jsm.streams.info(names.stages.rollouts.stream)).state.first_seq;
+    const tokens = await tokensOnStream(jsm, names.stages.rollouts.stream, first + warmCount, first + total - 1);
+    return {
+      workers: o.workers, groups: o.groups, trajectories: timed.length * o.groupSize, tokens, counterTokens: counter1 - counter0,
+      seconds, tokensPerSecond: tokens / seconds,
+    };
+  } finally {
+    await sup.stopAll(10_000);
+    await deleteRun(jsm, runId).catch(() => 0);
+    await nc.close();
+    if (!process.env.RLMESH_BENCH_KEEP) rmSync(root, { recursive: true, force: true });
+  }
+}
