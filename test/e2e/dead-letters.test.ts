@@ -57,7 +57,8 @@ before(async () => {
     await new Promise((r) => setTimeout(r, 250));
   }
   const n = (await jsm.streams.info(deadStream)).state.messages;
-  dead = await Promise.all(Array.from({ length: n }, (_, i) => jsm.streams.getMessage(deadStream, { seq: i + 1 })));
+  const stored = await Promise.all(Array.from({ length: n }, (_, i) => jsm.streams.getMessage(deadStream, { seq: i + 1 })));
+  dead = stored.filter((m): m is StoredMsg => m !== null);
   final = await h.waitFinished(180_000);
   await h.stopAll();
   spans = h.spans();
