@@ -62,10 +62,10 @@ test('dashboard: live charts, worker table, trace waterfall across services, scr
     traceItems = await page.$$eval('#trace-list li[data-trace]', (lis) => lis.filter((li) => /\b[4-9] svc\b/.test(li.textContent ?? '')).length);
   }
   assert.ok(traceItems > 0, 'a trace across 4+ services is listed');
-  const widest = await page.$$eval('#trace-list li[data-trace]', (lis) => {
-    const svc = (li: Element) => Number(/(\d+) svc/.exec(li.textContent ?? '')?.[1] ?? 0);
-    return lis.reduce((a, b) => (svc(b) > svc(a) ? b : a)).getAttribute('data-trace');
-  });
+  // No named helpers inside page functions: tsx would wrap them in a __name() the page does not have.
+  const listed = await page.$$eval('#trace-list li[data-trace]', (lis) => lis.map((li) => [li.getAttribute('data-trace') ?? '', li.textContent ?? '']));
+  const servicesOf = (text: string) => Number(/(\d+) svc/.exec(text)?.[1] ?? 0);
+  const widest = listed.reduce((a, b) => (servicesOf(b[1]!) > servicesOf(a[1]!) ? b : a))[0];
   await page.click(`#trace-list li[data-trace="${widest}"]`);
   await page.waitForSelector('svg[data-waterfall]');
   const services = await page.$eval('svg[data-waterfall]', (el) => Number(el.getAttribute('data-services')));
