@@ -2,7 +2,7 @@
 import { EventEmitter, on } from 'node:events';
 import path from 'node:path';
 import type { LearnerUpdateService, StepRequest } from '../../src/generated/rlmesh/v1/learner.ts';
-import type { MetricsEvent } from '../../src/generated/rlmesh/v1/common.ts';
+import type { MetricsEvent, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange, serverStream, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
 import { checkTrajectory } from '../../src/actors/index.ts';
 import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
@@ -13,6 +13,7 @@ export function validateStep(req: StepRequest, trainer: Trainer): void {
   const { learner } = trainer.deps;
   req.trajectories.forEach((t, i) => {
     check(t.trajectoryId.length > 0, `trajectories.${i}.trajectory_id`, 'must not be empty');
+    checkLength(t, learner.model.config.max_position_embeddings, `trajectories.${i}`);
     try {
       checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
     } catch (e) {
@@ -20,6 +21,22 @@ export function validateStep(req: StepRequest, trainer: Trainer): void {
       throw new RlmeshError(ErrorCategory.config, `trajectories.${i}.${field}: ${e instanceof Error ? e.message : String(e)}`, { field: `trajectories.${i}.${field}` });
     }
   });
+}
+
+/** prompt + completion must fit the model's positions (the engine would refuse the whole batch otherwise). */
+export function checkLength(t: Trajectory, maxPositions: number, field: string): void {
+  const len = t.promptTokenIds.length + t.completionTokenIds.length;
+  check(len <= maxPositions, field, `prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`);
+}
+
+/** A caller's checkpoint path, confined to the run's checkpoints folder (a remote caller never picks where we write). */
+export function checkpointDir(root: string, requested: string): string {
+  check(!requested.includes('\0'), 'path', 'must not contain NUL');
+  check(requested.length <= 200, 'path', `is ${requested.length} characters; at most 200`);
+  check(!path.isAbsolute(requested), 'path', 'must be relative to the run\'s checkpoints folder');
+  const dir = path.resolve(root, requested);
+  check(dir.startsWith(path.resolve(root) + path.sep), 'path', 'must stay inside the run\'s checkpoints folder');
+  return dir;
 }
 
 export function learnerHandlers(trainer: Trainer, metrics: EventEmitter, runId: string, objective: string): HandlersFor<typeof LearnerUpdateService> {
@@ -35,10 +52,14 @@ export function learnerHandlers(trainer: Trainer, metrics: EventEmitter, runId: 
       trajectoriesTrained: learner.trained, trajectoriesDroppedStale: learner.droppedStale, lastCheckpoint: store.exists() ? store.dir : '',
     })),
     saveCheckpoint: unary(async (req) => {
-      const dir = req.path || path.join(path.dirname(store.dir), `step-${learner.step}`);
-      await store.save(learner, tokenizer, dir);
-      return { path: dir, step: learner.step };
-    }, { validate: (req) => check(!req.path.includes('\0'), 'path', 'must not contain NUL') }),
+      const dir = checkpointDir(path.dirname(store.dir), req.path || `step-${learner.step}`);
+      // In the step queue: concurrent saves to one folder would race on its atomic rename, and a save during a step
+      // would mix two steps' state.
+      return trainer.exclusive(async () => {
+        await store.save(learner, tokenizer, dir);
+        return { path: dir, step: learner.step };
+      });
+    }, { validate: (req) => void checkpointDir(path.dirname(store.dir), req.path || 'step-0') }),
     watchMetrics: serverStream(async function* (_req, ctx) {
       for await (const [event] of on(metrics, 'step', { signal: ctx.signal })) yield event as MetricsEvent;
     }),

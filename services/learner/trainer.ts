@@ -24,6 +24,8 @@ export interface TrainerDeps {
   maxSteps: number;
   log(m: string): void;
   onStep?(outcome: StepOutcome, event: MetricsEvent): void;
+  /** Held-out greedy accuracy of the current weights, measured every `every` steps (and at the last step). */
+  heldout?: { every: number; measure(): number };
 }
 
 export class Trainer {
@@ -36,6 +38,13 @@ export class Trainer {
 
   get done(): boolean {
     return this.deps.learner.step >= this.deps.maxSteps;
+  }
+
+  /** Runs `fn` in the step queue (never during a step or another queued job, e.g. a checkpoint save). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Queues one step; resolves with its outcome after the state is persisted and announced. */
@@ -74,6 +83,7 @@ export class Trainer {
           dropped_stale_total: learner.droppedStale,
           tokens_per_s: (outcome.metrics.completion_tokens ?? 0) / ((now - this.lastStepAt) / 1000),
           done: this.done ? 1 : 0,
+          ...this.heldoutMetric(),
         },
       };
       this.lastStepAt = now;
@@ -92,6 +102,13 @@ export class Trainer {
       const msgId = `${f.groupId}@${f.step}:${f.droppedStale ? 'stale' : 'trained'}:feedback`;
       await publishProto(this.deps.js, subject, TaskFeedback, f, { msgId });
     }
+  }
+
+  private heldoutMetric(): Record<string, number> {
+    const h = this.deps.heldout;
+    if (!h || h.every <= 0) return {};
+    if (this.deps.learner.step % h.every !== 0 && !this.done) return {};
+    return { heldout_accuracy: h.measure() };
   }
 
   /** Puts the current weights in the object store and announces the version. */

@@ -66,6 +66,12 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
         trainer.duplicates++;
         return;
       }
+      // One overlong trajectory would make the engine refuse its whole batch (and every good one with it).
+      const maxPositions = trainer.deps.learner.model.config.max_position_embeddings;
+      const len = t.promptTokenIds.length + t.completionTokenIds.length;
+      if (len > maxPositions) {
+        throw new RlmeshError(ErrorCategory.data, `trajectory: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'trajectory.completion_token_ids' });
+      }
       const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.policy_version': t.policyVersion };
       await withSpan('learner.ingest', { attributes }, (span) => new Promise<void>((resolve, reject) => {
         const keepAlive = setInterval(() => ctx.working(), 5000);

@@ -1,7 +1,7 @@
 // Turns an rlmesh handler into a grpc-js handler: one SERVER span per call (parent from `traceparent`),
 // request/error counters, request validation, back-pressured stream writes, and thrown errors mapped by
 // errors-map. Nothing a handler throws escapes to crash the process.
-import { status as GrpcCode } from '@grpc/grpc-js';
+import { Metadata, status as GrpcCode } from '@grpc/grpc-js';
 import type {
   handleServerStreamingCall,
   handleUnaryCall,
@@ -67,6 +67,9 @@ function openScope(path: string, call: ServerUnaryCall<unknown, unknown> | Serve
       let code: GrpcCode = GrpcCode.OK;
       if (ctx.signal.aborted) {
         code = abortCause() === 'deadline' ? GrpcCode.DEADLINE_EXCEEDED : GrpcCode.CANCELLED;
+        // Our deadline timer can fire before grpc-js cancels the call: answer with that status, not the handler's
+        // AbortError (which would map to INTERNAL).
+        result = { code, details: code === GrpcCode.DEADLINE_EXCEEDED ? 'deadline exceeded' : 'cancelled', metadata: new Metadata() };
       } else if (err !== undefined) {
         result = toGrpcStatus(err);
         code = result.code;

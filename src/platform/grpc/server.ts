@@ -5,7 +5,7 @@ import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc
 import { trace } from '@opentelemetry/api';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Registry } from 'prom-client';
-import { RlmeshError } from '../../errors.ts';
+import { invalidField, RlmeshError } from '../../errors.ts';
 import { dispatchServerStream, dispatchUnary } from './dispatch.ts';
 import type { DispatchDeps } from './dispatch.ts';
 import type { HandlersFor, ServerStreamHandler, ServiceShape, UnaryHandler } from './handlers.ts';
@@ -65,6 +65,42 @@ function serviceNameOf(definition: ServiceShape): string {
   return first.path.split('/')[1] ?? first.path;
 }
 
+/** What a request deserializer returns for bytes that are not the request message (grpc-js would say INTERNAL). */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** The definition with deserializers that never throw: undecodable bytes reach validation as UndecodableRequest. */
+function tolerantDefinition(definition: ServiceShape): ServiceShape {
+  const out: ServiceShape = {};
+  for (const [key, method] of Object.entries(definition)) {
+    const decode = method.requestDeserialize;
+    out[key] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch (err) {
+          return new UndecodableRequest(err instanceof Error ? err.message : String(err));
+        }
+      },
+    };
+  }
+  return out;
+}
+
+/** Adds the undecodable-request check (INVALID_ARGUMENT naming `request`) in front of the handler's own. */
+function refuseUndecodable<H extends UnaryHandler<unknown, unknown> | ServerStreamHandler<unknown, unknown>>(handler: H, path: string): H {
+  const own = handler.validate;
+  return {
+    ...handler,
+    validate: (req: unknown) => {
+      if (req instanceof UndecodableRequest) throw invalidField('request', `cannot decode the ${path} request message: ${req.reason}`);
+      own?.(req);
+    },
+  };
+}
+
 function isUnary<Req, Res>(h: UnaryHandler<Req, Res> | ServerStreamHandler<Req, Res>): h is UnaryHandler<Req, Res> {
   return h.kind === 'unary';
 }
@@ -109,15 +145,16 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     const impl: UntypedServiceImplementation = {};
     for (const key of Object.keys(definition)) {
       const method = definition[key]!;
-      const handler = handlers[key] as UnaryHandler<unknown, unknown> | ServerStreamHandler<unknown, unknown> | undefined;
-      if (!handler) throw new RlmeshError('config', `addService: no handler for ${method.path}`, { field: key });
+      const given = handlers[key] as UnaryHandler<unknown, unknown> | ServerStreamHandler<unknown, unknown> | undefined;
+      if (!given) throw new RlmeshError('config', `addService: no handler for ${method.path}`, { field: key });
       if (method.requestStream) throw new RlmeshError('config', `addService: ${method.path} streams requests; unsupported`, { field: key });
+      const handler = refuseUndecodable(given, method.path);
       if (isUnary(handler) === method.responseStream) {
         throw new RlmeshError('config', `addService: ${method.path} needs a ${method.responseStream ? 'serverStream' : 'unary'} handler`, { field: key });
       }
       impl[key] = isUnary(handler) ? dispatchUnary(method.path, handler, deps) : dispatchServerStream(method.path, handler, deps);
     }
-    server.addService(definition as unknown as ServiceDefinition, impl);
+    server.addService(tolerantDefinition(definition) as unknown as ServiceDefinition, impl);
     const name = serviceNameOf(definition);
     serviceNames.push(name);
     health.setStatus(name, 'NOT_SERVING');
