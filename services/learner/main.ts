@@ -3,7 +3,8 @@
 // Run: npx rlmesh serve learner --port 50054 --config examples/opd.yaml
 import { EventEmitter } from 'node:events';
 import { Counter, Gauge } from 'prom-client';
-import { Learner, loadPolicy } from '../../src/actors/index.ts';
+import { evaluatePolicy, Learner, loadPolicy } from '../../src/actors/index.ts';
+import { listTasks } from '../../src/tasks/index.ts';
 import { LearnerUpdateService } from '../../src/generated/rlmesh/v1/learner.ts';
 import { WeightStore } from '../../src/platform/nats/index.ts';
 import type { ActorRuntime } from '../common/runtime.ts';
@@ -34,10 +35,15 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const stale = new Counter({ name: 'rlmesh_learner_dropped_stale_total', help: 'trajectories dropped as stale', registers: [rt.metrics.registry] });
   const version = new Gauge({ name: 'rlmesh_learner_policy_version', help: 'current policy version', registers: [rt.metrics.registry] });
   const events = new EventEmitter();
+  const heldoutTasks = listTasks({ suite: cfg.tasks.suite, split: 'heldout', limit: cfg.eval.heldout_size, seed: cfg.seed });
   const trainer = new Trainer({
     js: rt.js, runId: rt.runId, learner, tokenizer: policy.tokenizer, store, weights,
     publishEvery: cfg.learner.publish_every, checkpointEvery: cfg.learner.checkpoint_every, maxSteps: cfg.learner.steps,
     log: rt.log,
+    heldout: {
+      every: cfg.eval.every,
+      measure: () => evaluatePolicy({ ...policy, version: learner.policyVersion }, heldoutTasks, { k: 1, temperature: 0, maxNewTokens: cfg.rollout.sampling.max_new_tokens }).report.overall.accuracy,
+    },
     onStep: (outcome, event) => {
       steps.inc();
       stale.inc(outcome.droppedStale.length);
