@@ -1,16 +1,18 @@
 // Pipeline bench: (1) learner steps/s of a distributed OPD run vs the in-process loop, (2) rollout tokens/s with
 // 2 workers vs 1, (3) weight publish -> all rollout workers serving, vs raw core-NATS transfer of the same bytes.
 // Every figure is a ratio against a reference measured in the same run; results are appended to PIPELINE-RESULTS.md.
-// Run: npm run bench:pipeline [-- --quick] [--only overhead,scaling,weights] [--rollout-workers 2] [--max-in-flight 8]
+// Run: npm run bench:pipeline [-- --quick] [--only overhead,scaling,weights] [--rollout-workers 2] [--max-in-flight 4,8]
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/index.ts';
+import { ErrorCategory, invalidField, RlmeshError } from '../src/errors.ts';
 import { ensureNats } from '../src/platform/process/index.ts';
 import { progressBar } from '../src/cli/progress.ts';
 import { cpuModel, gitCommit, type BenchRunShape } from './pipeline/actors.ts';
-import { measureDistributed, measureLocal } from './pipeline/overhead.ts';
+import { measureDistributed, measureLocal, type DistributedRun } from './pipeline/overhead.ts';
 import { measureRollout } from './pipeline/rollout-scaling.ts';
 import { measureWeightSync, WEIGHT_SIZES, type SyncResult } from './pipeline/weight-sync.ts';
 
@@ -27,7 +29,7 @@ const { values } = parseArgs({
     groups: { type: 'string' },
     repeats: { type: 'string' },
     'rollout-workers': { type: 'string', default: '2' },
-    'max-in-flight': { type: 'string', default: '8' },
+    'max-in-flight': { type: 'string', default: '4,8' },
   },
 });
 const quick = values.quick;
@@ -37,14 +39,26 @@ const shape: BenchRunShape = {
   batchSize: 16,
   groupSize: 4,
   maxNewTokens: 32,
-  maxInFlight: Number(values['max-in-flight']),
+  maxInFlight: 4, // per distributed run: IN_FLIGHT
   rolloutWorkers: Number(values['rollout-workers']),
   studentModel: 'models/student',
   teacherModel: 'models/teacher',
 };
+/** task groups in flight per distributed run: 4 = one learner batch (no overlap, nothing stale), 8 = two */
+const IN_FLIGHT = values['max-in-flight'].split(',').map(Number);
 const GROUPS = Number(values.groups ?? (quick ? 16 : 48));
 const REPEATS = Number(values.repeats ?? (quick ? 1 : 3));
 const SYNC_WORKERS = 2;
+/** Flags as numbers a run can use; a bad one is refused naming the flag. */
+function checkFlags(): void {
+  const checks: Array<[string, number]> = [
+    ['--groups', GROUPS], ['--repeats', REPEATS], ['--rollout-workers', shape.rolloutWorkers], ...IN_FLIGHT.map((m): [string, number] => ['--max-in-flight', m]),
+  ];
+  for (const [flag, v] of checks) {
+    if (!Number.isInteger(v) || v < 1) throw invalidField(flag, `must be a positive integer${flag === '--max-in-flight' ? ' (a comma-separated list)' : ''}, got ${String(v)}`);
+  }
+  if (!Number.isInteger(shape.steps) || shape.steps <= FROM_STEP) throw invalidField('--steps', `must be an integer > ${FROM_STEP} (the rate window starts at step ${FROM_STEP}), got ${shape.steps}`);
+}
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,10 +69,12 @@ const f2 = (x: number): string => x.toFixed(2);
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'BELOW TARGET');
 
 async function main(): Promise<void> {
+  checkFlags();
   const log = (m: string) => process.stderr.write(`bench:pipeline: ${m}\n`);
   const backend = await initBackend(undefined, () => {});
+  const loadBefore = os.loadavg()[0]!;
   const nats = await ensureNats(process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222', log);
-  const total = (only.has('overhead') ? 2 * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
+  const total = (only.has('overhead') ? (2 + IN_FLIGHT.length) * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
   const bar = progressBar('bench:pipeline', total, ['phase']);
   let base = 0;
   const phase = (name: string, units: number) => {
@@ -71,14 +87,25 @@ async function main(): Promise<void> {
   const out = (l: string) => lines.push(l);
   try {
     if (only.has('overhead')) {
-      const local = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
-      const dist = await measureDistributed(shape, nats.url, FROM_STEP, phase('distributed run', shape.steps));
-      const ratio = dist.stepsPerSecond / local.stepsPerSecond;
+      // The in-process reference runs before and after the distributed runs; their mean is the reference, and
+      // their spread shows how much the machine's load moved meanwhile.
+      const before = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
+      const dists: DistributedRun[] = [];
+      for (const m of IN_FLIGHT) dists.push(await measureDistributed({ ...shape, maxInFlight: m }, nats.url, FROM_STEP, phase(`distributed, ${m} in flight`, shape.steps)));
+      const after = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
+      const reference = (before.stepsPerSecond + after.stepsPerSecond) / 2;
       out(`1. pipeline overhead (OPD, batch ${shape.batchSize} = ${shape.batchSize / shape.groupSize} groups of ${shape.groupSize}, max_new_tokens ${shape.maxNewTokens}, ${shape.steps} steps, rate from step ${FROM_STEP} to the last)`);
-      out(`   in-process runLocalLoop:  ${f2(local.stepsPerSecond)} steps/s (steps ${local.fromStep}-${local.toStep} in ${f1(local.seconds)} s; ${f1(local.tokensPerTrajectory)} completion tokens/trajectory)`);
-      out(`   distributed (gateway --spawn-actors: verifier, teacher, learner, ${shape.rolloutWorkers} rollout; max_in_flight ${shape.maxInFlight} groups): ${f2(dist.stepsPerSecond)} steps/s (steps ${dist.fromStep}-${dist.toStep} in ${f1(dist.seconds)} s; ${f1(dist.tokensPerTrajectory)} completion tokens/trajectory)`);
-      out(`   dropped stale: ${dist.droppedStaleTrajectories} trajectories (${dist.accounting.droppedStale ?? 0} groups) of ${dist.trainedTrajectories + dist.droppedStaleTrajectories}; groups dispatched ${dist.accounting.dispatched ?? 0}, trained ${dist.accounting.completed ?? 0}`);
-      out(`   ratio distributed / in-process: ${f2(ratio)} (target >= ${TARGET_OVERHEAD}: ${verdict(ratio >= TARGET_OVERHEAD)})`);
+      for (const [label, l] of [['before', before], ['after', after]] as const) {
+        out(`   in-process runLocalLoop (${label}): ${f2(l.stepsPerSecond)} steps/s (steps ${l.fromStep}-${l.toStep} in ${f1(l.seconds)} s; ${f1(l.tokensPerTrajectory)} completion tokens/trajectory; got ${f2(l.cores)} cores)`);
+      }
+      IN_FLIGHT.forEach((m, i) => {
+        const d = dists[i]!;
+        const ratio = d.stepsPerSecond / reference;
+        out(`   distributed, max_in_flight ${m} groups (gateway --spawn-actors: verifier, teacher, learner, ${shape.rolloutWorkers} rollout): ${f2(d.stepsPerSecond)} steps/s (steps ${d.fromStep}-${d.toStep} in ${f1(d.seconds)} s; ${f1(d.tokensPerTrajectory)} completion tokens/trajectory)`);
+        out(`     busy (span time in the window / window, summed over processes): ${Object.entries(d.busy).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
+        out(`     dropped stale: ${d.droppedStaleTrajectories} of ${d.trainedTrajectories + d.droppedStaleTrajectories} trajectories (${d.accounting.droppedStale ?? 0} groups); groups dispatched ${d.accounting.dispatched ?? 0}, trained ${d.accounting.completed ?? 0}`);
+        out(`     ratio distributed / in-process: ${f2(ratio)} (target >= ${TARGET_OVERHEAD}: ${verdict(ratio >= TARGET_OVERHEAD)})`);
+      });
     }
     if (only.has('scaling')) {
       const opts = { groups: GROUPS, groupSize: 4, maxNewTokens: shape.maxNewTokens, natsUrl: nats.url, shape };
@@ -109,7 +136,7 @@ async function main(): Promise<void> {
     bar.stop();
     await nats.stop();
   }
-  const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nCPU ${cpuModel()}; node ${process.version}; backend ${backend}; NATS ${nats.url}${nats.spawned ? ' (spawned)' : ''}\n`;
+  const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nCPU ${cpuModel()}; node ${process.version}; backend ${backend}; NATS ${nats.url}${nats.spawned ? ' (spawned)' : ''}; 1-min load average ${f1(loadBefore)} at start, ${f1(os.loadavg()[0]!)} at end (other work on the machine shares its cores)\n`;
   const text = `${header}\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n`;
   console.log(text);
   const results = path.join(path.dirname(fileURLToPath(import.meta.url)), 'PIPELINE-RESULTS.md');
@@ -117,4 +144,7 @@ async function main(): Promise<void> {
   appendFileSync(results, `${text}\n`);
 }
 
-await main();
+await main().catch((e: unknown) => {
+  process.stderr.write(`bench:pipeline: ${e instanceof RlmeshError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exitCode = e instanceof RlmeshError && e.category === ErrorCategory.config ? 2 : 1;
+});

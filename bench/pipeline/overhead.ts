@@ -10,6 +10,8 @@ import { loadPolicy, runLocalLoop, type Teacher } from '../../src/actors/index.t
 import { compileRunConfig } from '../../src/config/index.ts';
 import { connectNats, deleteRun } from '../../src/platform/nats/index.ts';
 import { Supervisor } from '../../src/platform/process/index.ts';
+import type { SpanRecord } from '../../src/platform/telemetry/index.ts';
+import { readRunSpans } from '../../src/cli/local/run-report.ts';
 import { benchRunConfig, benchRunId, CLI_ENTRY, sleep, tail, writeYaml, type BenchRunShape } from './actors.ts';
 
 /** Steps per second between the `from`-th step and the last one, from (step, ms) points. */
@@ -23,6 +25,8 @@ export interface StepRate {
 
 export interface DistributedRun extends StepRate {
   state: string;
+  /** per span name: seconds inside that span within the window / window seconds (summed over processes) */
+  busy: Record<string, number>;
   accounting: Record<string, number>;
   droppedStaleTrajectories: number;
   trainedTrajectories: number;
@@ -31,18 +35,20 @@ export interface DistributedRun extends StepRate {
 }
 
 export interface LocalRun extends StepRate {
+  /** CPU seconds of this process in the window / window seconds (cores the loop actually got) */
+  cores: number;
   /** mean completion tokens per trajectory */
   tokensPerTrajectory: number;
 }
 
 /** Rate over the window [from-th step, last step]; steps are 1-based and sorted. */
-export function windowRate(points: ReadonlyArray<{ step: number; ms: number }>, from: number): StepRate {
+export function windowRate(points: ReadonlyArray<{ step: number; ms: number }>, from: number): StepRate & { fromMs: number; toMs: number } {
   const sorted = [...points].sort((a, b) => a.step - b.step);
   const first = sorted.find((p) => p.step >= from);
   const last = sorted.at(-1);
   if (!first || !last || last.step <= first.step) throw new Error(`need steps ${from}..N with N > ${from}; got ${sorted.map((p) => p.step).join(',')}`);
   const seconds = (last.ms - first.ms) / 1000;
-  return { stepsPerSecond: (last.step - first.step) / seconds, fromStep: first.step, toStep: last.step, seconds };
+  return { stepsPerSecond: (last.step - first.step) / seconds, fromStep: first.step, toStep: last.step, seconds, fromMs: first.ms, toMs: last.ms };
 }
 
 interface RunStatusView {
@@ -51,6 +57,20 @@ interface RunStatusView {
   accounting: Record<string, number>;
   lastMetrics: Record<string, number>;
   error?: string;
+}
+
+/** The actors' work spans; their busy fractions show which stage bounds the step rate. */
+export const STAGE_SPANS = ['rollout.generate', 'verifier.verify', 'teacher.score', 'learner.step'] as const;
+
+/** Seconds each stage span covers inside [fromMs, toMs], as a fraction of the window (summed over processes). */
+export function busyFractions(spans: readonly SpanRecord[], fromMs: number, toMs: number): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(STAGE_SPANS.map((n) => [n, 0]));
+  for (const sp of spans) {
+    if (!(sp.name in out)) continue;
+    const overlap = Math.min(sp.endUnixMs, toMs) - Math.max(sp.startUnixMs, fromMs);
+    if (overlap > 0) out[sp.name]! += overlap / (toMs - fromMs);
+  }
+  return out;
 }
 
 /** The learner's metrics.jsonl lines (first line per step) as (step, unix ms) points plus the last line. */
@@ -101,8 +121,10 @@ export async function measureDistributed(shape: BenchRunShape, natsUrl: string, 
     }
     if (status.state !== 'finished') throw new Error(`distributed run ended ${status.state}: ${status.error ?? ''}; logs in ${logDir}`);
     const { points, last, tokens } = learnerPoints(path.join(runsRoot, runId, 'metrics.jsonl'));
+    const rate = windowRate(points, from);
+    await sup.stopAll(30_000); // flushes every actor's span file
     return {
-      ...windowRate(points, from), state: status.state, accounting: status.accounting,
+      ...rate, state: status.state, accounting: status.accounting, busy: busyFractions(readRunSpans(path.join(runsRoot, runId)), rate.fromMs, rate.toMs),
       droppedStaleTrajectories: last.dropped_stale_total ?? 0, trainedTrajectories: last.trained_total ?? 0,
       tokensPerTrajectory: tokens / Math.max(1, last.trained_total ?? 0),
     };
@@ -121,13 +143,21 @@ export async function measureLocal(shape: BenchRunShape, from: number, onStep: (
   const student = await loadPolicy(shape.studentModel);
   const teacher: Teacher = { ...(await loadPolicy(shape.teacherModel)), id: 'teacher', privileged: false };
   const points: Array<{ step: number; ms: number }> = [];
+  const cpuAt = new Map<number, number>();
   const t0 = Date.now() - performance.now(); // wall clock, like the learner's unix_ms
   try {
     const totals = runLocalLoop({
       run, student, teacher, steps: shape.steps,
-      onStep: (step) => { points.push({ step, ms: t0 + performance.now() }); onStep(step); },
+      onStep: (step) => {
+        const cpu = process.cpuUsage();
+        cpuAt.set(step, (cpu.user + cpu.system) / 1e6);
+        points.push({ step, ms: t0 + performance.now() });
+        onStep(step);
+      },
     });
-    return { ...windowRate(points, from), tokensPerTrajectory: totals.rolloutTokens / Math.max(1, totals.trajectories) };
+    const rate = windowRate(points, from);
+    const cores = (cpuAt.get(rate.toStep)! - cpuAt.get(rate.fromStep)!) / rate.seconds;
+    return { ...rate, cores, tokensPerTrajectory: totals.rolloutTokens / Math.max(1, totals.trajectories) };
   } finally {
     student.model.dispose();
     teacher.model.dispose();
