@@ -4,6 +4,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { withSpan } from '../../src/platform/telemetry/index.ts';
+import { checkTrajectory } from '../../src/actors/index.ts';
 import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
 import { GroupBatcher, type Pending } from './batcher.ts';
 import type { Trainer } from './trainer.ts';
@@ -66,8 +67,11 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
         trainer.duplicates++;
         return;
       }
-      // One overlong trajectory would make the engine refuse its whole batch (and every good one with it).
-      const maxPositions = trainer.deps.learner.model.config.max_position_embeddings;
+      // Malformed trajectories (shapes, NaN/Inf, token ids) are refused at ingest, so they are dead-lettered even
+      // after the last step; one overlong trajectory would make the engine refuse its whole batch.
+      const { learner } = trainer.deps;
+      checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
+      const maxPositions = learner.model.config.max_position_embeddings;
       const len = t.promptTokenIds.length + t.completionTokenIds.length;
       if (len > maxPositions) {
         throw new RlmeshError(ErrorCategory.data, `trajectory: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'trajectory.completion_token_ids' });

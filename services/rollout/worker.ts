@@ -5,6 +5,19 @@ import { rolloutGroup, type Policy } from '../../src/actors/index.ts';
 import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { withSpan } from '../../src/platform/telemetry/index.ts';
+import { check, requireInRange, requirePresent } from '../../src/platform/grpc/index.ts';
+import { checkSampling } from '../common/validate.ts';
+
+/** A task from the wire is checked like a Generate request (a forged group size or sampling must not run). */
+export function validateRolloutTask(task: RolloutTask, maxPositions: number): void {
+  check(task.dispatchId.length > 0 && task.dispatchId.length <= 256, 'dispatch_id', 'must be 1..256 characters');
+  requirePresent(task.task, 'task');
+  check(task.task!.prompt.length > 0, 'task.prompt', 'must not be empty');
+  check(task.task!.prompt.length < maxPositions, 'task.prompt', `is ${task.task!.prompt.length} characters; the model's context is ${maxPositions} tokens`);
+  requireInRange(task.groupSize, 'group_size', { min: 1, max: 256, integer: true });
+  requirePresent(task.sampling, 'sampling');
+  checkSampling(task.sampling!, 'sampling');
+}
 
 export interface RolloutWorkerDeps {
   js: JetStreamClient;
@@ -26,6 +39,7 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
     batch: 1,
     onError: deps.onError,
     handler: async (task, ctx) => {
+      validateRolloutTask(task, deps.policy.model.config.max_position_embeddings);
       const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.task_id': task.task?.taskId ?? '', 'rlmesh.policy_version': deps.policy.version };
       await withSpan('rollout.generate', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
         const t0 = performance.now();

@@ -19,6 +19,7 @@ export interface TeacherWorkerDeps {
 export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
   const vocab = deps.teacher.model.config.vocab_size;
+  const maxPositions = deps.teacher.model.config.max_position_embeddings;
   const batcher = new MicroBatcher<Trajectory, TokenScores>((ts) => scoreTrajectories(deps.teacher, ts, { full: deps.needs.full }), 32);
   return consumeProto(deps.js, {
     stream: names.stages.rewarded.stream,
@@ -34,6 +35,8 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
         if (t.completionTokenIds.length === 0 || t.promptTokenIds.length === 0) {
           throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: empty prompt or completion`, { field: 'completion_token_ids' });
         }
+        const len = t.promptTokenIds.length + t.completionTokenIds.length;
+        if (len > maxPositions) throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'completion_token_ids' });
         for (const id of [...t.promptTokenIds, ...t.completionTokenIds]) {
           if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: token id ${id} outside [0, ${vocab})`, { field: 'completion_token_ids' });
         }
