@@ -12,16 +12,16 @@ import cliProgress from 'cli-progress';
 import { AdamW, LlamaModel, generate, initBackend } from '../src/engine/index.ts';
 import type { LlamaConfig } from '../src/engine/index.ts';
 
-interface Size { name: string; micro: number; vocab: number; hidden: number; intermediate: number; layers: number; heads: number; seq: number; batch: number; prompt: number; new_tokens: number }
+interface Size { name: string; micro: number; steps: number; vocab: number; hidden: number; intermediate: number; layers: number; heads: number; seq: number; batch: number; prompt: number; new_tokens: number }
 interface Figures { name: string; learner_step_s: number; learner_tokens_per_s: number; generate_s: number; generate_tokens_per_s: number; peak_mb: number; peak_rss_mb: number }
 
 // ---- settings ----
 const quick = process.argv.includes('--quick');
 const SIZES: Size[] = [
-  { name: 'S', micro: 32, vocab: 64, hidden: 128, intermediate: 512, layers: 4, heads: 4, seq: 128, batch: 32, prompt: 8, new_tokens: 128 },
-  { name: 'M', micro: 16, vocab: 64, hidden: 256, intermediate: 1024, layers: 6, heads: 8, seq: 256, batch: 64, prompt: 8, new_tokens: 128 },
+  { name: 'S', micro: 32, steps: 3, vocab: 64, hidden: 128, intermediate: 512, layers: 4, heads: 4, seq: 128, batch: 32, prompt: 8, new_tokens: 128 },
+  { name: 'M', micro: 4, steps: 1, vocab: 64, hidden: 256, intermediate: 1024, layers: 6, heads: 8, seq: 256, batch: 64, prompt: 8, new_tokens: 128 },
 ].slice(0, quick ? 1 : 2);
-const STEPS = quick ? 2 : 3; // timed learner steps after one warm-up
+const stepsOf = (s: Size) => (quick ? 2 : s.steps); // timed learner steps after one warm-up
 const GEN_RUNS = 1; // timed generations after a short warm-up
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,7 +40,8 @@ function benchRlmesh(s: Size, tick: () => void): Figures {
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % s.vocab;
   const rows = Array.from({ length: s.batch }, () => Array.from({ length: s.seq + 1 }, rand));
   let peak = 0;
-  // Micro-batches of `s.micro` rows (gradient accumulation) keep activations inside wasm's 4 GB memory;
+  // Micro-batches of `s.micro` rows (gradient accumulation) keep activations inside wasm's 4 GB memory
+  // (M forward: ~0.8 GB at 4 rows, ~1.4 GB at 8; 16 rows runs out of wasm memory in the backward pass);
   // the summed loss is the full batch's mean token log-prob loss.
   const lossFn = Array.from({ length: s.batch / s.micro }, (_, j) => {
     const part = rows.slice(j * s.micro, (j + 1) * s.micro);
@@ -53,8 +54,8 @@ function benchRlmesh(s: Size, tick: () => void): Figures {
   });
   opt.trainStep(lossFn); tick();
   let t0 = performance.now();
-  for (let i = 0; i < STEPS; i++) { opt.trainStep(lossFn); tick(); }
-  const learn = (performance.now() - t0) / 1000 / STEPS;
+  for (let i = 0; i < stepsOf(s); i++) { opt.trainStep(lossFn); tick(); }
+  const learn = (performance.now() - t0) / 1000 / stepsOf(s);
   const prompts = Array.from({ length: s.batch }, () => Array.from({ length: s.prompt }, rand));
   const gen = (n: number) => generate(model, prompts, { maxNewTokens: n, seed: 1, ignoreEos: true, onLogits: () => { peak = Math.max(peak, tf.memory().numBytes); } });
   gen(4);
@@ -86,7 +87,7 @@ function benchTorch(): Array<Figures & { torch: string; threads: number }> {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const out = execFileSync(py, [path.join(here, 'torch_ref.py'), JSON.stringify({ sizes: SIZES, steps: STEPS, gen_steps: GEN_RUNS })], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const out = execFileSync(py, [path.join(here, 'torch_ref.py'), JSON.stringify({ sizes: SIZES.map((s) => ({ ...s, steps: stepsOf(s) })), gen_steps: GEN_RUNS })], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   return out.trim().split('\n').map((l) => {
     const r = JSON.parse(l);
     return { ...r, peak_mb: r.peak_rss_mb };
@@ -107,7 +108,7 @@ function gitCommit(): string {
 
 const backend = await initBackend();
 const bar = new cliProgress.SingleBar({ format: 'bench:engine [{bar}] {value}/{total} {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic);
-bar.start(SIZES.length * (STEPS + 1 + GEN_RUNS) + 1, 0, { phase: 'rlmesh' });
+bar.start(SIZES.reduce((n, s) => n + stepsOf(s) + 1 + GEN_RUNS, 0) + 1, 0, { phase: 'rlmesh' });
 const ours = SIZES.map((s) => { bar.update({ phase: `rlmesh ${s.name}` }); return benchRlmesh(s, () => bar.increment()); });
 bar.update({ phase: 'pytorch' });
 const ref = benchTorch();
@@ -123,7 +124,7 @@ const lines = [
     return `| ${o.name} | ${f(o.learner_tokens_per_s)} | ${f(r.learner_tokens_per_s)} | ${f(o.learner_tokens_per_s / r.learner_tokens_per_s, 3)} | ${f(o.generate_tokens_per_s)} | ${f(r.generate_tokens_per_s)} | ${f(o.generate_tokens_per_s / r.generate_tokens_per_s, 3)} | ${f(o.peak_mb)} / ${f(o.peak_rss_mb)} | ${f(r.peak_rss_mb)} |`;
   }),
 ];
-const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; ${STEPS} timed steps.\n`;
+const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
 const text = `${header}\n${lines.join('\n')}\n`;
 console.log(text);
 const results = path.join(here, 'RESULTS.md');

@@ -78,7 +78,8 @@ class Model(torch.nn.Module):
         return self.head(rms(x, self.norm))
 
 
-def run(s, steps, gen_steps):
+def run(s, gen_steps):
+    steps = s['steps']
     V, H, L, nh, T, B = s['vocab'], s['hidden'], s['layers'], s['heads'], s['seq'], s['batch']
     m = Model(V, H, s['intermediate'], L, nh)
     opt = torch.optim.AdamW(m.parameters(), lr=1e-3, weight_decay=0.01)
@@ -127,4 +128,4 @@ def run(s, steps, gen_steps):
 if __name__ == '__main__':
     cfg = json.loads(sys.argv[1])
     for s in cfg['sizes']:
-        print(json.dumps(run(s, cfg['steps'], cfg['gen_steps'])), flush=True)
+        print(json.dumps(run(s, cfg['gen_steps'])), flush=True)
