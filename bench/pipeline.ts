@@ -14,7 +14,7 @@ import { progressBar } from '../src/cli/progress.ts';
 import { cpuModel, gitCommit, type BenchRunShape } from './pipeline/actors.ts';
 import { measureDistributed, measureLocal, type DistributedRun } from './pipeline/overhead.ts';
 import { measureRollout } from './pipeline/rollout-scaling.ts';
-import { measureWeightSync, WEIGHT_SIZES, type SyncResult } from './pipeline/weight-sync.ts';
+import { measureWeightSync, WEIGHT_SIZES, type SyncResult, type SyncSample } from './pipeline/weight-sync.ts';
 
 const TARGET_OVERHEAD = 0.85;
 const TARGET_SCALING = 1.6;
@@ -114,9 +114,9 @@ async function main(): Promise<void> {
       const ratio = two.tokensPerSecond / one.tokensPerSecond;
       out(`2. rollout scaling (${GROUPS} groups of 4, max_new_tokens ${shape.maxNewTokens}, models/student; tasks published -> all trajectories on the rollouts stream)`);
       for (const r of [one, two]) {
-        out(`   ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${Math.round(r.tokensPerSecond)} tokens/s (${r.tokens} tokens, ${r.trajectories} trajectories in ${f2(r.seconds)} s; worker counters ${r.counterTokens} tokens)`);
+        out(`   ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${Math.round(r.tokensPerSecond)} tokens/s (${r.tokens} tokens, ${r.trajectories} trajectories in ${f2(r.seconds)} s; worker counters ${r.counterTokens} tokens; groups per worker ${r.groupsPerWorker.join('/')}; workers got ${f2(r.cores)} cores, ${Math.round(r.tokensPerCpuSecond)} tokens per worker CPU-second)`);
       }
-      out(`   ratio 2 workers / 1: ${f2(ratio)}x (target >= ${TARGET_SCALING}: ${verdict(ratio >= TARGET_SCALING)})`);
+      out(`   ratio 2 workers / 1: ${f2(ratio)}x (target >= ${TARGET_SCALING}: ${verdict(ratio >= TARGET_SCALING)}); cores obtained 2 / 1: ${f2(two.cores / one.cores)}x, tokens per worker CPU-second 2 / 1: ${f2(two.tokensPerCpuSecond / one.tokensPerCpuSecond)}x`);
     }
     if (only.has('weights')) {
       const results: SyncResult[] = [];
@@ -126,11 +126,12 @@ async function main(): Promise<void> {
         results.push(await measureWeightSync({ size, workers: SYNC_WORKERS, repeats: REPEATS, natsUrl: nats.url, shape, onSample: () => onSample(++n) }));
       }
       out(`3. weight publish -> ${SYNC_WORKERS} rollout workers serving the version (GetPolicy), median of ${REPEATS} version${REPEATS > 1 ? 's' : ''}`);
-      out('   size  params      bytes   put ms  announce->serving ms  publish->serving ms  raw core-NATS ms  ratio publish->serving / raw');
+      out('   size  params      bytes   put ms  announce->serving ms  (worker swap ms)  publish->serving ms  raw core-NATS ms  ratio publish->serving / raw');
       for (const r of results) {
-        const m = (k: 'putMs' | 'announceToServingMs' | 'totalMs' | 'rawNatsMs') => median(r.samples.map((s) => s[k]));
-        out(`   ${r.size.name.padEnd(4)}  ${String(r.parameters).padStart(9)}  ${String(r.bytes).padStart(9)}  ${f1(m('putMs')).padStart(7)}  ${f1(m('announceToServingMs')).padStart(20)}  ${f1(m('totalMs')).padStart(19)}  ${f1(m('rawNatsMs')).padStart(16)}  ${f1(m('totalMs') / m('rawNatsMs')).padStart(6)}`);
+        const m = (k: Exclude<keyof SyncSample, 'version'>) => median(r.samples.map((s) => s[k]));
+        out(`   ${r.size.name.padEnd(4)}  ${String(r.parameters).padStart(9)}  ${String(r.bytes).padStart(9)}  ${f1(m('putMs')).padStart(7)}  ${f1(m('announceToServingMs')).padStart(20)}  ${f1(m('workerSwapMs')).padStart(16)}  ${f1(m('totalMs')).padStart(19)}  ${f1(m('rawNatsMs')).padStart(16)}  ${f1(m('totalMs') / m('rawNatsMs')).padStart(6)}`);
       }
+      out(`   (raw core-NATS: the same bytes as 1 MiB messages from this process to ${SYNC_WORKERS} subscriber connections; worker swap: object-store get + sha256 + decode + loadWeights, slowest worker, from its log)`);
     }
   } finally {
     bar.stop();

@@ -22,6 +22,12 @@ export interface RolloutRate {
   counterTokens: number;
   seconds: number;
   tokensPerSecond: number;
+  /** the workers' CPU seconds in the timed window / window seconds (cores they actually got) */
+  cores: number;
+  /** tokens per CPU-second of the workers (their efficiency, independent of how many cores they got) */
+  tokensPerCpuSecond: number;
+  /** timed groups each worker sampled */
+  groupsPerWorker: number[];
 }
 
 export interface ScalingOptions {
@@ -84,7 +90,9 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     await publishTasks(js, names.stages.tasks.subject, warm);
     const warmCount = warm.length * o.groupSize;
     await waitForMessages(jsm, names.stages.rollouts.stream, warmCount, () => {});
-    const counter0 = (await Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, 'rlmesh_rollout_tokens_total')))).reduce((a, b) => a + b, 0);
+    const scrape = (name: string) => Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, name)));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const [tokens0, groups0, cpu0] = [await scrape('rlmesh_rollout_tokens_total'), await scrape('rlmesh_rollout_groups_total'), await scrape('process_cpu_seconds_total')];
 
     const timed = tasksFor(runId, 'timed', o.groups, o.groupSize, o.maxNewTokens);
     const total = warmCount + timed.length * o.groupSize;
@@ -93,12 +101,14 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     await waitForMessages(jsm, names.stages.rollouts.stream, total, (n) => o.onGroup(Math.floor((n - warmCount) / o.groupSize)));
     const seconds = (performance.now() - t0) / 1000;
 
-    const counter1 = (await Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, 'rlmesh_rollout_tokens_total')))).reduce((a, b) => a + b, 0);
+    const [tokens1, groups1, cpu1] = [await scrape('rlmesh_rollout_tokens_total'), await scrape('rlmesh_rollout_groups_total'), await scrape('process_cpu_seconds_total')];
+    const cpuSeconds = sum(cpu1) - sum(cpu0); // includes the few ms of the /metrics scrapes themselves
     const first = (await jsm.streams.info(names.stages.rollouts.stream)).state.first_seq;
     const tokens = await tokensOnStream(jsm, names.stages.rollouts.stream, first + warmCount, first + total - 1);
     return {
-      workers: o.workers, groups: o.groups, trajectories: timed.length * o.groupSize, tokens, counterTokens: counter1 - counter0,
-      seconds, tokensPerSecond: tokens / seconds,
+      workers: o.workers, groups: o.groups, trajectories: timed.length * o.groupSize, tokens, counterTokens: sum(tokens1) - sum(tokens0),
+      seconds, tokensPerSecond: tokens / seconds, cores: cpuSeconds / seconds, tokensPerCpuSecond: tokens / cpuSeconds,
+      groupsPerWorker: groups1.map((g, i) => g - groups0[i]!),
     };
   } finally {
     await sup.stopAll(10_000);

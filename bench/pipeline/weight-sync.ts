@@ -1,7 +1,7 @@
 // Weight publish -> every rollout worker serving the new version: the bench puts a version in the run's WeightStore
 // and announces it exactly as Trainer.publishWeights does, then polls StudentRollout.GetPolicy on each worker.
 // Reference in the same run: the same bytes sent over core NATS (1 MiB messages) to as many subscriber connections.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +38,8 @@ export interface SyncSample {
   announceToServingMs: number;
   /** put start -> every worker serving, ms (what a learner's publish costs the fleet) */
   totalMs: number;
+  /** slowest worker's own swap time (object-store get + sha256 + decode + loadWeights), from its log line, ms */
+  workerSwapMs: number;
   /** core-NATS transfer of the same bytes to `workers` subscriber connections, ms (reference) */
   rawNatsMs: number;
 }
@@ -78,6 +80,14 @@ async function rawTransferMs(pub: NatsConnection, subs: readonly NatsConnection[
   return performance.now() - t0;
 }
 
+/** The swap time a rollout worker logged for `version` (`serving policy v<version> (swap <ms> ms)`), or NaN. */
+function loggedSwapMs(logFile: string, version: number): number {
+  let text = '';
+  try { text = readFileSync(logFile, 'utf8'); } catch { return Number.NaN; }
+  const m = new RegExp(`serving policy v${version} \\(swap (\\d+) ms\\)`).exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
 /** Polls GetPolicy on every worker until each serves `version`. */
 async function waitServing(clients: readonly StudentRolloutClient[], version: number): Promise<void> {
   await Promise.all(clients.map(async (c) => {
@@ -114,6 +124,7 @@ export async function measureWeightSync(o: SyncOptions): Promise<SyncResult> {
   const runId = benchRunId(`w${o.size.name}`);
   const names = runNames(runId);
   const configFile = path.join(root, 'run.yaml');
+  const logDir = path.join(root, 'logs');
   writeYaml(configFile, benchRunConfig(runId, { ...o.shape, studentModel: modelDir, rolloutWorkers: o.workers }));
   const nc = await connectNats({ servers: o.natsUrl, name: 'rlmesh-bench-weights' });
   const subs = await Promise.all(Array.from({ length: o.workers }, (_, i) => connectNats({ servers: o.natsUrl, name: `rlmesh-bench-raw-${i}` })));
@@ -125,7 +136,7 @@ export async function measureWeightSync(o: SyncOptions): Promise<SyncResult> {
     await provisionRun(jsm, runId, { maxBytes: 64 << 20 });
     const store = await WeightStore.open(js, runId);
     const workers = await Promise.all(Array.from({ length: o.workers }, (_, i) =>
-      serveActor(sup, 'rollout', { label: `rollout-${i + 1}`, configFile, runId, natsUrl: o.natsUrl, logDir: path.join(root, 'logs') })));
+      serveActor(sup, 'rollout', { label: `rollout-${i + 1}`, configFile, runId, natsUrl: o.natsUrl, logDir })));
     for (const w of workers) clients.push(createGrpcClient(StudentRolloutClient, `127.0.0.1:${w.grpcPort}`, { deadlineMs: 30_000 }));
     await waitServing(clients, 0);
     const samples: SyncSample[] = [];
@@ -147,7 +158,8 @@ export async function measureWeightSync(o: SyncOptions): Promise<SyncResult> {
       await waitServing(clients, version);
       const tServing = performance.now();
       const rawNatsMs = await rawTransferMs(nc, subs, blob, `_bench.${runId}.raw`);
-      samples.push({ version, putMs: tPut - t0, announceToServingMs: tServing - tAnnounce, totalMs: tServing - t0, rawNatsMs });
+      const workerSwapMs = Math.max(...workers.map((w) => loggedSwapMs(path.join(logDir, `${w.label}.log`), version)));
+      samples.push({ version, putMs: tPut - t0, announceToServingMs: tServing - tAnnounce, totalMs: tServing - t0, workerSwapMs, rawNatsMs });
       o.onSample();
     }
     return { size: o.size, parameters, bytes, workers: o.workers, samples };
