@@ -10,7 +10,7 @@ import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, provisionRun, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { ConsumerName, consumeProto, provisionRun, publishProto, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
@@ -155,7 +155,9 @@ export class RunController extends EventEmitter {
         const cause = currentSpanContext();
         const attributes = { 'rlmesh.run_id': this.runId, 'rlmesh.task_id': task.taskId, 'rlmesh.dispatch_id': dispatchId };
         await withSpan('gateway.dispatch', { kind: SpanKind.INTERNAL, attributes, parent: ROOT_CONTEXT, links: linksTo([cause]) }, () =>
-          publishProto(this.deps.js, names.stages.tasks.subject, RolloutTask, msg, { msgId: `${dispatchId}:tasks`, attributes: { 'rlmesh.task_id': task.taskId } }));
+          // Counted as dispatched already: retry across a broker outage (deduplicated by its msgId) so it is never lost.
+          retryTransient(() => publishProto(this.deps.js, names.stages.tasks.subject, RolloutTask, msg, { msgId: `${dispatchId}:tasks`, attributes: { 'rlmesh.task_id': task.taskId } }),
+            { onRetry: (e, n) => this.deps.log(`dispatch ${dispatchId}: retry ${n}: ${e instanceof Error ? e.message : String(e)}`) }));
       }
       this.persist();
     } finally {

@@ -6,7 +6,7 @@ import { encodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import type { Learner, StepOutcome } from '../../src/actors/index.ts';
 import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
-import { publishProto, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
+import { publishProto, retryTransient, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
 import { linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 import type { LearnerStateStore } from './state-store.ts';
 import path from 'node:path';
@@ -72,7 +72,11 @@ export class Trainer {
       if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
         await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`));
       }
-      if (learner.step % this.deps.publishEvery === 0 || this.done) await this.publishWeights();
+      // The step is persisted (its ids count as trained): what follows must reach NATS even across a broker outage,
+      // or a redelivered trajectory would be skipped as trained while its group's feedback was never sent.
+      // Every publish is deduplicated by its Nats-Msg-Id, so repeating one is safe.
+      const again = <T>(what: string, fn: () => Promise<T>) => retryTransient(fn, { onRetry: (e, n) => this.deps.log(`${what}: retry ${n}: ${e instanceof Error ? e.message : String(e)}`) });
+      if (learner.step % this.deps.publishEvery === 0 || this.done) await again('publish weights', () => this.publishWeights());
       const now = performance.now();
       const event: MetricsEvent = {
         runId, step: learner.step, unixMs: Date.now(), source: 'learner',
@@ -88,8 +92,8 @@ export class Trainer {
       };
       this.lastStepAt = now;
       const names = runNames(runId);
-      await publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` });
-      await this.publishFeedback(outcome);
+      await again('publish metrics', () => publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` }));
+      await again('publish feedback', () => this.publishFeedback(outcome));
       this.deps.onStep?.(outcome, event);
       return outcome;
     });
