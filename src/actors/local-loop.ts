@@ -1,0 +1,75 @@
+// The same compute as a distributed run, in one process and strictly on-policy: curriculum -> rollout -> verify
+// -> teacher score -> learner step. Used by `rlmesh compare`, the pipeline-overhead bench and learning tests.
+import type { CompiledRunConfig } from '../config/index.ts';
+import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
+import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
+import { Learner } from './learner.ts';
+import { rolloutGroup } from './rollout.ts';
+import { scoreTrajectories, type Teacher } from './teacher.ts';
+import type { Policy } from './policy.ts';
+
+export interface LocalLoopOptions {
+  run: CompiledRunConfig;
+  /** The student; its model is trained in place. */
+  student: Policy;
+  teacher?: Teacher;
+  steps: number;
+  /** Called after every step; return true to stop early. */
+  onStep?: (step: number, metrics: Record<string, number>, totals: LoopTotals) => boolean | void;
+}
+
+export interface LoopTotals {
+  steps: number;
+  rolloutTokens: number;
+  trajectories: number;
+}
+
+export function rewardTrajectories(trajs: Trajectory[], weights: Record<string, number>): void {
+  const options = compileRewardOptions({ weights: { ...weights, length: 0 } });
+  for (const t of trajs) {
+    const r = verifyCompletion(t.task as unknown as Task, t.completionText, options, t.completionTokenIds.length);
+    t.reward = { total: r.total, components: r.components, correct: r.correct, parsedAnswer: r.parsedAnswer, reason: r.reason, formatOk: r.formatOk };
+  }
+}
+
+export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
+  const { run, student, teacher } = opts;
+  const cfg = run.config;
+  const learner = new Learner(student.model, {
+    runId: cfg.run_id, objectives: run.objectives, objectiveParams: cfg.objective.params,
+    optimizer: { lr: cfg.learner.lr, beta1: cfg.learner.betas[0], beta2: cfg.learner.betas[1], eps: cfg.learner.eps, weightDecay: cfg.learner.weight_decay, maxGradNorm: cfg.learner.grad_clip },
+    maxStaleness: cfg.learner.max_staleness, padId: student.tokenizer.padId,
+  });
+  const curriculum = run.createCurriculum();
+  const s = cfg.rollout.sampling;
+  const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: s.max_new_tokens, stopTokenIds: [], seed: 0 };
+  const groups = Math.max(1, Math.ceil(cfg.learner.batch_size / cfg.rollout.group_size));
+  const totals: LoopTotals = { steps: 0, rolloutTokens: 0, trajectories: 0 };
+  let dispatch = 0;
+  for (let step = 0; step < opts.steps; step++) {
+    const picks = curriculum.next(groups);
+    const trajs = picks.flatMap((p) => {
+      const task = generateTask({ category: p.category as never, difficulty: p.difficulty, split: 'train', index: p.index, template: p.templateIndex });
+      return rolloutGroup(student, {
+        runId: cfg.run_id, groupId: `${cfg.run_id}-g${dispatch++}`, task: toTaskSpec(task) as TaskSpec, sampling,
+        groupSize: p.groupSize ?? cfg.rollout.group_size, workerId: 'local', dispatchIndex: p.index,
+      });
+    });
+    rewardTrajectories(trajs, cfg.reward.weights);
+    if (teacher && run.mode.needsTeacher) {
+      const scores = scoreTrajectories(teacher, trajs, { full: learner.needs.full });
+      trajs.forEach((t, i) => { t.teacher = scores[i]; });
+    }
+    const outcome = learner.trainStep(trajs);
+    student.version = learner.policyVersion;
+    curriculum.update(outcome.feedback.map((f) => ({
+      category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
+      samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
+    })));
+    totals.steps++;
+    totals.trajectories += trajs.length;
+    totals.rolloutTokens += trajs.reduce((a, t) => a + t.completionTokenIds.length, 0);
+    if (opts.onStep?.(totals.steps, outcome.metrics, totals)) break;
+  }
+  return totals;
+}
