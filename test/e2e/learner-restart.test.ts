@@ -61,8 +61,9 @@ before(async () => {
   const client = createGrpcClient(LearnerUpdateClient, `127.0.0.1:${h.processes.get('learner')!.grpcPort}`, { deadlineMs: 60_000, retries: 0 });
   try {
     const st = await callUnary(client, 'getState', {});
-    const dir = path.join(h.root, 'resumed');
-    const saved = await callUnary(client, 'saveCheckpoint', { path: dir });
+    // SaveCheckpoint only writes inside the run's checkpoints folder (a relative name).
+    const saved = await callUnary(client, 'saveCheckpoint', { path: 'resumed' });
+    const dir = path.join(h.runDir, 'checkpoints', 'resumed');
     assert.equal(saved.path, dir);
     resumed = {
       state: { step: Number(st.step), policyVersion: Number(st.policyVersion), trained: Number(st.trajectoriesTrained) },

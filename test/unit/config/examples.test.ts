@@ -9,7 +9,7 @@ import { loadConfigFile } from '../../../src/platform/config/index.ts';
 const dir = path.resolve('examples');
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
 const expected: Record<string, [mode: string, objective: string]> = {
-  'opd.yaml': ['opd', 'opd-reverse-kl'],
+  'opd.yaml': ['opd', 'reverse-kl'],
   'grpo.yaml': ['rlvr', 'grpo'],
   'dapo.yaml': ['rlvr', 'dapo'],
   'dr-grpo.yaml': ['rlvr', 'dr-grpo'],
