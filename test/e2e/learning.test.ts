@@ -46,7 +46,7 @@ test('GRPO with verifier rewards raises held-out accuracy of the student by >= 5
     student: { model: 'models/student' }, teacher: null,
     tasks: { suite: 'add:1-2' },
     rollout: { group_size: 8, sampling: { temperature: 1.0, max_new_tokens: 40 } },
-    learner: { steps: 30, batch_size: 32, lr: 3e-4, max_staleness: 2 },
+    learner: { steps: 30, batch_size: 32, lr: 1e-4, max_staleness: 2 },
     objective: { name: 'grpo', params: {} },
   }, 30);
   console.log(`GRPO held-out accuracy ${before.toFixed(3)} -> ${after.toFixed(3)}`);
