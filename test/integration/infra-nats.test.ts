@@ -66,9 +66,14 @@ before(async () => {
   await Promise.race([ready, exited]);
 });
 
-after(() => {
-  server?.kill('SIGTERM');
-  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+after(async () => {
+  // Wait for the server to exit before removing its store: it still writes while shutting down.
+  if (server && server.exitCode === null) {
+    const gone = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGTERM');
+    await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+  }
+  if (storeDir) rmSync(storeDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 });
 
 async function client(): Promise<NatsConnection> {
