@@ -25,6 +25,8 @@ export interface RunAccounting {
   droppedStale: number;
   /** Messages dead-lettered anywhere in the run. */
   deadLettered: number;
+  /** Redeliveries (deliveries after the first) across the run's durable consumers, as counted by the broker. */
+  redelivered: number;
 }
 
 export interface RunStatus {
@@ -65,7 +67,9 @@ export class RunController extends EventEmitter {
   private curriculum!: Curriculum;
   private readonly open = new Set<string>();
   private nextDispatch = 0;
-  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, deadLettered: 0 };
+  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, deadLettered: 0, redelivered: 0 };
+  private redeliveryTimer?: NodeJS.Timeout;
+  private refreshing?: Promise<void>;
   private loops: ConsumeLoop[] = [];
   private state: RunState = RunState.starting;
   private step = 0;
@@ -107,6 +111,8 @@ export class RunController extends EventEmitter {
       deadSubject: names.stages.dead.subject, batch: 64, handler: (m) => this.onMetrics(m),
     }));
     this.watchDeadLetters();
+    this.redeliveryTimer = setInterval(() => void this.refreshRedelivered(), 1000);
+    this.redeliveryTimer.unref();
     this.state = RunState.running;
     this.deps.log(`run ${this.runId}: ${cfg.mode} / ${cfg.objective.name}, ${cfg.learner.steps} steps, curriculum ${cfg.curriculum.name}`);
     await this.pump();
@@ -116,7 +122,7 @@ export class RunController extends EventEmitter {
     if (existsSync(this.stateFile)) {
       const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as SavedState;
       this.curriculum = restoreCurriculum(saved.curriculum);
-      this.accounting = saved.accounting;
+      this.accounting = { ...saved.accounting, redelivered: saved.accounting.redelivered ?? 0 };
       this.nextDispatch = saved.nextDispatch;
       for (const id of saved.open) this.open.add(id);
       this.deps.log(`resumed controller state: ${this.accounting.dispatched} dispatched, ${this.open.size} in flight`);
@@ -197,11 +203,35 @@ export class RunController extends EventEmitter {
     this.once('end', () => sub.unsubscribe());
   }
 
+  /**
+   * Redeliveries from the broker: a durable consumer's delivery sequence counts every delivery, its stream sequence
+   * only first deliveries (each run stream starts at 1 and is consumed from the start), so the difference is the
+   * number of redeliveries on that consumer. Polled while the controller lives; never decreases.
+   */
+  refreshRedelivered(): Promise<void> {
+    this.refreshing ??= (async () => {
+      const names = runNames(this.runId);
+      let total = 0;
+      for (const stage of Object.values(names.stages)) {
+        try {
+          for await (const ci of this.deps.jsm.consumers.list(stage.stream)) {
+            if (ci.config.durable_name) total += Math.max(0, ci.delivered.consumer_seq - ci.delivered.stream_seq);
+          }
+        } catch {
+          // stream gone or broker unreachable: keep the last count
+        }
+      }
+      this.accounting.redelivered = Math.max(this.accounting.redelivered, total);
+    })().finally(() => { this.refreshing = undefined; });
+    return this.refreshing;
+  }
+
   async end(state: RunState, error?: string): Promise<void> {
     if (this.state === RunState.finished || this.state === RunState.stopped || this.state === RunState.failed) return;
     this.state = state;
     this.error = error;
     this.endedAt = Date.now();
+    await this.refreshRedelivered();
     this.persist();
     this.deps.log(`run ${this.runId} ${state}${error ? `: ${error}` : ''} at step ${this.step}`);
     this.emit('end', state);
@@ -209,6 +239,7 @@ export class RunController extends EventEmitter {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.redeliveryTimer);
     if (this.state === RunState.running || this.state === RunState.starting) await this.end(RunState.stopped);
     await Promise.all(this.loops.map((l) => l.stop()));
   }
