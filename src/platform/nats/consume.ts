@@ -238,7 +238,8 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
         failures = 0;
       } catch (err) {
         onError(err, 'pull');
-        await limiter.idle();
+        // No wait for in-flight handlers here: a handler may be waiting for messages this loop has yet to pull
+        // (a learner assembling a batch), so waiting would deadlock. The limiter still bounds concurrency.
         consumer = undefined;
         failures++;
         await sleep(Math.min(10_000, 200 * 2 ** Math.min(failures, 6)), signal);
