@@ -3,7 +3,7 @@
 // Run: npx rlmesh serve learner --port 50054 --config examples/opd.yaml
 import { EventEmitter } from 'node:events';
 import { Counter, Gauge } from 'prom-client';
-import { evaluatePolicy, Learner, loadPolicy } from '../../src/actors/index.ts';
+import { evaluatePolicy, Learner, learnerOptionsFor, loadPolicy } from '../../src/actors/index.ts';
 import { listTasks } from '../../src/tasks/index.ts';
 import { LearnerUpdateService } from '../../src/generated/rlmesh/v1/learner.ts';
 import { WeightStore } from '../../src/platform/nats/index.ts';
@@ -17,14 +17,7 @@ import { startLearnerWorker } from './worker.ts';
 export async function start(rt: ActorRuntime): Promise<void> {
   const cfg = rt.run.config;
   const policy = await loadPolicy(cfg.student.model);
-  const learner = new Learner(policy.model, {
-    runId: rt.runId,
-    objectives: rt.run.objectives,
-    objectiveParams: cfg.objective.params,
-    optimizer: { lr: cfg.learner.lr, beta1: cfg.learner.betas[0], beta2: cfg.learner.betas[1], eps: cfg.learner.eps, weightDecay: cfg.learner.weight_decay, maxGradNorm: cfg.learner.grad_clip },
-    maxStaleness: cfg.learner.max_staleness,
-    padId: policy.tokenizer.padId,
-  });
+  const learner = new Learner(policy.model, learnerOptionsFor(rt.run, policy.tokenizer.padId));
   const store = new LearnerStateStore(runDir(rt.runId));
   if (store.exists()) {
     await store.restore(learner);

@@ -9,7 +9,7 @@ export type { LocalLoopOptions, LoopTotals } from './local-loop.ts';
 export { encodePrompt, encodePrivilegedPrompt, hashSeed, loadPolicy } from './policy.ts';
 export { rolloutGroup, DEFAULT_SAMPLING } from './rollout.ts';
 export { scoreTrajectories, teacherPrompt } from './teacher.ts';
-export { Learner, batchMetrics, taskFeedback } from './learner.ts';
+export { Learner, batchMetrics, learnerOptionsFor, taskFeedback } from './learner.ts';
 export { teacherNeeds, checkTrajectory } from './learner-batch.ts';
 export { evaluatePolicy } from './evaluate.ts';
 export { runLocalLoop, rewardTrajectories } from './local-loop.ts';

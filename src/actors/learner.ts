@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW, pickTokens, type AdamWOptions, type LlamaModel } from '../engine/index.ts';
 import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
 import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';
+import type { CompiledRunConfig } from '../config/index.ts';
 import { buildArrays, checkTrajectory, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
 
 export interface LearnerOptions {
@@ -14,6 +15,19 @@ export interface LearnerOptions {
   /** Trajectories older than this many versions are dropped (and counted). */
   maxStaleness: number;
   padId: number;
+}
+
+/** The learner options a compiled run config implies (one place for the config -> optimizer mapping). */
+export function learnerOptionsFor(run: CompiledRunConfig, padId: number): LearnerOptions {
+  const l = run.config.learner;
+  return {
+    runId: run.config.run_id,
+    objectives: run.objectives,
+    objectiveParams: run.config.objective.params,
+    optimizer: { lr: l.lr, beta1: l.betas[0], beta2: l.betas[1], eps: l.eps, weightDecay: l.weight_decay, maxGradNorm: l.grad_clip },
+    maxStaleness: l.max_staleness,
+    padId,
+  };
 }
 
 export interface StepOutcome {

@@ -3,7 +3,7 @@
 import type { CompiledRunConfig } from '../config/index.ts';
 import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
-import { Learner } from './learner.ts';
+import { Learner, learnerOptionsFor } from './learner.ts';
 import { rolloutGroup } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
 import type { Policy } from './policy.ts';
@@ -35,11 +35,7 @@ export function rewardTrajectories(trajs: Trajectory[], weights: Record<string, 
 export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const { run, student, teacher } = opts;
   const cfg = run.config;
-  const learner = new Learner(student.model, {
-    runId: cfg.run_id, objectives: run.objectives, objectiveParams: cfg.objective.params,
-    optimizer: { lr: cfg.learner.lr, beta1: cfg.learner.betas[0], beta2: cfg.learner.betas[1], eps: cfg.learner.eps, weightDecay: cfg.learner.weight_decay, maxGradNorm: cfg.learner.grad_clip },
-    maxStaleness: cfg.learner.max_staleness, padId: student.tokenizer.padId,
-  });
+  const learner = new Learner(student.model, learnerOptionsFor(run, student.tokenizer.padId));
   const curriculum = run.createCurriculum();
   const s = cfg.rollout.sampling;
   const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: s.max_new_tokens, stopTokenIds: [], seed: 0 };
