@@ -153,7 +153,8 @@ export class RunController extends EventEmitter {
         const msg: RolloutTask = {
           runId: this.runId, dispatchId, task: toTaskSpec(task) as RolloutTask['task'], groupSize: pick.groupSize ?? cfg.rollout.group_size,
           sampling: { temperature: sampling.temperature, topK: sampling.top_k, topP: sampling.top_p, maxNewTokens: controls.maxNewTokens ?? sampling.max_new_tokens, stopTokenIds: [], seed: 0 },
-          minPolicyVersion: 0, dispatchIndex: pick.index,
+          // Work sampled older than max_staleness versions would only be dropped by the learner.
+          minPolicyVersion: Math.max(0, this.policyVersion - cfg.learner.max_staleness), dispatchIndex: pick.index,
         };
         this.open.add(dispatchId);
         this.accounting.dispatched++;
@@ -193,7 +194,25 @@ export class RunController extends EventEmitter {
       this.lastMetrics = values;
     }
     this.emit('metrics', { step: m.step, source: m.source, values });
-    if (m.source === 'learner' && (values.done === 1 || this.step >= this.deps.run.config.learner.steps)) await this.end(RunState.finished);
+    if (m.source === 'learner' && (values.done === 1 || this.step >= this.deps.run.config.learner.steps)) {
+      await this.feedbackCaughtUp();
+      await this.end(RunState.finished);
+    }
+  }
+
+  /** Waits (up to 5 s) until the feedback consumer has processed everything published so far, so the final
+   *  accounting includes the last step's groups (feedback and metrics travel on separate streams). */
+  private async feedbackCaughtUp(): Promise<void> {
+    const stream = runNames(this.runId).stages.feedback.stream;
+    for (let i = 0; i < 50; i++) {
+      try {
+        const ci = await this.deps.jsm.consumers.info(stream, ConsumerName.controller);
+        if (ci.num_pending === 0 && ci.num_ack_pending === 0) return;
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   private watchDeadLetters(): void {

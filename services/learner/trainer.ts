@@ -92,8 +92,10 @@ export class Trainer {
       };
       this.lastStepAt = now;
       const names = runNames(runId);
-      await again('publish metrics', () => publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` }));
+      // Feedback before metrics: the controller ends a run on the last metrics event, and every group of that step
+      // must already be on the feedback stream by then.
       await again('publish feedback', () => this.publishFeedback(outcome));
+      await again('publish metrics', () => publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` }));
       this.deps.onStep?.(outcome, event);
       return outcome;
     });

@@ -16,7 +16,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const sync = await startPolicySync(rt.js, rt.runId, policy, rt.log, (v, ms) => rt.log(`serving policy v${v} (swap ${ms.toFixed(0)} ms)`));
   rt.grpc.addService(StudentRolloutService, rolloutHandlers(policy, rt.runId, rt.options.workerId, backendInfo()?.name ?? 'unknown'));
   const worker = startRolloutWorker({
-    js: rt.js, runId: rt.runId, workerId: rt.options.workerId, policy,
+    js: rt.js, runId: rt.runId, workerId: rt.options.workerId, policy, waitForPolicy: (v, signal) => sync.waitFor(v, signal),
     onGroup: (n) => { tokens.inc(n); groups.inc(); },
     onError: (e) => rt.log(`worker: ${e instanceof Error ? e.message : String(e)}`),
   });

@@ -18,25 +18,55 @@ export async function startPolicySync(js: JetStreamClient, runId: string, policy
   const names = runNames(runId);
   const store = await WeightStore.open(js, runId);
   const waiters: Array<{ version: number; resolve: () => void }> = [];
-  const consumer = await js.consumers.get(names.stages.weights.stream, { deliver_policy: DeliverPolicy.Last });
-  const messages = await consumer.consume();
+  let stopped = false;
+  let messages: { close(): Promise<void | Error> } | undefined;
+
+  // Swaps run one at a time; a failed one does not block the next.
+  let swapping: Promise<void> = Promise.resolve();
+  function apply(version: number): Promise<void> {
+    const next = swapping.then(() => swapTo(version));
+    swapping = next.catch(() => undefined);
+    return next;
+  }
+  async function swapTo(version: number): Promise<void> {
+    if (version <= policy.version) return;
+    const t0 = performance.now();
+    const { bytes } = await store.get(version);
+    const { tensors } = decodeSafetensors(bytes, names.weightsObject(version));
+    policy.model.loadWeights(tensors);
+    policy.version = version;
+    onSwap?.(version, performance.now() - t0);
+    for (const w of waiters.splice(0)) {
+      if (policy.version >= w.version) w.resolve(); else waiters.push(w);
+    }
+  }
+
+  // Safety net: a subscription that stalls silently (no error, no end) must not pin an old version either.
+  const poll = setInterval(() => {
+    void store.latest().then((info) => (info && info.version > policy.version ? apply(info.version) : undefined))
+      .catch((e: unknown) => log(`weights: poll failed: ${e instanceof Error ? e.message : String(e)}`));
+  }, 5000);
+  poll.unref();
+
+  // Follows the announcements with an ordered consumer that starts at the latest one. When the subscription ends
+  // (a long broker outage), it is opened again, so a worker never keeps sampling an old version for good.
   const loop = (async () => {
-    for await (const m of messages) {
+    while (!stopped) {
       try {
-        const a = WeightsAnnouncement.decode(m.data);
-        if (a.version <= policy.version) continue;
-        const t0 = performance.now();
-        const { bytes } = await store.get(a.version);
-        const { tensors } = decodeSafetensors(bytes, names.weightsObject(a.version));
-        policy.model.loadWeights(tensors);
-        policy.version = a.version;
-        onSwap?.(a.version, performance.now() - t0);
-        for (const w of waiters.splice(0)) {
-          if (policy.version >= w.version) w.resolve(); else waiters.push(w);
+        const consumer = await js.consumers.get(names.stages.weights.stream, { deliver_policy: DeliverPolicy.Last });
+        const iter = await consumer.consume();
+        messages = iter;
+        for await (const m of iter) {
+          try {
+            await apply(WeightsAnnouncement.decode(m.data).version);
+          } catch (e) {
+            log(`weights: ignoring announcement: ${e instanceof Error ? e.message : String(e)}`);
+          }
         }
       } catch (e) {
-        log(`weights: ignoring announcement: ${e instanceof Error ? e.message : String(e)}`);
+        log(`weights: subscription failed, retrying: ${e instanceof Error ? e.message : String(e)}`);
       }
+      if (!stopped) await new Promise((r) => setTimeout(r, 1000));
     }
   })();
   return {
@@ -44,12 +74,15 @@ export async function startPolicySync(js: JetStreamClient, runId: string, policy
     waitFor(version, signal) {
       if (policy.version >= version) return Promise.resolve();
       return new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason);
         waiters.push({ version, resolve });
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
     },
     async stop() {
-      await messages.close();
+      stopped = true;
+      clearInterval(poll);
+      await messages?.close();
       await loop;
     },
   };

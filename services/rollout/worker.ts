@@ -24,6 +24,8 @@ export interface RolloutWorkerDeps {
   runId: string;
   workerId: string;
   policy: Policy;
+  /** Resolves once the worker serves at least `version` (PolicySync.waitFor). */
+  waitForPolicy?: (version: number, signal?: AbortSignal) => Promise<void>;
   /** Called after each group with the number of completion tokens generated and the time it took. */
   onGroup?: (tokens: number, ms: number) => void;
   onError?: (err: unknown) => void;
@@ -40,6 +42,12 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
     onError: deps.onError,
     handler: async (task, ctx) => {
       validateRolloutTask(task, deps.policy.model.config.max_position_embeddings);
+      if (deps.waitForPolicy && deps.policy.version < task.minPolicyVersion) {
+        // Sample with a recent enough policy; give up waiting after 30 s rather than hold the task forever.
+        const keepAlive = setInterval(() => ctx.working(), 2000);
+        const timeout = AbortSignal.timeout(30_000);
+        await deps.waitForPolicy(task.minPolicyVersion, AbortSignal.any([ctx.signal, timeout])).catch(() => undefined).finally(() => clearInterval(keepAlive));
+      }
       const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.task_id': task.task?.taskId ?? '', 'rlmesh.policy_version': deps.policy.version };
       await withSpan('rollout.generate', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
         const t0 = performance.now();
