@@ -3,30 +3,11 @@
 // before the e2e harness points the harness (RLMESH_NATS_URL) at it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { freePort, portAnswers } from '../../src/platform/process/index.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const BIN = process.env.NATS_SERVER_BIN ?? '/usr/sbin/nats-server';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = tcpConnect(port, '127.0.0.1');
-    c.once('connect', () => (c.destroy(), resolve(true)));
-    c.once('error', () => resolve(false));
-  });
-}
 
 export class RestartableNats {
   private proc?: ChildProcess;
@@ -44,7 +25,7 @@ export class RestartableNats {
   async up(): Promise<void> {
     const proc = spawn(BIN, ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir, ...this.extraArgs], { stdio: 'ignore' });
     this.proc = proc;
-    for (let i = 0; i < 150 && !(await portOpen(this.port)); i++) {
+    for (let i = 0; i < 150 && !(await portAnswers('127.0.0.1', this.port)); i++) {
       if (proc.exitCode !== null) throw new Error(`nats-server exited (${proc.exitCode})`);
       await new Promise((r) => setTimeout(r, 100));
     }
