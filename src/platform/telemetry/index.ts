@@ -6,6 +6,7 @@ export type { ActorMetrics, MetricsServer } from './metrics.ts';
 export { initTelemetry } from './init.ts';
 export { readSpanFile, SpanFileExporter } from './span-file.ts';
 export {
+  contextWithSpan,
   currentSpanContext,
   extractTraceContext,
   injectTraceHeaders,
@@ -13,6 +14,7 @@ export {
   linksTo,
   recordError,
   spanContextFromHeaders,
+  startSpan,
   withSpan,
 } from './spans.ts';
 export { createMetrics, serveMetrics } from './metrics.ts';

@@ -1,5 +1,6 @@
 // JSON-lines span file: an exporter that appends one JSON object per finished span, and its reader.
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { HrTime } from '@opentelemetry/api';
@@ -40,11 +41,25 @@ function hrToUnixMs(t: HrTime): number {
   return t[0] * 1e3 + t[1] / 1e6;
 }
 
+/** A value the file keeps: string, finite number, boolean, or an array of those and nulls (what readSpanFile accepts). */
+function isScalar(v: unknown): boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+function isAttributeValue(v: unknown): v is SpanRecord['attributes'][string] {
+  if (isScalar(v)) return true;
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (x !== null && !isScalar(x)) return false;
+  return true;
+}
+
+/** Keeps the attributes the file format can hold (checked by hand: this runs for every exported span). */
 function cleanAttributes(attrs: Record<string, unknown> | undefined): SpanRecord['attributes'] {
   const out: SpanRecord['attributes'] = {};
-  for (const [k, v] of Object.entries(attrs ?? {})) {
-    const parsed = attributeValue.safeParse(v);
-    if (parsed.success) out[k] = parsed.data;
+  if (!attrs) return out;
+  for (const k in attrs) {
+    const v = attrs[k];
+    if (isAttributeValue(v)) out[k] = v;
   }
   return out;
 }
@@ -72,9 +87,15 @@ export function toSpanRecord(span: ReadableSpan): SpanRecord {
   };
 }
 
-/** SpanExporter appending JSON lines; several processes may share one file (each batch is one append). */
+const failed = (err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+
+/**
+ * SpanExporter appending JSON lines; several processes may share one file (each batch is one append). Appends
+ * are asynchronous and in order (the event loop never waits on the disk); forceFlush and shutdown wait for them.
+ */
 export class SpanFileExporter implements SpanExporter {
   readonly file: string;
+  private writes: Promise<void> = Promise.resolve();
 
   constructor(file: string) {
     this.file = path.resolve(file);
@@ -82,17 +103,30 @@ export class SpanFileExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    let text = '';
     try {
-      const text = spans.map((s) => JSON.stringify(toSpanRecord(s)) + '\n').join('');
-      if (text) appendFileSync(this.file, text);
-      resultCallback({ code: ExportResultCode.SUCCESS });
+      for (const s of spans) text += JSON.stringify(toSpanRecord(s)) + '\n';
     } catch (err) {
-      resultCallback({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+      resultCallback(failed(err));
+      return;
     }
+    if (!text) {
+      resultCallback({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    this.writes = this.writes.then(() => appendFile(this.file, text)).then(
+      () => resultCallback({ code: ExportResultCode.SUCCESS }),
+      (err: unknown) => resultCallback(failed(err)),
+    );
   }
 
-  async shutdown(): Promise<void> {}
-  async forceFlush(): Promise<void> {}
+  shutdown(): Promise<void> {
+    return this.writes;
+  }
+
+  forceFlush(): Promise<void> {
+    return this.writes;
+  }
 }
 
 /**

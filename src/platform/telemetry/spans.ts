@@ -50,6 +50,20 @@ export async function withSpan<T>(name: string, options: SpanOptions, fn: (span:
   }
 }
 
+/**
+ * Starts a span the caller ends (for work that cannot sit inside one callback, e.g. one span per message of a
+ * batch); a non-recording span while telemetry is stopped. Parent: options.parent, else the active context.
+ */
+export function startSpan(name: string, options: SpanOptions): Span {
+  if (!state.active) return noopSpan;
+  return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, links: options.links }, options.parent ?? context.active());
+}
+
+/** The context whose active span is span (under parent, default the active context): a parent for child spans. */
+export function contextWithSpan(span: Span, parent: Context = context.active()): Context {
+  return trace.setSpan(parent, span);
+}
+
 /** Marks a span failed with the error's message. */
 export function recordError(span: Span, err: unknown): void {
   const e = err instanceof Error ? err : new Error(String(err));
