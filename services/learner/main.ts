@@ -12,10 +12,13 @@ import { runDir } from '../common/run-dir.ts';
 import { learnerHandlers } from './grpc.ts';
 import { LearnerStateStore } from './state-store.ts';
 import { Trainer } from './trainer.ts';
+import { failpointTrigger, parseFailpoints } from './failpoints.ts';
 import { startLearnerWorker } from './worker.ts';
 
 export async function start(rt: ActorRuntime): Promise<void> {
   const cfg = rt.run.config;
+  const failpoints = parseFailpoints(process.env.RLMESH_FAILPOINTS); // test-only crash points, read once
+  if (failpoints.size > 0) rt.log(`failpoints armed: ${[...failpoints].map(([n, s]) => `${n}:${s}`).join(', ')}`);
   const policy = await loadPolicy(cfg.student.model);
   const learner = new Learner(policy.model, learnerOptionsFor(rt.run, policy.tokenizer.padId));
   const store = new LearnerStateStore(runDir(rt.runId));
@@ -32,7 +35,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const trainer = new Trainer({
     js: rt.js, runId: rt.runId, learner, tokenizer: policy.tokenizer, store, weights,
     publishEvery: cfg.learner.publish_every, checkpointEvery: cfg.learner.checkpoint_every, maxSteps: cfg.learner.steps,
-    log: rt.log,
+    log: rt.log, failpoint: failpointTrigger(failpoints, rt.log),
     heldout: {
       every: cfg.eval.every,
       measure: () => evaluatePolicy({ ...policy, version: learner.policyVersion }, heldoutTasks, { k: 1, temperature: 0, maxNewTokens: cfg.rollout.sampling.max_new_tokens }).report.overall.accuracy,
@@ -46,6 +49,10 @@ export async function start(rt: ActorRuntime): Promise<void> {
   });
   // Announce the version this learner serves (a restarted learner re-announces its resumed weights).
   await trainer.publishWeights();
+  // A learner that died after its last checkpoint may not have sent that step's feedback and metrics: send them again
+  // (the same Nats-Msg-Ids, so what already arrived is dropped as a duplicate).
+  const resent = await trainer.flushOutbox();
+  if (resent > 0) rt.log(`re-published ${resent} outbox messages of step ${learner.step}`);
   rt.grpc.addService(LearnerUpdateService, learnerHandlers(trainer, events, rt.runId, cfg.objective.name));
   const worker = startLearnerWorker({
     js: rt.js, runId: rt.runId, trainer, batchSize: cfg.learner.batch_size, withTeacher: rt.run.mode.needsTeacher,

@@ -1,5 +1,6 @@
 // The learner's durable state: one checkpoint folder rewritten (atomically) after every step, holding weights,
-// optimizer moments, step, policy version and the ids already trained on (exactly-once across restarts).
+// optimizer moments, step, policy version, the ids already trained on (exactly-once across restarts) and the outbox:
+// the step's feedback and metrics messages not yet confirmed by NATS, re-published by a restarted learner.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
@@ -9,13 +10,24 @@ import type { Learner } from '../../src/actors/index.ts';
 /** Trained ids remembered for dedupe; old ones age out (redeliveries arrive within ack_wait * max_deliver). */
 const REMEMBERED_IDS = 50_000;
 
+/** A message the learner owes NATS: encoded protobuf and the dedupe id it is published with. */
+export interface OutboxEntry {
+  kind: 'feedback' | 'metrics';
+  msgId: string;
+  data: Uint8Array;
+}
+
 export interface LearnerStateFile {
   trainedIds: string[];
+  /** Outbox entries, data base64. */
+  outbox?: Array<{ kind: OutboxEntry['kind']; msgId: string; data: string }>;
 }
 
 export class LearnerStateStore {
   readonly dir: string;
   readonly trained = new Set<string>();
+  /** Messages not yet confirmed published, oldest first (the Trainer appends and removes). */
+  readonly outbox: OutboxEntry[] = [];
 
   constructor(runDir: string) {
     this.dir = path.join(runDir, 'checkpoints', 'latest');
@@ -35,6 +47,8 @@ export class LearnerStateStore {
     learner.policyVersion = t.policy_version;
     const rng = (t.rng ?? {}) as Partial<LearnerStateFile> & { trained?: number; droppedStale?: number };
     for (const id of rng.trainedIds ?? []) this.trained.add(id);
+    this.outbox.length = 0;
+    for (const e of rng.outbox ?? []) this.outbox.push({ kind: e.kind, msgId: e.msgId, data: Buffer.from(e.data, 'base64') });
     learner.trained = rng.trained ?? 0;
     learner.droppedStale = rng.droppedStale ?? 0;
   }
@@ -51,7 +65,10 @@ export class LearnerStateStore {
         step: learner.step,
         policy_version: learner.policyVersion,
         optimizer: { name: 'adamw', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weight_decay: o.weightDecay, max_grad_norm: o.maxGradNorm },
-        rng: { trainedIds: ids.slice(-REMEMBERED_IDS), trained: learner.trained, droppedStale: learner.droppedStale },
+        rng: {
+          trainedIds: ids.slice(-REMEMBERED_IDS), trained: learner.trained, droppedStale: learner.droppedStale,
+          outbox: this.outbox.map((e) => ({ kind: e.kind, msgId: e.msgId, data: Buffer.from(e.data).toString('base64') })),
+        },
         moments: opt.tensors,
       },
     });

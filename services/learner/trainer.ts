@@ -8,7 +8,8 @@ import type { Learner, StepOutcome } from '../../src/actors/index.ts';
 import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { publishProto, retryTransient, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
 import { linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
-import type { LearnerStateStore } from './state-store.ts';
+import { LearnerFailpoint } from './failpoints.ts';
+import type { LearnerStateStore, OutboxEntry } from './state-store.ts';
 import path from 'node:path';
 
 export interface TrainerDeps {
@@ -26,6 +27,8 @@ export interface TrainerDeps {
   onStep?(outcome: StepOutcome, event: MetricsEvent): void;
   /** Held-out greedy accuracy of the current weights, measured every `every` steps (and at the last step). */
   heldout?: { every: number; measure(): number };
+  /** Called at each failpoint with the current step (see failpoints.ts); absent in normal runs. */
+  failpoint?(name: LearnerFailpoint, step: number): void;
 }
 
 export class Trainer {
@@ -56,6 +59,8 @@ export class Trainer {
 
   private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>): Promise<StepOutcome> {
     const { learner, store, runId } = this.deps;
+    // Messages of an earlier step that never reached NATS (a publish gave up) go out before anything newer.
+    await this.flushOutbox();
     const attributes = { 'rlmesh.run_id': runId, 'rlmesh.step': learner.step + 1, 'rlmesh.trajectories': trajectories.length };
     // A step is the root of its own trace (it serves many trajectory traces); it links to each trajectory's span.
     return withSpan('learner.step', { kind: SpanKind.INTERNAL, attributes, links: linksTo(spans), parent: ROOT_CONTEXT }, async (span) => {
@@ -64,19 +69,12 @@ export class Trainer {
       span.setAttribute('rlmesh.trained', outcome.used.length);
       if (outcome.used.length === 0) {
         // Nothing trained (every trajectory stale or malformed): the stale groups' feedback still closes them.
-        await this.publishFeedback(outcome);
+        store.outbox.push(...this.feedbackEntries(outcome));
+        await this.flushOutbox();
         return outcome;
       }
+      this.fail(LearnerFailpoint.afterStep, learner.step);
       for (const t of outcome.used) store.trained.add(t.trajectoryId);
-      await store.save(learner, this.deps.tokenizer);
-      if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
-        await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`));
-      }
-      // The step is persisted (its ids count as trained): what follows must reach NATS even across a broker outage,
-      // or a redelivered trajectory would be skipped as trained while its group's feedback was never sent.
-      // Every publish is deduplicated by its Nats-Msg-Id, so repeating one is safe.
-      const again = <T>(what: string, fn: () => Promise<T>) => retryTransient(fn, { onRetry: (e, n) => this.deps.log(`${what}: retry ${n}: ${e instanceof Error ? e.message : String(e)}`) });
-      if (learner.step % this.deps.publishEvery === 0 || this.done) await again('publish weights', () => this.publishWeights());
       const now = performance.now();
       const event: MetricsEvent = {
         runId, step: learner.step, unixMs: Date.now(), source: 'learner',
@@ -91,23 +89,70 @@ export class Trainer {
         },
       };
       this.lastStepAt = now;
-      const names = runNames(runId);
+      // Outbox: the step's feedback and metrics are saved in the same atomic checkpoint as its trained ids, and a
+      // restarted learner re-publishes them (learner.resumeOutbox). Without it, a crash after the save would leave
+      // the redelivered trajectories skipped as trained while their groups' feedback and the step's metrics were
+      // never sent (the controller would count the groups in flight forever and miss the run's last step).
       // Feedback before metrics: the controller ends a run on the last metrics event, and every group of that step
       // must already be on the feedback stream by then.
-      await again('publish feedback', () => this.publishFeedback(outcome));
-      await again('publish metrics', () => publishProto(this.deps.js, names.stages.metrics.subject, MetricsEvent, event, { msgId: `learner-step-${learner.step}:metrics` }));
+      store.outbox.push(...this.feedbackEntries(outcome), { kind: 'metrics', msgId: `learner-step-${learner.step}:metrics`, data: MetricsEvent.encode(event).finish() });
+      await store.save(learner, this.deps.tokenizer);
+      if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
+        await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`));
+      }
+      this.fail(LearnerFailpoint.afterCheckpoint, learner.step);
+      // The step is persisted (its ids count as trained): what follows must reach NATS even across a broker outage.
+      // Every publish is deduplicated by its Nats-Msg-Id, so repeating one is safe.
+      if (learner.step % this.deps.publishEvery === 0 || this.done) await this.again('publish weights', () => this.publishWeights());
+      this.fail(LearnerFailpoint.afterWeights, learner.step);
+      await this.flushOutbox((e) => e.kind === 'feedback');
+      this.fail(LearnerFailpoint.afterFeedback, learner.step);
+      await this.flushOutbox();
       this.deps.onStep?.(outcome, event);
       return outcome;
     });
   }
 
+  private fail(name: LearnerFailpoint, step: number): void {
+    this.deps.failpoint?.(name, step);
+  }
+
+  private again<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryTransient(fn, { onRetry: (e, n) => this.deps.log(`${what}: retry ${n}: ${e instanceof Error ? e.message : String(e)}`) });
+  }
+
   /** One TaskFeedback per group; the dedupe id names the group (two groups of one task may share a step). */
-  private async publishFeedback(outcome: StepOutcome): Promise<void> {
-    const subject = runNames(this.deps.runId).stages.feedback.subject;
-    for (const f of outcome.feedback) {
-      const msgId = `${f.groupId}@${f.step}:${f.droppedStale ? 'stale' : 'trained'}:feedback`;
-      await publishProto(this.deps.js, subject, TaskFeedback, f, { msgId });
+  private feedbackEntries(outcome: StepOutcome): OutboxEntry[] {
+    return outcome.feedback.map((f) => ({
+      kind: 'feedback' as const,
+      msgId: `${f.groupId}@${f.step}:${f.droppedStale ? 'stale' : 'trained'}:feedback`,
+      data: TaskFeedback.encode(f).finish(),
+    }));
+  }
+
+  /**
+   * Publishes the outbox's entries (those `which` selects) in order, each removed once NATS acknowledged it;
+   * retried across a broker outage. A publish that gives up throws and leaves the rest for the next flush.
+   */
+  async flushOutbox(which: (e: OutboxEntry) => boolean = () => true): Promise<number> {
+    const { store, js, runId } = this.deps;
+    const names = runNames(runId);
+    let sent = 0;
+    for (const e of [...store.outbox]) {
+      if (!which(e)) continue;
+      await this.again(`publish ${e.kind}`, () => e.kind === 'feedback'
+        ? publishProto(js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.decode(e.data), { msgId: e.msgId })
+        : publishProto(js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.decode(e.data), { msgId: e.msgId }));
+      store.outbox.splice(store.outbox.indexOf(e), 1);
+      sent++;
     }
+    return sent;
+  }
+
+  /** Retries a non-empty outbox in the step queue (a periodic call: a publish that gave up is not left behind). */
+  retryOutbox(): Promise<number> {
+    if (this.deps.store.outbox.length === 0) return Promise.resolve(0);
+    return this.exclusive(() => this.flushOutbox());
   }
 
   private heldoutMetric(): Record<string, number> {
