@@ -200,19 +200,21 @@ export class RunController extends EventEmitter {
     }
   }
 
-  /** Waits (up to 5 s) until the feedback consumer has processed everything published so far, so the final
-   *  accounting includes the last step's groups (feedback and metrics travel on separate streams). */
+  /** Waits (up to 30 s) until the feedback consumer has processed everything published so far, so the final
+   *  accounting includes the last step's groups (feedback and metrics travel on separate streams; after a broker
+   *  outage the feedback consumer may still be re-establishing its pull when the last metrics event arrives). */
   private async feedbackCaughtUp(): Promise<void> {
     const stream = runNames(this.runId).stages.feedback.stream;
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 300; i++) {
       try {
         const ci = await this.deps.jsm.consumers.info(stream, ConsumerName.controller);
         if (ci.num_pending === 0 && ci.num_ack_pending === 0) return;
       } catch {
-        return;
+        // broker briefly unreachable: ask again
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    this.deps.log(`run ${this.runId}: feedback consumer still behind after 30 s; ending with ${this.open.size} groups in flight`);
   }
 
   private watchDeadLetters(): void {

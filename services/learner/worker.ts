@@ -86,8 +86,12 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
     },
   });
 
-  // Incomplete groups time out even when no new trajectory arrives.
-  const timer = setInterval(() => void drain(), 5000);
+  // Incomplete groups time out even when no new trajectory arrives; an outbox left by a publish that gave up
+  // (a broker outage longer than the retry budget) is retried even when no new step comes.
+  const timer = setInterval(() => {
+    void drain();
+    trainer.retryOutbox().catch((e: unknown) => deps.onError?.(e));
+  }, 5000);
   timer.unref();
   return {
     loop,

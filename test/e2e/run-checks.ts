@@ -21,10 +21,9 @@ export function assertAccounting(h: RunHarness, status: RunStatusView, spans: re
   const trainedIds = state.rng?.trainedIds ?? [];
   const trainedGroups = new Set(trainedIds.map(groupOf));
   for (const g of trainedGroups) assert.ok(dispatchIds.has(g), `trained group ${g} was dispatched`);
-  // A group whose feedback publish was lost (broker outage right after the learner's checkpoint) is trained but still
-  // counted in flight by the controller: it is never lost, and never more than the in-flight count.
-  assert.ok(trainedGroups.size >= a.completed && trainedGroups.size - a.completed <= status.inFlight,
-    `groups in the checkpoint's trained ids (${trainedGroups.size}) = accounting.completed (${a.completed}) + at most in flight (${status.inFlight})`);
+  // Strict: a trained group's feedback is never lost, also not across a broker outage or a learner crash after its
+  // checkpoint (the learner's outbox re-publishes it), so the controller counts exactly the groups the learner trained.
+  assert.equal(trainedGroups.size, a.completed, `groups in the checkpoint's trained ids (${trainedGroups.size}) = accounting.completed (${a.completed})`);
   assert.ok(status.inFlight >= 0 && status.inFlight <= 64);
   return { trainedGroups, dispatchIds };
 }
