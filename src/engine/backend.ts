@@ -1,6 +1,7 @@
 // TensorFlow.js backend selection: webgpu (Dawn), tensorflow (tfjs-node[-gpu]), wasm (CPU default), cpu.
 import * as tf from '@tensorflow/tfjs';
 import { RlmeshError, ErrorCategory, invalidField } from '../errors.ts';
+import { installWasmKernels } from './wasm-kernels.ts';
 
 export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -58,7 +59,8 @@ async function initWasm(): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   wasm.setThreadsCount(1);
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend(wasm) failed');
-  return 'one thread, SIMD where the runtime supports it';
+  installWasmKernels();
+  return 'one thread, SIMD where the runtime supports it; batched products on XNNPACK';
 }
 
 async function initCpu(): Promise<string> {

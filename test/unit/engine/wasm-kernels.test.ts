@@ -1,0 +1,77 @@
+// The wasm BatchMatMul override (src/engine/wasm-kernels.ts) against a plain triple loop and the stock paths:
+// same numbers for rank 3 and 4, forward and gradient, and the stock kernel still serves what it does not take.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../../src/engine/backend.ts';
+import { bmm } from '../../../src/engine/layers.ts';
+import { wasmKernelsInstalled } from '../../../src/engine/wasm-kernels.ts';
+import { Prng } from '../../../src/engine/prng.ts';
+
+function randomArray(n: number, seed: number): Float32Array {
+  const r = new Prng(seed);
+  return Float32Array.from({ length: n }, () => r.uniform() * 2 - 1);
+}
+
+/** out[b] = a[b]·c[b] for row-major a [batch, M, K], c [batch, K, N] (an operand with batch 1 broadcasts). */
+function loopProduct(a: Float32Array, c: Float32Array, batch: number, M: number, K: number, N: number, batchA = batch, batchC = batch): Float32Array {
+  const out = new Float32Array(batch * M * N);
+  for (let b = 0; b < batch; b++) {
+    const oa = (batchA === 1 ? 0 : b) * M * K, oc = (batchC === 1 ? 0 : b) * K * N;
+    for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[oa + i * K + k]! * c[oc + k * N + j]!;
+      out[b * M * N + i * N + j] = s;
+    }
+  }
+  return out;
+}
+
+function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  assert.equal(x.length, y.length);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
+  return m;
+}
+
+test('batched products on the wasm override equal a plain loop (rank 3 and 4, odd sizes)', async () => {
+  assert.equal(await initBackend('wasm', () => {}), 'wasm');
+  assert.ok(wasmKernelsInstalled(), 'the BatchMatMul override is registered');
+  const cases: Array<[number[], number, number, number]> = [[[5], 7, 3, 9], [[2, 3], 17, 8, 5], [[24], 64, 32, 64], [[1, 4], 1, 16, 33]];
+  for (const [lead, M, K, N] of cases) {
+    const batch = lead.reduce((x, y) => x * y, 1);
+    const a = randomArray(batch * M * K, 1), c = randomArray(batch * K * N, 2);
+    const got = tf.tidy(() => tf.matMul(tf.tensor(a, [...lead, M, K]), tf.tensor(c, [...lead, K, N])).dataSync());
+    const d = maxDiff(got, loopProduct(a, c, batch, M, K, N));
+    assert.ok(d < 1e-4, `${lead} x ${M}x${K}x${N}: max diff ${d}`);
+  }
+});
+
+test('cases the override leaves to the stock kernel still compute the right product', async () => {
+  await initBackend('wasm', () => {});
+  const a = randomArray(4 * 6 * 5, 3), c = randomArray(5 * 7, 4);
+  // broadcast: [4, 6, 5] x [1, 5, 7]
+  const got = tf.tidy(() => tf.matMul(tf.tensor(a, [4, 6, 5]), tf.tensor(c, [1, 5, 7])).dataSync());
+  assert.ok(maxDiff(got, loopProduct(a, c, 4, 6, 5, 7, 4, 1)) < 1e-4);
+  // transpose flag on the right operand: a·(cᵀ)ᵀ with c stored as [4, 7, 5]
+  const ct = randomArray(4 * 7 * 5, 5);
+  const cAsKN = new Float32Array(4 * 5 * 7);
+  for (let b = 0; b < 4; b++) for (let k = 0; k < 5; k++) for (let j = 0; j < 7; j++) cAsKN[b * 35 + k * 7 + j] = ct[b * 35 + j * 5 + k]!;
+  const gotT = tf.tidy(() => tf.matMul(tf.tensor(a, [4, 6, 5]), tf.tensor(ct, [4, 7, 5]), false, true).dataSync());
+  assert.ok(maxDiff(gotT, loopProduct(a, cAsKN, 4, 6, 5, 7)) < 1e-4);
+});
+
+test('bmm gradients on wasm match the cpu backend', async () => {
+  const a = randomArray(2 * 3 * 6 * 4, 6), c = randomArray(2 * 3 * 4 * 5, 7), w = randomArray(2 * 3 * 6 * 5, 8);
+  const grads = () => tf.tidy(() => {
+    const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(bmm(x as tf.Tensor4D, y as tf.Tensor4D), tf.tensor(w, [2, 3, 6, 5])));
+    const g = tf.grads(loss)([tf.tensor(a, [2, 3, 6, 4]), tf.tensor(c, [2, 3, 4, 5])]);
+    return g.map((t) => t.dataSync());
+  });
+  await initBackend('wasm', () => {});
+  const onWasm = grads();
+  await tf.setBackend('cpu');
+  const onCpu = grads();
+  await tf.setBackend('wasm');
+  for (let i = 0; i < 2; i++) assert.ok(maxDiff(onWasm[i]!, onCpu[i]!) < 1e-4, `gradient ${i}`);
+});
