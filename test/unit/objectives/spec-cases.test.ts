@@ -29,7 +29,7 @@ import {
   topPEntropy,
 } from '../../../src/objectives/index.ts';
 import { seededRandom } from '../../../src/objectives/tensor-ops.ts';
-import type { ObjectiveBatch } from '../../../src/objectives/index.ts';
+import type { ObjectiveBatch, SirenControl } from '../../../src/objectives/index.ts';
 import { close, logProbs3, useCpu } from './helpers.ts';
 
 before(useCpu);
@@ -208,12 +208,38 @@ describe('8 entropy regularisers', () => {
     close(h[0]!, 0.6616, 1e-4);
     close(h[1]!, 0, 1e-9); // top-1 alone reaches p
   });
+  test('SIREN top-p keeps only cut ids when probabilities tie at the cut', () => {
+    // uniform over 4 at p = 0.6: C = (0.25, 0.5, 0.75, 1) -> cut = 2 -> two ids -> ln 2 (not ln 4 from every tie)
+    const h = topPEntropy(logProbs3([[[0.25, 0.25, 0.25, 0.25], [0.4, 0.2, 0.2, 0.2]]]), 0.6, 10000).dataSync();
+    close(h[0]!, Math.log(2), 1e-5);
+    // (0.4, 0.2, 0.2, 0.2) at p = 0.6: C = (0.4, 0.6, ...) -> cut = 1 (C < p only for the first) -> one id -> 0
+    close(h[1]!, 0, 1e-6);
+  });
+  test('SIREN: a batch with no peak token adds no loss and does not set the anchor', () => {
+    const siren = compileMethod('entropy_control', 'siren', { lambda: 1 }).fn as SirenControl;
+    const uniform: ObjectiveBatch = {
+      studentLogprobs: tf.zeros([2, 3]) as tf.Tensor2D,
+      mask: tf.ones([2, 3]) as tf.Tensor2D,
+      studentLogprobsFull: logProbs3([0, 1].map(() => [0, 1, 2].map(() => [0.25, 0.25, 0.25, 0.25]))),
+    };
+    const r = siren.extraLoss!(uniform); // every Htop ties: nothing is above its response's quantile
+    assert.equal(r.loss.dataSync()[0], 0);
+    assert.equal(r.metrics.siren_kept_tokens, 0);
+    assert.equal(siren.state.anchor, null);
+    const peaked: ObjectiveBatch = { ...uniform, studentLogprobsFull: logProbs3([0, 1].map(() => [[0.25, 0.25, 0.25, 0.25], [0.5, 0.2, 0.2, 0.1], [0.9, 0.05, 0.03, 0.02]])) };
+    const s = siren.extraLoss!(peaked);
+    // Htop per response = (ln 3, H(5/7, 2/7) = 0.598, 0): only the first is above the 0.8-quantile 0.899
+    close(s.metrics.selective_entropy!, Math.log(3), 1e-5);
+    assert.equal(s.metrics.siren_kept_tokens, 2);
+    close(siren.state.anchor!, s.metrics.selective_entropy!, 1e-9);
+  });
   test('SIREN peak mask and anchored regulariser', () => {
     const keep = peakEntropyMask([[0.1, 0.2, 0.3, 0.4, 1.0]], [[1, 1, 1, 1, 1]], 0.8);
     assert.deepEqual(keep, [[0, 0, 0, 0, 1]]);
     close(quantile([0.1, 0.2, 0.3, 0.4, 1.0], 0.8), 0.52, 1e-9);
     // Hsel = 1.0, anchor 0.8 -> 0.005 * 0.04: built from distributions with those top-p entropies
-    const siren = compileMethod('entropy_control', 'siren', { anchor: 0.8, top_p: 1 }).fn;
+    // Each row's top-p set (p = 0.995) is its first two ids (mass 0.99); renormalised, they have entropy h.
+    const siren = compileMethod('entropy_control', 'siren', { anchor: 0.8, top_p: 0.995 }).fn;
     const ent = (h: number) => { // two-way split with entropy h (solve numerically)
       let lo = 1e-6, hi = 0.5;
       for (let i = 0; i < 60; i++) {
@@ -223,7 +249,7 @@ describe('8 entropy regularisers', () => {
       }
       return [(lo + hi) / 2, 1 - (lo + hi) / 2];
     };
-    const rows = [0.1, 0.2, 0.3, 0.4, 0.5].map((h, i) => (i === 4 ? [0.5, 0.5] : ent(h)));
+    const rows = [0.1, 0.2, 0.3, 0.4, 0.5].map((h, i) => [...(i === 4 ? [0.5, 0.5] : ent(h)).map((x) => 0.99 * x), 0.01]);
     const batch: ObjectiveBatch = {
       studentLogprobs: tf.zeros([1, 5]) as tf.Tensor2D,
       mask: tf.ones([1, 5]) as tf.Tensor2D,
