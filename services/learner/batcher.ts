@@ -13,6 +13,8 @@ export interface Pending {
 export class GroupBatcher {
   private readonly groups = new Map<string, Pending[]>();
   private readonly firstSeen = new Map<string, number>();
+  /** Redeliveries merged into a waiting trajectory. */
+  repeats = 0;
 
   /**
    * `incompleteAfterMs`: a group still missing samples after this long (one was dead-lettered upstream) is
@@ -20,9 +22,21 @@ export class GroupBatcher {
    */
   constructor(private readonly batchSize: number, private readonly incompleteAfterMs = 30_000) {}
 
+  /**
+   * Adds a delivery; a redelivery of a trajectory that is already waiting (its ack_wait ran out, or the broker
+   * restarted) joins the waiting one instead of being trained a second time: both handlers settle with its step.
+   */
   add(p: Pending): void {
     const id = p.trajectory.groupId;
     const g = this.groups.get(id) ?? [];
+    const same = g.find((q) => q.trajectory.trajectoryId === p.trajectory.trajectoryId);
+    if (same) {
+      const [resolve, reject] = [same.resolve, same.reject];
+      same.resolve = () => { resolve(); p.resolve(); };
+      same.reject = (err) => { reject(err); p.reject(err); };
+      this.repeats++;
+      return;
+    }
     if (g.length === 0) this.firstSeen.set(id, Date.now());
     g.push(p);
     this.groups.set(id, g);
