@@ -14,6 +14,8 @@ export class RestartableNats {
   private constructor(readonly port: number, readonly storeDir: string, private readonly extraArgs: string[]) {}
 
   get url(): string { return `nats://127.0.0.1:${this.port}`; }
+  /** pid of the running server process (undefined while it is down). */
+  get pid(): number | undefined { return this.proc && this.proc.exitCode === null && this.proc.signalCode === null ? this.proc.pid : undefined; }
 
   static async start(extraArgs: string[] = []): Promise<RestartableNats> {
     const n = new RestartableNats(await freePort(), mkdtempSync(path.join(tmpdir(), 'rlmesh-faults-nats-')), extraArgs);
