@@ -9,11 +9,14 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { Trajectory } from '../src/generated/rlmesh/v1/common.ts';
 import { VerifierRewardClient, type VerifyRequest } from '../src/generated/rlmesh/v1/verifier.ts';
 import { callUnary, createGrpcClient } from '../src/platform/grpc/index.ts';
-import { connectNats, deleteRun, provisionRun, runNames } from '../src/platform/nats/index.ts';
+import {
+  connectNats, ConsumerName, consumeProto, deleteRun, Header, provisionRun, publishProtoBatch, runNames, type RunNames,
+} from '../src/platform/nats/index.ts';
+import { contextWithSpan, initTelemetry } from '../src/platform/telemetry/index.ts';
 import {
   compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,
 } from '../src/tasks/index.ts';
@@ -21,7 +24,11 @@ import {
 const TARGET_PER_CORE = 50_000;
 
 const { values } = parseArgs({
-  options: { n: { type: 'string', default: '200000' }, batch: { type: 'string', default: '64' }, 'service-n': { type: 'string', default: '50000' } },
+  options: {
+    n: { type: 'string', default: '200000' }, batch: { type: 'string', default: '64' }, 'service-n': { type: 'string', default: '50000' },
+    /** writes a V8 CPU profile of each served verifier (node --cpu-prof) into this folder */
+    profile: { type: 'string' },
+  },
 });
 const N = Number(values.n);
 const BATCH = Number(values.batch);
@@ -92,7 +99,8 @@ interface ServedVerifier {
 
 /** `rlmesh serve verifier` in a child process (the deployable as users run it); resolves on its READY line. */
 async function serveVerifier(runId: string): Promise<ServedVerifier> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId], {
+  const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli/main.ts', 'serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RLMESH_SPAN_FILE: path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`) },
   });
@@ -175,16 +183,26 @@ function trajectoriesFor(runId: string, tasks: readonly Task[], texts: readonly 
   });
 }
 
-/**
- * The NATS worker end to end: N trajectories wait on a fresh run's `rollouts`, then the worker starts in a child
- * process (batch 64, 64 in flight) and the clock runs until `rewarded` holds all N. Rates are per CPU-second of the
- * worker process (its /metrics), counting messages it processed after READY.
- */
-async function measureNats(tasks: readonly Task[], texts: readonly string[]): Promise<ServiceRate & { natsServerCpuSeconds: number | null }> {
-  const nc = await connectNats({ servers: NATS_URL, name: 'rlmesh-bench-verifier' });
+interface NatsRate extends ServiceRate {
+  /** CPU seconds the local nats-server spent over the measurement, when it could be read */
+  natsServerCpuSeconds: number | null;
+}
+
+interface LoadedRun {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: RunNames;
+  runId: string;
+  /** trajectories waiting on `rollouts` */
+  count: number;
+}
+
+/** A fresh run whose `rollouts` holds the trajectories (published before fn runs); deleted after fn. */
+async function withLoadedRun<T>(label: string, tasks: readonly Task[], texts: readonly string[], fn: (run: LoadedRun) => Promise<T>): Promise<T> {
+  const nc = await connectNats({ servers: NATS_URL, name: `rlmesh-bench-verifier-${label}` });
   const js = jetstream(nc, { timeout: 30_000 });
   const jsm = await jetstreamManager(nc);
-  const runId = `bench-nats-${process.pid}-${Date.now().toString(36)}`;
+  const runId = `bench-${label}-${process.pid}-${Date.now().toString(36)}`;
   const names = runNames(runId);
   try {
     await provisionRun(jsm, runId, { maxMsgs: tasks.length + 1000, maxBytes: 1 << 30, maxAckPending: 10_000 });
@@ -193,16 +211,35 @@ async function measureNats(tasks: readonly Task[], texts: readonly string[]): Pr
       await Promise.all(trajectories.slice(i, i + 1000).map((t) =>
         js.publish(names.stages.rollouts.subject, Trajectory.encode(t).finish(), { msgID: `${t.trajectoryId}:rollout` })));
     }
-    const server = await serveVerifier(runId);
+    return await fn({ js, jsm, names, runId, count: tasks.length });
+  } finally {
+    await deleteRun(jsm, runId).catch(() => 0);
+    await nc.close();
+  }
+}
+
+/** Resolves once `rewarded` holds count messages. */
+async function untilRewarded(run: LoadedRun): Promise<void> {
+  for (;;) {
+    const info = await run.jsm.streams.info(run.names.stages.rewarded.stream);
+    if (info.state.messages >= run.count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The NATS worker end to end: N trajectories wait on a fresh run's `rollouts`, then the worker starts in a child
+ * process (pull batch 64, 4 batches in flight) and the clock runs until `rewarded` holds all N. Rates are per
+ * CPU-second of the worker process (its /metrics), counting messages it processed after READY.
+ */
+async function measureNats(tasks: readonly Task[], texts: readonly string[]): Promise<NatsRate> {
+  return withLoadedRun('nats', tasks, texts, async (run) => {
+    const server = await serveVerifier(run.runId);
     try {
       const natsCpu0 = natsServerCpuSeconds();
       const before = await scrape(server.metricsPort);
       const t0 = performance.now();
-      for (;;) {
-        const info = await jsm.streams.info(names.stages.rewarded.stream);
-        if (info.state.messages >= tasks.length) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilRewarded(run);
       const wallMs = performance.now() - t0;
       const after = await scrape(server.metricsPort);
       const natsCpu1 = natsServerCpuSeconds();
@@ -214,33 +251,105 @@ async function measureNats(tasks: readonly Task[], texts: readonly string[]): Pr
     } finally {
       await server.stop();
     }
-  } finally {
-    await deleteRun(jsm, runId).catch(() => 0);
-    await nc.close();
-  }
+  });
 }
 
-/** CPU seconds of the local nats-server process (Linux /proc), or null when it cannot be found. */
+/**
+ * Transport ceiling, in this process: the same trajectories moved rollouts -> rewarded by `move` (started after
+ * they are stored), timed until `rewarded` holds them all; rate per CPU-second of this process over that time.
+ */
+async function measureInProcess(label: string, tasks: readonly Task[], texts: readonly string[], move: (run: LoadedRun) => { stop(): Promise<void> }): Promise<NatsRate> {
+  return withLoadedRun(label, tasks, texts, async (run) => {
+    const natsCpu0 = natsServerCpuSeconds();
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const mover = move(run);
+    try {
+      await untilRewarded(run);
+    } finally {
+      await mover.stop();
+    }
+    const wallMs = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    const natsCpu1 = natsServerCpuSeconds();
+    return {
+      count: run.count, cpu: run.count / ((c.user + c.system) / 1e6), wall: (run.count / wallMs) * 1000,
+      natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0,
+    };
+  });
+}
+
+/** Raw nats.js: fetch 64, js.publish each payload unchanged (Nats-Msg-Id), await the PubAcks together, ack all. */
+function rawNatsMover(run: LoadedRun) {
+  let stopped = false;
+  const done = (async () => {
+    const consumer = await run.js.consumers.get(run.names.stages.rollouts.stream, ConsumerName.verifier);
+    const out = run.names.stages.rewarded.subject;
+    while (!stopped) {
+      const batch: JsMsg[] = [];
+      for await (const m of await consumer.fetch({ max_messages: BATCH, expires: 1000 })) batch.push(m);
+      await Promise.all(batch.map((m) => run.js.publish(out, m.data, { msgID: `${m.headers?.get(Header.msgId) ?? m.seq}:verifier` })));
+      for (const m of batch) m.ack();
+    }
+  })();
+  return { stop: async () => { stopped = true; await done; } };
+}
+
+/** consumeProto (batch mode) + publishProtoBatch, the worker's transport, with a handler that re-publishes as is. */
+function noopMover(run: LoadedRun) {
+  const loop = consumeProto(run.js, {
+    stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type: Trajectory, deadSubject: run.names.stages.dead.subject,
+    batch: BATCH, concurrency: 4, expiresMs: 1000,
+    handleBatch: (items) => publishProtoBatch(run.js, run.names.stages.rewarded.subject, Trajectory, items.map(({ value, ctx }) => ({
+      value, msgId: `${value.trajectoryId}:verifier`, parent: contextWithSpan(ctx.span),
+    }))),
+  });
+  return { stop: () => loop.stop() };
+}
+
+/** CPU seconds of the nats-server serving NATS_URL (Linux /proc; the one whose command line names its port, else the only one), or null. */
 function natsServerCpuSeconds(): number | null {
+  const port = /:(\d+)\/?$/.exec(NATS_URL)?.[1] ?? '4222';
+  const found: Array<{ cpu: number; ours: boolean }> = [];
   try {
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      if (comm !== 'nats-server') continue;
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, clock ticks (USER_HZ 100)
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'nats-server') continue;
+        const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        const ours = args.some((a, i) => (a === '-p' || a === '--port') && args[i + 1] === port) || args.some((a) => a.endsWith(`:${port}`));
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        found.push({ cpu: (Number(fields[11]) + Number(fields[12])) / 100, ours }); // utime + stime, clock ticks (USER_HZ 100)
+      } catch {
+        // the process went away while we read it
+      }
     }
   } catch {
     return null;
   }
-  return null;
+  const ours = found.filter((f) => f.ours);
+  if (ours.length === 1) return ours[0]!.cpu;
+  return found.length === 1 ? found[0]!.cpu : null;
 }
 
-/** gRPC Verify and the NATS worker at the same batch size; a path that cannot run reports why. */
-async function measureServicePaths(tasks: readonly Task[], texts: readonly string[], batch: number): Promise<{ grpc: ServiceRate | string; nats: (ServiceRate & { natsServerCpuSeconds: number | null }) | string }> {
+interface ServicePaths {
+  grpc: ServiceRate | string;
+  nats: NatsRate | string;
+  rawNats: NatsRate | string;
+  noop: NatsRate | string;
+  noopTraced: NatsRate | string;
+}
+
+/** gRPC Verify, the NATS worker and the transport ceilings at the same batch size; a path that cannot run reports why. */
+async function measureServicePaths(tasks: readonly Task[], texts: readonly string[], batch: number): Promise<ServicePaths> {
   const reason = (e: unknown) => `not measured: ${e instanceof Error ? e.message : String(e)}`;
   const grpc = await measureGrpc(tasks, texts, batch).catch(reason);
   const nats = await measureNats(tasks, texts).catch(reason);
-  return { grpc, nats };
+  const rawNats = await measureInProcess('raw', tasks, texts, rawNatsMover).catch(reason);
+  const noop = await measureInProcess('noop', tasks, texts, noopMover).catch(reason);
+  // The same, with tracing on as in the worker (BatchSpanProcessor, span file): 2 spans per message here.
+  const telemetry = initTelemetry({ serviceName: 'rlmesh-bench-verifier', spanFile: path.join(tmpdir(), `rlmesh-bench-noop-${process.pid}.jsonl`), env: {} });
+  const noopTraced = await measureInProcess('noopspans', tasks, texts, noopMover).catch(reason).finally(() => telemetry.shutdown());
+  return { grpc, nats, rawNats, noop, noopTraced };
 }
 
 async function main(): Promise<void> {
@@ -260,12 +369,24 @@ async function main(): Promise<void> {
   const ratio = (r: Rate) => `ratio to library ${(r.cpu / lib.cpu).toFixed(2)}`;
   if (typeof service.grpc === 'string') console.log(`gRPC Verify: ${service.grpc}`);
   else console.log(`gRPC Verify, batch ${BATCH}, 4 calls in flight:      ${fmt(service.grpc.cpu)}/s [${fmt(service.grpc.wall)}/s] per server CPU-second; ${ratio(service.grpc)} (${service.grpc.count} completions)`);
-  if (typeof service.nats === 'string') console.log(`NATS worker: ${service.nats}`);
-  else {
-    const n = service.nats;
-    const pass = n.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET';
-    console.log(`NATS worker, pull batch 64, 64 in flight:   ${fmt(n.cpu)}/s [${fmt(n.wall)}/s] per worker CPU-second; ${ratio(n)} target >= 0.50: ${pass} (${n.count} trajectories rollouts -> rewarded)`);
-    if (n.natsServerCpuSeconds !== null) console.log(`  nats-server CPU over the NATS run: ${n.natsServerCpuSeconds.toFixed(2)} s (${fmt(n.count / Math.max(n.natsServerCpuSeconds, 1e-3))} trajectories per nats-server CPU-second)`);
+  const natsLine = (label: string, r: NatsRate | string, per: string): void => {
+    if (typeof r === 'string') {
+      console.log(`${label} ${r}`);
+      return;
+    }
+    const server = r.natsServerCpuSeconds === null ? '' : `; nats-server ${r.natsServerCpuSeconds.toFixed(2)} CPU-s (${fmt(r.count / Math.max(r.natsServerCpuSeconds, 1e-3))}/s per nats-server CPU-second)`;
+    console.log(`${label} ${fmt(r.cpu)}/s [${fmt(r.wall)}/s] per ${per} CPU-second; ${ratio(r)}${server}`);
+  };
+  natsLine(`NATS worker, pull batch ${BATCH}, 4 batches in flight:`, service.nats, 'worker');
+  if (typeof service.nats !== 'string') {
+    console.log(`  target NATS worker >= 0.50 of library: ${service.nats.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET'} (${service.nats.count} trajectories rollouts -> rewarded)`);
+  }
+  console.log(`transport ceiling (no grading; same trajectories rollouts -> rewarded, in this process, ${SERVICE_N} messages):`);
+  natsLine(`  raw nats.js: fetch ${BATCH}, js.publish each, await PubAcks, ack:`, service.rawNats, 'process');
+  natsLine(`  consumeProto batch + publishProtoBatch, no-op, untraced:`, service.noop, 'process');
+  natsLine(`  consumeProto batch + publishProtoBatch, no-op, traced:`, service.noopTraced, 'process');
+  if (typeof service.nats !== 'string' && typeof service.noopTraced !== 'string') {
+    console.log(`  worker / traced no-op ceiling: ${(service.nats.cpu / service.noopTraced.cpu).toFixed(2)}; traced no-op ceiling / library: ${(service.noopTraced.cpu / lib.cpu).toFixed(2)}`);
   }
 }
 

@@ -1,6 +1,9 @@
 // consumeProto: a long-running pull loop over a durable consumer. Decode -> handler in a CONSUMER span
 // (parent from the message headers) -> ack; throw -> nak with backoff; last delivery or undecodable ->
 // dead letter, then term. Survives handler and connection errors; abort drains in-flight work.
+// Batch mode (handleBatch): the messages of a pull that have arrived are decoded, each in its own CONSUMER span,
+// and handed over in one call; each is then acked, nakked or dead-lettered by its own outcome, the acks of a
+// batch leaving in one socket write.
 import { SpanKind } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import { RetentionPolicy } from '@nats-io/jetstream';
@@ -8,7 +11,7 @@ import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsM
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { ErrorCategory, isRlmeshError, RlmeshError } from '../../errors.ts';
-import { extractTraceContext, recordError, withSpan } from '../telemetry/index.ts';
+import { extractTraceContext, isTelemetryActive, recordError, startSpan, withSpan } from '../telemetry/index.ts';
 import { deadLetterReason, publishDeadLetter } from './dead-letter.ts';
 import { Header } from './headers.ts';
 import { protoTypeName } from './proto-types.ts';
@@ -32,18 +35,33 @@ export interface MessageContext {
 
 export type ProtoHandler<T> = (value: T, ctx: MessageContext) => Promise<void> | void;
 
+export interface BatchItem<T> {
+  value: T;
+  ctx: MessageContext;
+}
+
+/**
+ * Handles the decoded messages of one pull at once and settles with one outcome per item, in item order:
+ * fulfilled -> acked; rejected -> that message fails as a throwing ProtoHandler's would (nak with backoff, or dead
+ * letter when permanent or at its last delivery). A throw fails every item of the batch.
+ */
+export type ProtoBatchHandler<T> = (items: readonly BatchItem<T>[]) => Promise<readonly PromiseSettledResult<unknown>[]>;
+
 export interface ConsumeOptions<T> {
   stream: string;
   /** durable consumer name */
   consumer: string;
   type: ProtoMessageType<T>;
-  handler: ProtoHandler<T>;
+  /** one message at a time (with `concurrency` at once); exactly one of handler and handleBatch */
+  handler?: ProtoHandler<T>;
+  /** the messages of a pull together (up to `batch`); `concurrency` then counts batches. */
+  handleBatch?: ProtoBatchHandler<T>;
   /** `rlmesh.<run>.dead` */
   deadSubject: string;
   signal?: AbortSignal;
   /** messages per pull. Default 16. */
   batch?: number;
-  /** handlers running at once. Default 1. */
+  /** handlers (batch mode: batches) running at once. Default 1. */
   concurrency?: number;
   /** deliveries before dead-lettering; default the consumer's max_deliver. */
   maxDeliver?: number;
@@ -115,6 +133,9 @@ function createLimiter(max: number, onError: (err: unknown) => void) {
 
 /** Starts the loop; returns at once. Errors never escape `done` (they go to onError). */
 export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): ConsumeLoop {
+  if ((opts.handler === undefined) === (opts.handleBatch === undefined)) {
+    throw new RlmeshError(ErrorCategory.config, 'consumeProto: pass exactly one of handler and handleBatch', { field: 'handler' });
+  }
   const counters: ConsumeCounters = { processed: 0, failed: 0, deadLettered: 0, redelivered: 0 };
   const stopper = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stopper.signal]) : stopper.signal;
@@ -151,53 +172,69 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     }
   }
 
+  const processAttributes = (m: JsMsg, deliveryCount: number) => ({
+    'messaging.system': 'nats',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': m.subject,
+    'messaging.consumer.group.name': opts.consumer,
+    'messaging.message.delivery_count': deliveryCount,
+    ...(m.headers?.get(Header.msgId) ? { 'messaging.message.id': m.headers.get(Header.msgId) } : {}),
+  });
+
+  /** The payload, after the `Rlmesh-Type` check; a data error when either fails. */
+  function decode(m: JsMsg): T {
+    const sentType = m.headers?.get(Header.type);
+    try {
+      if (expectedType && sentType && sentType !== expectedType) {
+        throw new RlmeshError(ErrorCategory.data, `expected ${expectedType}, message says ${sentType}`, { field: Header.type });
+      }
+      return opts.type.decode(m.data);
+    } catch (err) {
+      throw isRlmeshError(err) ? err : new RlmeshError(ErrorCategory.data, `cannot decode ${expectedType ?? 'payload'}: ${err instanceof Error ? err.message : String(err)}`, { field: 'payload', cause: err });
+    }
+  }
+
+  const contextOf = (m: JsMsg, deliveryCount: number, span: Span): MessageContext => ({
+    headers: m.headers ?? natsHeaders(),
+    deliveryCount,
+    subject: m.subject,
+    seq: m.seq,
+    span,
+    signal,
+    working: () => m.working(),
+  });
+
+  /** A handler failed on m: hand back (stopping), dead-letter (permanent or last delivery) or nak with backoff. */
+  async function failed(m: JsMsg, deliveryCount: number, maxDeliver: number, span: Span, err: unknown, handBack: JsMsg[]): Promise<void> {
+    counters.failed++;
+    recordError(span, err);
+    onError(err, 'handler');
+    if (signal.aborted && !isPermanent(err)) {
+      handBack.push(m); // stopping: hand it back without a delay once the pull is over
+    } else if (deliveryCount >= maxDeliver || isPermanent(err)) {
+      await deadLetter(m, deadLetterReason(err));
+    } else {
+      m.nak(nakDelay(deliveryCount));
+    }
+  }
+
   async function handle(m: JsMsg, maxDeliver: number, handBack: JsMsg[]): Promise<void> {
     const deliveryCount = m.info.deliveryCount;
     if (deliveryCount > 1) counters.redelivered++;
-    const attributes = {
-      'messaging.system': 'nats',
-      'messaging.operation.type': 'process',
-      'messaging.destination.name': m.subject,
-      'messaging.consumer.group.name': opts.consumer,
-      'messaging.message.delivery_count': deliveryCount,
-      ...(m.headers?.get(Header.msgId) ? { 'messaging.message.id': m.headers.get(Header.msgId) } : {}),
-    };
+    const attributes = processAttributes(m, deliveryCount);
     await withSpan(`process ${m.subject}`, { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers), attributes }, async (span) => {
-      const sentType = m.headers?.get(Header.type);
       let value: T;
       try {
-        if (expectedType && sentType && sentType !== expectedType) {
-          throw new RlmeshError(ErrorCategory.data, `expected ${expectedType}, message says ${sentType}`, { field: Header.type });
-        }
-        value = opts.type.decode(m.data);
-      } catch (err) {
-        const e = isRlmeshError(err) ? err : new RlmeshError(ErrorCategory.data, `cannot decode ${expectedType ?? 'payload'}: ${err instanceof Error ? err.message : String(err)}`, { field: 'payload', cause: err });
+        value = decode(m);
+      } catch (e) {
         recordError(span, e);
         await deadLetter(m, deadLetterReason(e));
         return;
       }
-      const ctx: MessageContext = {
-        headers: m.headers ?? natsHeaders(),
-        deliveryCount,
-        subject: m.subject,
-        seq: m.seq,
-        span,
-        signal,
-        working: () => m.working(),
-      };
       try {
-        await opts.handler(value, ctx);
+        await opts.handler!(value, contextOf(m, deliveryCount, span));
       } catch (err) {
-        counters.failed++;
-        recordError(span, err);
-        onError(err, 'handler');
-        if (signal.aborted && !isPermanent(err)) {
-          handBack.push(m); // stopping: hand it back without a delay once the pull is over
-        } else if (deliveryCount >= maxDeliver || isPermanent(err)) {
-          await deadLetter(m, deadLetterReason(err));
-        } else {
-          m.nak(nakDelay(deliveryCount));
-        }
+        await failed(m, deliveryCount, maxDeliver, span, err, handBack);
         return;
       }
       m.ack();
@@ -205,9 +242,80 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     });
   }
 
+  /** Batch mode: decode each message in its own CONSUMER span, one handleBatch call, then settle each by its outcome. */
+  async function handleChunk(msgs: readonly JsMsg[], maxDeliver: number, handBack: JsMsg[]): Promise<void> {
+    const traced = isTelemetryActive();
+    const items: BatchItem<T>[] = [];
+    const held: JsMsg[] = [];
+    const waits: Promise<void>[] = [];
+    for (const m of msgs) {
+      const deliveryCount = m.info.deliveryCount;
+      if (deliveryCount > 1) counters.redelivered++;
+      const span = traced
+        ? startSpan(`process ${m.subject}`, { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers), attributes: processAttributes(m, deliveryCount) })
+        : startSpan('', {});
+      let value: T;
+      try {
+        value = decode(m);
+      } catch (e) {
+        recordError(span, e);
+        waits.push(deadLetter(m, deadLetterReason(e)).finally(() => span.end()));
+        continue;
+      }
+      items.push({ value, ctx: contextOf(m, deliveryCount, span) });
+      held.push(m);
+    }
+    if (items.length > 0) {
+      let outcomes: readonly PromiseSettledResult<unknown>[];
+      try {
+        outcomes = await opts.handleBatch!(items);
+        if (outcomes.length !== items.length) {
+          throw new RlmeshError(ErrorCategory.config, `handleBatch settled ${outcomes.length} outcomes for ${items.length} messages`, { field: 'handleBatch' });
+        }
+      } catch (err) {
+        outcomes = items.map((): PromiseSettledResult<unknown> => ({ status: 'rejected', reason: err }));
+      }
+      for (let i = 0; i < held.length; i++) {
+        const m = held[i]!;
+        const { span, deliveryCount } = items[i]!.ctx;
+        const outcome = outcomes[i]!;
+        if (outcome.status === 'fulfilled') {
+          m.ack();
+          counters.processed++;
+          span.end();
+        } else {
+          waits.push(failed(m, deliveryCount, maxDeliver, span, outcome.reason, handBack).finally(() => span.end()));
+        }
+      }
+    }
+    await Promise.all(waits);
+  }
+
   // Messages pulled after abort (or failed while stopping) are handed back only once no pull is open any more:
   // a nak while a pull is still open would be redelivered straight into it.
   const handBack: JsMsg[] = [];
+
+  /** Hands the pull's messages over in chunks: whatever has arrived when the iterator runs dry, at most `batch`. */
+  async function pullBatches(pulled: ConsumerMessages, maxDeliver: number): Promise<void> {
+    let chunk: JsMsg[] = [];
+    const dispatch = async () => {
+      const msgs = chunk;
+      chunk = [];
+      await limiter.run(async () => {
+        if (signal.aborted) handBack.push(...msgs);
+        else await handleChunk(msgs, maxDeliver, handBack);
+      });
+    };
+    try {
+      for await (const m of pulled) {
+        chunk.push(m);
+        if (chunk.length >= batch || pulled.getPending() === 0) await dispatch();
+      }
+    } finally {
+      // delivered before the pull failed or ended: still handled (or handed back when stopping)
+      if (chunk.length > 0) await dispatch();
+    }
+  }
 
   async function loop(): Promise<void> {
     let consumer: Consumer | undefined;
@@ -229,11 +337,15 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
         const pulled: ConsumerMessages = await consumer.fetch({ max_messages: batch, expires: opts.expiresMs ?? 2000 });
         // Handlers of one pull may still run while the next pull starts (a learner waits for a whole batch
         // across pulls); the limiter bounds how many run at once.
-        for await (const m of pulled) {
-          await limiter.run(async () => {
-            if (signal.aborted) handBack.push(m);
-            else await handle(m, maxDeliver!, handBack);
-          });
+        if (opts.handleBatch) {
+          await pullBatches(pulled, maxDeliver!);
+        } else {
+          for await (const m of pulled) {
+            await limiter.run(async () => {
+              if (signal.aborted) handBack.push(m);
+              else await handle(m, maxDeliver!, handBack);
+            });
+          }
         }
         failures = 0;
       } catch (err) {
