@@ -102,8 +102,15 @@ export function cpuModel(): string {
   return `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`;
 }
 
+/** HEAD's short hash, `+dirty` when the code the bench runs (src, services, bench) differs from HEAD. */
 export function gitCommit(): string {
-  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src', 'services', 'bench/pipeline', 'bench/pipeline.ts'], { encoding: 'utf8' }).trim();
+    return changed ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

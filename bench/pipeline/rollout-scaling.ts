@@ -2,7 +2,7 @@
 // first RolloutTask published until every trajectory is on the rollouts stream (rollout-bound: nothing consumes
 // rollouts). Groups are seeded by their dispatch id, so every worker count samples the same tokens.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -28,6 +28,10 @@ export interface RolloutRate {
   tokensPerCpuSecond: number;
   /** timed groups each worker sampled */
   groupsPerWorker: number[];
+  /** mean sequences (rows) per generate call, per worker, in the timed window */
+  rowsPerCallPerWorker: number[];
+  /** 1-min load average when the timed window started and ended */
+  load: [number, number];
 }
 
 export interface ScalingOptions {
@@ -76,7 +80,9 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
   const runId = benchRunId(`roll${o.workers}`);
   const names = runNames(runId);
   const root = mkdtempSync(path.join(tmpdir(), 'rlmesh-bench-rollout-'));
-  const configFile = writeYaml(path.join(root, 'run.yaml'), benchRunConfig(runId, { ...o.shape, rolloutWorkers: o.workers }));
+  // Every timed group is published at once, so the run's in-flight bound is the number of groups (workers size their
+  // pulls from it: pullSizeFor).
+  const configFile = writeYaml(path.join(root, 'run.yaml'), benchRunConfig(runId, { ...o.shape, groupSize: o.groupSize, maxInFlight: o.groups, rolloutWorkers: o.workers }));
   const nc = await connectNats({ servers: o.natsUrl, name: 'rlmesh-bench-rollout' });
   const js = jetstream(nc, { timeout: 30_000 });
   const jsm = await jetstreamManager(nc);
@@ -92,7 +98,9 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     await waitForMessages(jsm, names.stages.rollouts.stream, warmCount, () => {});
     const scrape = (name: string) => Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, name)));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const [tokens0, groups0, cpu0] = [await scrape('rlmesh_rollout_tokens_total'), await scrape('rlmesh_rollout_groups_total'), await scrape('process_cpu_seconds_total')];
+    const counters = () => Promise.all(['rlmesh_rollout_tokens_total', 'rlmesh_rollout_groups_total', 'process_cpu_seconds_total', 'rlmesh_rollout_generate_calls_total', 'rlmesh_rollout_sequences_total'].map(scrape)) as Promise<[number[], number[], number[], number[], number[]]>;
+    const [tokens0, groups0, cpu0, calls0, rows0] = await counters();
+    const load0 = os.loadavg()[0]!;
 
     const timed = tasksFor(runId, 'timed', o.groups, o.groupSize, o.maxNewTokens);
     const total = warmCount + timed.length * o.groupSize;
@@ -101,7 +109,7 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     await waitForMessages(jsm, names.stages.rollouts.stream, total, (n) => o.onGroup(Math.floor((n - warmCount) / o.groupSize)));
     const seconds = (performance.now() - t0) / 1000;
 
-    const [tokens1, groups1, cpu1] = [await scrape('rlmesh_rollout_tokens_total'), await scrape('rlmesh_rollout_groups_total'), await scrape('process_cpu_seconds_total')];
+    const [tokens1, groups1, cpu1, calls1, rows1] = await counters();
     const cpuSeconds = sum(cpu1) - sum(cpu0); // includes the few ms of the /metrics scrapes themselves
     const first = (await jsm.streams.info(names.stages.rollouts.stream)).state.first_seq;
     const tokens = await tokensOnStream(jsm, names.stages.rollouts.stream, first + warmCount, first + total - 1);
@@ -109,6 +117,8 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
       workers: o.workers, groups: o.groups, trajectories: timed.length * o.groupSize, tokens, counterTokens: sum(tokens1) - sum(tokens0),
       seconds, tokensPerSecond: tokens / seconds, cores: cpuSeconds / seconds, tokensPerCpuSecond: tokens / cpuSeconds,
       groupsPerWorker: groups1.map((g, i) => g - groups0[i]!),
+      rowsPerCallPerWorker: rows1.map((r, i) => (r - rows0[i]!) / Math.max(1, calls1[i]! - calls0[i]!)),
+      load: [load0, os.loadavg()[0]!],
     };
   } finally {
     await sup.stopAll(10_000);

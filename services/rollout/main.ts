@@ -7,7 +7,7 @@ import type { ActorRuntime } from '../common/runtime.ts';
 import { rolloutHandlers } from './grpc.ts';
 import { startPolicySync } from './policy-sync.ts';
 import { loadPolicy } from '../../src/actors/index.ts';
-import { startRolloutWorker } from './worker.ts';
+import { DEFAULT_MAX_BATCH_SEQUENCES, pullSizeFor, startRolloutWorker } from './worker.ts';
 
 export async function start(rt: ActorRuntime): Promise<void> {
   const policy = await loadPolicy(rt.run.config.student.model);
@@ -15,9 +15,16 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const groups = new Counter({ name: 'rlmesh_rollout_groups_total', help: 'task groups sampled', registers: [rt.metrics.registry] });
   const sync = await startPolicySync(rt.js, rt.runId, policy, rt.log, (v, ms) => rt.log(`serving policy v${v} (swap ${ms.toFixed(0)} ms)`));
   rt.grpc.addService(StudentRolloutService, rolloutHandlers(policy, rt.runId, rt.options.workerId, backendInfo()?.name ?? 'unknown'));
+  const calls = new Counter({ name: 'rlmesh_rollout_generate_calls_total', help: 'batched generate calls (one or more task groups each)', registers: [rt.metrics.registry] });
+  const rows = new Counter({ name: 'rlmesh_rollout_sequences_total', help: 'sequences (generate rows) sampled', registers: [rt.metrics.registry] });
+  const r = rt.run.config.rollout;
+  const tasksPerPull = pullSizeFor({ groupSize: r.group_size, maxInFlight: r.max_in_flight, workers: r.workers });
+  rt.log(`worker pulls ${tasksPerPull} task(s) at once, <= ${DEFAULT_MAX_BATCH_SEQUENCES} sequences per generate call`);
   const worker = startRolloutWorker({
     js: rt.js, runId: rt.runId, workerId: rt.options.workerId, policy, waitForPolicy: (v, signal) => sync.waitFor(v, signal),
+    tasksPerPull,
     onGroup: (n) => { tokens.inc(n); groups.inc(); },
+    onBatch: (b) => { calls.inc(); rows.inc(b.sequences); },
     onError: (e) => rt.log(`worker: ${e instanceof Error ? e.message : String(e)}`),
   });
   rt.onStop(() => sync.stop());

@@ -1,12 +1,14 @@
-// Rollout NATS worker: RolloutTask (tasks) -> G trajectories (rollouts), acked after every publish.
+// Rollout NATS worker: RolloutTask (tasks) -> G trajectories (rollouts), acked after every publish. The groups a
+// worker holds at once are sampled together in one batched generate call (GroupBatcher).
 import { SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { rolloutGroup, type Policy } from '../../src/actors/index.ts';
+import { rolloutGroups, samplingCompatible, type Policy } from '../../src/actors/index.ts';
 import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { withSpan } from '../../src/platform/telemetry/index.ts';
 import { check, requireInRange, requirePresent } from '../../src/platform/grpc/index.ts';
 import { checkSampling } from '../common/validate.ts';
+import { GroupBatcher, type BatchStats } from './batcher.ts';
 
 /** A task from the wire is checked like a Generate request (a forged group size or sampling must not run). */
 export function validateRolloutTask(task: RolloutTask, maxPositions: number): void {
@@ -26,19 +28,56 @@ export interface RolloutWorkerDeps {
   policy: Policy;
   /** Resolves once the worker serves at least `version` (PolicySync.waitFor). */
   waitForPolicy?: (version: number, signal?: AbortSignal) => Promise<void>;
+  /** Rows per generate call at most (default 32). */
+  maxBatchSequences?: number;
+  /** Tasks pulled and held at once (default 1); the groups held are sampled together (see pullSizeFor). */
+  tasksPerPull?: number;
+  /**
+   * How long a pulled group waits for others to join its generate call, ms (default 20): after a call, the groups
+   * it held finish publishing one by one and the next ones are admitted as they do; a call starts at once when
+   * tasksPerPull groups (or maxBatchSequences rows) are waiting.
+   */
+  lingerMs?: number;
   /** Called after each group with the number of completion tokens generated and the time it took. */
   onGroup?: (tokens: number, ms: number) => void;
+  /** Called after each generate call with the groups and sequences it sampled. */
+  onBatch?: (stats: BatchStats) => void;
   onError?: (err: unknown) => void;
+}
+
+/** Rows per generate call when the run does not say otherwise. */
+export const DEFAULT_MAX_BATCH_SEQUENCES = 32;
+
+/**
+ * Tasks a worker pulls and holds at once: enough groups to fill one generate call (maxSequences / group size), but
+ * no more than its share of the groups the controller keeps in flight, so one worker does not take every task
+ * while another idles.
+ */
+export function pullSizeFor(o: { groupSize: number; maxInFlight: number; workers: number; maxSequences?: number }): number {
+  const fill = Math.floor((o.maxSequences ?? DEFAULT_MAX_BATCH_SEQUENCES) / Math.max(1, o.groupSize));
+  const share = Math.ceil(o.maxInFlight / Math.max(1, o.workers));
+  return Math.max(1, Math.min(fill, share));
 }
 
 export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
+  const maxSequences = deps.maxBatchSequences ?? DEFAULT_MAX_BATCH_SEQUENCES;
+  const tasksPerPull = Math.max(1, Math.floor(deps.tasksPerPull ?? 1));
+  const batcher = new GroupBatcher({
+    generate: (reqs) => rolloutGroups(deps.policy, reqs),
+    compatible: (a, b) => samplingCompatible(a.sampling, b.sampling),
+    maxSequences,
+    maxGroups: tasksPerPull,
+    lingerMs: deps.lingerMs ?? 20,
+    onBatch: deps.onBatch,
+  });
   return consumeProto(deps.js, {
     stream: names.stages.tasks.stream,
     consumer: ConsumerName.rollout,
     type: RolloutTask,
     deadSubject: names.stages.dead.subject,
-    batch: 1,
+    batch: tasksPerPull,
+    concurrency: tasksPerPull,
     onError: deps.onError,
     handler: async (task, ctx) => {
       validateRolloutTask(task, deps.policy.model.config.max_position_embeddings);
@@ -48,14 +87,16 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
         const timeout = AbortSignal.timeout(30_000);
         await deps.waitForPolicy(task.minPolicyVersion, AbortSignal.any([ctx.signal, timeout])).catch(() => undefined).finally(() => clearInterval(keepAlive));
       }
-      const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.task_id': task.task?.taskId ?? '', 'rlmesh.policy_version': deps.policy.version };
+      const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.task_id': task.task?.taskId ?? '' };
       await withSpan('rollout.generate', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
         const t0 = performance.now();
-        const trajectories = rolloutGroup(deps.policy, {
+        // The policy cannot change during the (synchronous) generate call; the version is the one sampled with.
+        const trajectories = await batcher.submit({
           runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling ?? ({} as never),
           groupSize: task.groupSize, workerId: deps.workerId, dispatchIndex: task.dispatchIndex,
         });
         const tokens = trajectories.reduce((a, t) => a + t.completionTokenIds.length, 0);
+        span.setAttribute('rlmesh.policy_version', trajectories[0]?.policyVersion ?? deps.policy.version);
         span.setAttribute('rlmesh.completion_tokens', tokens);
         ctx.working();
         for (const t of trajectories) {

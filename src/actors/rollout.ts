@@ -1,6 +1,7 @@
 // Rollout actor logic: sample G completions of one task with the current student, as Trajectory messages.
 import { generate } from '../engine/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
+import { ErrorCategory, RlmeshError } from '../errors.ts';
 import { encodePrompt, hashSeed, type Policy } from './policy.ts';
 
 export interface RolloutRequest {
@@ -20,27 +21,57 @@ export const DEFAULT_SAMPLING = { temperature: 1, topK: 0, topP: 1, maxNewTokens
 
 /** Samples `groupSize` completions of `task.prompt`; seeded by the group id unless `sampling.seed` is set. */
 export function rolloutGroup(policy: Policy, req: RolloutRequest): Trajectory[] {
+  return rolloutGroups(policy, [req])[0]!;
+}
+
+/** True when two requests may share one generate call (the sampler takes one set of sampling options). */
+export function samplingCompatible(a: SamplingParams, b: SamplingParams): boolean {
+  const stops = (s: SamplingParams) => [...s.stopTokenIds].sort((x, y) => x - y).join(',');
+  return (a.temperature || DEFAULT_SAMPLING.temperature) === (b.temperature || DEFAULT_SAMPLING.temperature)
+    && (a.topK || 0) === (b.topK || 0) && (a.topP || 1) === (b.topP || 1)
+    && (a.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens) === (b.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens)
+    && String(a.seed || '') === String(b.seed || '') && stops(a) === stops(b);
+}
+
+/**
+ * Samples every request's group in ONE batched generate call (rows = sum of group sizes), so a worker holding
+ * several small groups keeps its generation batch full. The requests must have compatible sampling
+ * (samplingCompatible). One group alone is seeded by its group id (unless `sampling.seed` is set), exactly as
+ * rolloutGroup; a batch of several by the hash of their group ids, so its samples depend on which groups were
+ * batched together. Returns one trajectory list per request, in order.
+ */
+export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): Trajectory[][] {
+  if (reqs.length === 0) return [];
+  const first = reqs[0]!;
+  for (const r of reqs) {
+    if (!samplingCompatible(first.sampling, r.sampling)) {
+      throw new RlmeshError(ErrorCategory.data, `group ${r.groupId} cannot share a generate call with ${first.groupId}: sampling differs`, { field: 'sampling' });
+    }
+  }
   const { model, tokenizer, version } = policy;
-  const prompt = encodePrompt(tokenizer, req.task.prompt);
-  const s = req.sampling;
-  const maxNew = Math.min(s.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens, model.config.max_position_embeddings - prompt.length);
-  const seqs = generate(model, Array.from({ length: req.groupSize }, () => prompt), {
+  const prompts = reqs.map((r) => encodePrompt(tokenizer, r.task.prompt));
+  const longest = Math.max(...prompts.map((p) => p.length));
+  const s = first.sampling;
+  const maxNew = Math.min(s.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens, model.config.max_position_embeddings - longest);
+  const rows = reqs.flatMap((r, j) => Array.from({ length: r.groupSize }, () => prompts[j]!));
+  const seqs = generate(model, rows, {
     maxNewTokens: maxNew,
     temperature: s.temperature || DEFAULT_SAMPLING.temperature,
     topK: s.topK || 0,
     topP: s.topP || 1,
     stopTokens: s.stopTokenIds,
-    seed: s.seed ? Number(s.seed) : hashSeed(req.groupId),
+    seed: s.seed ? Number(s.seed) : hashSeed(reqs.map((r) => r.groupId).join('\n')),
   });
   const now = Date.now();
-  return seqs.map((seq, i) => ({
+  let row = 0;
+  return reqs.map((req, j) => seqs.slice(row, (row += req.groupSize)).map((seq, i) => ({
     trajectoryId: `${req.groupId}/${i}`,
     runId: req.runId,
     taskId: req.task.taskId,
     groupId: req.groupId,
     sampleIndex: i,
     task: req.task,
-    promptTokenIds: prompt,
+    promptTokenIds: prompts[j]!,
     completionTokenIds: seq.tokens,
     samplingLogprobs: seq.samplingLogprobs,
     modelLogprobs: seq.modelLogprobs,
@@ -54,5 +85,5 @@ export function rolloutGroup(policy: Policy, req: RolloutRequest): Trajectory[] 
     workerId: req.workerId,
     groupSize: req.groupSize,
     dispatchIndex: req.dispatchIndex ?? 0,
-  }));
+  })));
 }

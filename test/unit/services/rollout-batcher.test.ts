@@ -1,0 +1,96 @@
+// The rollout worker's group batcher: groups submitted together share one generate call (up to maxSequences rows),
+// incompatible sampling splits calls, and one failing group does not fail the groups batched with it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GroupBatcher } from '../../../services/rollout/batcher.ts';
+import { pullSizeFor } from '../../../services/rollout/worker.ts';
+import type { RolloutRequest } from '../../../src/actors/index.ts';
+import type { Trajectory } from '../../../src/generated/rlmesh/v1/common.ts';
+
+function req(groupId: string, groupSize: number, temperature = 1): RolloutRequest {
+  return {
+    runId: 'r', groupId, groupSize, workerId: 'w',
+    task: { taskId: groupId, prompt: '1+1=' } as RolloutRequest['task'],
+    sampling: { temperature, topK: 0, topP: 1, maxNewTokens: 8, stopTokenIds: [], seed: 0 },
+  };
+}
+
+function fakeBatcher(maxSequences: number, failOn?: string, maxGroups = 16) {
+  const calls: string[][] = [];
+  const batcher = new GroupBatcher({
+    generate: (reqs) => {
+      calls.push(reqs.map((r) => r.groupId));
+      if (failOn && reqs.some((r) => r.groupId === failOn)) throw new Error(`bad ${failOn}`);
+      return reqs.map((r) => Array.from({ length: r.groupSize }, (_, i) => ({ trajectoryId: `${r.groupId}/${i}` }) as Trajectory));
+    },
+    compatible: (a, b) => a.sampling.temperature === b.sampling.temperature,
+    maxSequences,
+    maxGroups,
+    lingerMs: 5,
+  });
+  return { batcher, calls };
+}
+
+test('groups that arrive together share one generate call; each gets its own trajectories back', async () => {
+  const { batcher, calls } = fakeBatcher(32);
+  const out = await Promise.all(['a', 'b', 'c'].map((g) => batcher.submit(req(g, 4))));
+  assert.deepEqual(calls, [['a', 'b', 'c']]);
+  assert.deepEqual(out.map((ts) => ts.map((t) => t.trajectoryId)), [['a/0', 'a/1', 'a/2', 'a/3'], ['b/0', 'b/1', 'b/2', 'b/3'], ['c/0', 'c/1', 'c/2', 'c/3']]);
+});
+
+test('a full batch starts at once; the rest wait for the next call; incompatible sampling goes to its own call', async () => {
+  const { batcher, calls } = fakeBatcher(8);
+  const a = batcher.submit(req('a', 4));
+  const b = batcher.submit(req('b', 4)); // 8 rows: runs now, before the linger
+  assert.deepEqual(calls, [['a', 'b']]);
+  await Promise.all([a, b, batcher.submit(req('c', 4)), batcher.submit(req('d', 2, 0.5)), batcher.submit(req('e', 2))]);
+  assert.deepEqual(calls, [['a', 'b'], ['c', 'e'], ['d']]);
+});
+
+test('a call starts at once when every group the worker can hold is waiting', () => {
+  const { batcher, calls } = fakeBatcher(32, undefined, 2);
+  void batcher.submit(req('a', 1));
+  assert.deepEqual(calls, []);
+  void batcher.submit(req('b', 1));
+  assert.deepEqual(calls, [['a', 'b']]);
+});
+
+test('one failing group is rejected alone; the groups batched with it still get their trajectories', async () => {
+  const { batcher } = fakeBatcher(32, 'bad');
+  const results = await Promise.allSettled(['x', 'bad', 'y'].map((g) => batcher.submit(req(g, 2))));
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal((results[0] as PromiseFulfilledResult<Trajectory[]>).value.length, 2);
+});
+
+test('pull size fills a generate call but takes no more than a worker share of the groups in flight', () => {
+  assert.equal(pullSizeFor({ groupSize: 4, maxInFlight: 48, workers: 1 }), 8);
+  assert.equal(pullSizeFor({ groupSize: 4, maxInFlight: 48, workers: 2 }), 8);
+  assert.equal(pullSizeFor({ groupSize: 8, maxInFlight: 4, workers: 2 }), 2);
+  assert.equal(pullSizeFor({ groupSize: 64, maxInFlight: 16, workers: 2 }), 1);
+});
+
+test('rolloutGroups: groups of different prompt lengths batched in one call sample what each samples alone (top-1)', async () => {
+  const { initBackend } = await import('../../../src/engine/index.ts');
+  const { loadPolicy, rolloutGroup, rolloutGroups } = await import('../../../src/actors/index.ts');
+  const { listTasks, toTaskSpec } = await import('../../../src/tasks/index.ts');
+  await initBackend('wasm', () => {});
+  const policy = await loadPolicy('models/student');
+  try {
+    const tasks = listTasks({ suite: 'add:1-2', split: 'train', limit: 3, seed: 3 });
+    const reqs = tasks.map((t, i): RolloutRequest => ({
+      ...req(`g${i}`, i + 1), task: toTaskSpec(t) as RolloutRequest['task'],
+      sampling: { temperature: 1, topK: 1, topP: 1, maxNewTokens: 24, stopTokenIds: [], seed: 0 },
+    }));
+    const together = rolloutGroups(policy, reqs);
+    assert.ok(new Set(together.map((g) => g[0]!.promptTokenIds.length)).size > 1, 'the prompts need different lengths (left padding)');
+    assert.deepEqual(together.map((g) => g.length), [1, 2, 3]);
+    together.forEach((group, j) => {
+      const alone = rolloutGroup(policy, reqs[j]!);
+      assert.deepEqual(group.map((t) => t.trajectoryId), alone.map((t) => t.trajectoryId));
+      assert.deepEqual(group.map((t) => t.promptTokenIds), alone.map((t) => t.promptTokenIds));
+      assert.deepEqual(group.map((t) => t.completionTokenIds), alone.map((t) => t.completionTokenIds));
+    });
+  } finally {
+    policy.model.dispose();
+  }
+});
