@@ -54,11 +54,15 @@ export function reverseKl(pair: DistributionPair): tf.Tensor2D {
   return klDiv(pair.student, pair.teacher);
 }
 
-/** log M with M = (1 - beta) pS + beta pT, computed stably in log space. */
+/**
+ * log M with M = (1 - beta) pS + beta pT, computed stably in log space as log(e^a + e^b) = a + softplus(b - a)
+ * (elementwise; gradient sigmoid(b - a) to b and the rest to a, exact at ties). Stacking a and b and reducing
+ * an axis of 2 with logSumExp is the same value, about 6x slower on the wasm backend.
+ */
 function logMixture(pair: DistributionPair, beta: number): tf.Tensor3D {
   const a = tf.add(pair.student, Math.log(1 - beta)); // [B, T, V]
   const b = tf.add(pair.teacher, Math.log(beta)); // [B, T, V]
-  return tf.logSumExp(tf.stack([a, b], -1), -1) as tf.Tensor3D; // [B, T, V, 2] -> [B, T, V]
+  return tf.add(a, tf.softplus(tf.sub(b, a))) as tf.Tensor3D;
 }
 
 /**

@@ -37,9 +37,13 @@ export function drpoObjective(p: DrpoParams): ObjectiveFn {
       questions++;
       const omega = drpoLengthWeights(pos.map((i) => lengths[i]!), p.max_length, p.lambda);
       pos.forEach((i, k) => (posWeight[i] = omega[k]!));
-      const sNeg = tf.gather(score, neg); // [|N|]
-      // tau * log mean exp(s / tau); the constant log|N| does not change the gradient
-      terms.push(tf.mul(tf.sub(tf.logSumExp(tf.div(sNeg, p.tau)), Math.log(neg.length)), p.tau) as tf.Scalar);
+      // tau * log mean_{j in N} exp(s_j / tau); the constant log|N| does not change the gradient. Members are
+      // picked with an additive 0 / -1e9 bias rather than tf.gather, whose gradient (UnsortedSegmentSum) the
+      // wasm backend lacks.
+      const bias = new Float32Array(B).fill(-1e9);
+      for (const i of neg) bias[i] = 0;
+      const lse = tf.logSumExp(tf.add(tf.div(score, p.tau), tf.tensor1d(bias)));
+      terms.push(tf.mul(tf.sub(lse, Math.log(neg.length)), p.tau) as tf.Scalar);
     }
     const posTerm = tf.sum(tf.mul(score, tf.tensor1d(posWeight)));
     const negTerm = terms.length ? tf.addN(terms) : tf.scalar(0);

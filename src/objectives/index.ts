@@ -50,7 +50,7 @@ export { positionWeights } from './pw-opsd.ts';
 export { drpoLengthWeights } from './drpo.ts';
 export { topEntropyMask, tipQuadrant, tipWeight, weightedSampleWithoutReplacement } from './token-selection.ts';
 export { tokenCovariance, clipCovChoice, klCovChoice } from './cov-control.ts';
-export { topPEntropy, peakEntropyMask, selectiveEntropy } from './siren.ts';
+export { topPEntropy, topPKeepMask, peakEntropyMask, selectiveEntropy } from './siren.ts';
 export { aepoPlan, aepoCompose } from './aepo.ts';
 export { entrocraftBand, entrocraftAdvantages } from './entrocraft.ts';
 export { ceehUpdateAccuracy, ceehHardSet, ceehUpdateShortest, ceehLengthReward, ceehEntropyCoef } from './ceeh.ts';

@@ -1,34 +1,40 @@
 // SIREN (8a): selective entropy (top-p action subset, top-quantile states) anchored to its starting level.
 import * as tf from '@tensorflow/tfjs';
-import { batchDims, detach, need, num, quantile } from './tensor-ops.ts';
+import { batchDims, need, num, quantile } from './tensor-ops.ts';
 import type { SirenParams } from './params.ts';
 import type { EntropyControl, ObjectiveBatch, ObjectiveMetrics } from './types.ts';
 
 /**
+ * Top-p keep mask per position (8a step 1), [B, T, V] probabilities -> [B, T, V] 0/1: sort the top-k ids by
+ * probability (ties: lower id first), cut = how many cumulative masses stay below topP, keep ranks < cut (none
+ * when the top-1 alone reaches topP). Tied ids have equal mass, so the tie order does not change the entropy.
+ * Plain loops over the read-back values: a constant mask, much cheaper than topk + cumsum kernels on wasm.
+ */
+export function topPKeepMask(probs: ArrayLike<number>, V: number, topP: number, topK: number): Float32Array {
+  const keep = new Float32Array(probs.length);
+  const k = Math.min(topK, V);
+  const order = Array.from({ length: V }, (_, i) => i);
+  for (let base = 0; base < probs.length; base += V) {
+    for (let i = 0; i < V; i++) order[i] = i;
+    order.sort((x, y) => probs[base + y]! - probs[base + x]! || x - y);
+    let cum = 0;
+    for (let r = 0; r < k; r++) {
+      cum += probs[base + order[r]!]!;
+      if (cum >= topP) break;
+      keep[base + order[r]!] = 1;
+    }
+  }
+  return keep;
+}
+
+/**
  * Top-p entropy per position, [B, T, V] log-probs -> [B, T] (differentiable): keep the `cut` highest-probability
- * ids, where cut = how many sorted cumulative masses stay below topP (0 kept if the top-1 alone reaches it),
- * renormalise, take entropy. Ids tied with the last kept probability are kept only up to `cut` (lowest ids
- * first; tied ids have equal mass, so which ones is immaterial): keeping every tie would count ids ranked at or
- * past the cut.
+ * ids (topPKeepMask), renormalise, take entropy.
  */
 export function topPEntropy(logp: tf.Tensor3D, topP: number, topK: number): tf.Tensor2D {
   const V = logp.shape[2];
-  const keep = tf.tidy(() => {
-    const probs = tf.exp(detach(logp)) as tf.Tensor3D; // [B, T, V]
-    const k = Math.min(topK, V);
-    const { values } = tf.topk(probs, k); // [B, T, k] descending
-    const C = tf.cumsum(values, 2); // [B, T, k]
-    const cut = tf.sum(tf.cast(tf.less(C, topP), 'float32'), -1, true); // [B, T, 1] kept count
-    const lastIdx = tf.cast(tf.squeeze(tf.maximum(tf.sub(cut, 1), 0), [2]), 'int32') as tf.Tensor2D; // [B, T]
-    const last = tf.sum(tf.mul(tf.oneHot(lastIdx, k), values), -1, true); // [B, T, 1] cut-th largest prob
-    const above = tf.cast(tf.greater(probs, last), 'float32'); // [B, T, V] ranked strictly before the ties
-    const tie = tf.cast(tf.equal(probs, last), 'float32'); // [B, T, V]
-    const tieSlots = tf.sub(cut, tf.sum(above, -1, true)); // [B, T, 1] ties that still fit before the cut
-    const tieRank = tf.cumsum(tie, 2, true); // [B, T, V] exclusive: earlier tied ids
-    const keepTie = tf.mul(tie, tf.cast(tf.less(tieRank, tieSlots), 'float32'));
-    const any = tf.cast(tf.greater(cut, 0), 'float32'); // [B, T, 1]
-    return tf.mul(tf.add(above, keepTie), any) as tf.Tensor3D; // [B, T, V] 0/1
-  });
+  const probs = Float64Array.from(logp.dataSync(), Math.exp); // values only: the mask is a constant
+  const keep = tf.tensor3d(topPKeepMask(probs, V, topP, topK), logp.shape);
   const masked = tf.add(logp, tf.mul(tf.sub(keep, 1), 1e9)); // kept ids keep lp, others ~ -inf
   const lse = tf.logSumExp(masked, -1, true); // [B, T, 1]
   const logq = tf.sub(logp, lse);
