@@ -75,3 +75,22 @@ test('bmm gradients on wasm match the cpu backend', async () => {
   await tf.setBackend('wasm');
   for (let i = 0; i < 2; i++) assert.ok(maxDiff(onWasm[i]!, onCpu[i]!) < 1e-4, `gradient ${i}`);
 });
+
+test('split and rank-2 transpose on the wasm overrides equal the cpu backend (float32 and int32, odd sizes)', async () => {
+  const x = randomArray(37 * 70, 9);
+  const ints = Int32Array.from({ length: 37 * 70 }, (_, i) => (i * 2654435761) | 0); // includes NaN-pattern bit strings
+  const run = () => tf.tidy(() => {
+    const f = tf.tensor(x, [37, 70]), n = tf.tensor(ints, [37, 70], 'int32'), r4 = tf.tensor(randomArray(2 * 5 * 12 * 3, 10), [2, 5, 12, 3]);
+    return [
+      ...tf.split(f, [20, -1, 10], 1), ...tf.split(n, 2, 1), ...tf.split(r4, [4, 8], 2), ...tf.split(f, [30, 7], 0),
+      tf.transpose(f), tf.transpose(n), tf.transpose(tf.tensor(x.subarray(0, 129), [1, 129])),
+    ].map((t) => Array.from(t.dataSync()));
+  });
+  await initBackend('wasm', () => {});
+  const onWasm = run();
+  await tf.setBackend('cpu');
+  const onCpu = run();
+  await tf.setBackend('wasm');
+  assert.equal(onWasm.length, onCpu.length);
+  onWasm.forEach((got, i) => assert.deepEqual(got, onCpu[i], `output ${i}`));
+});
