@@ -6,22 +6,30 @@ import type { EntropyControl, ObjectiveBatch, ObjectiveMetrics } from './types.t
 
 /**
  * Top-p keep mask per position (8a step 1), [B, T, V] probabilities -> [B, T, V] 0/1: sort the top-k ids by
- * probability (ties: lower id first), cut = how many cumulative masses stay below topP, keep ranks < cut (none
- * when the top-1 alone reaches topP). Tied ids have equal mass, so the tie order does not change the entropy.
- * Plain loops over the read-back values: a constant mask, much cheaper than topk + cumsum kernels on wasm.
+ * probability, cut = how many cumulative masses stay below topP, keep ranks < cut (none when the top-1 alone
+ * reaches topP). Ids tied with the cut-th probability fill the remaining ranks lowest id first: tied ids have
+ * equal mass, so which ones does not change the entropy. Plain loops over read-back values (a native numeric
+ * sort per position): the mask is a constant, and this is much cheaper than topk + cumsum kernels on wasm.
  */
-export function topPKeepMask(probs: ArrayLike<number>, V: number, topP: number, topK: number): Float32Array {
+export function topPKeepMask(probs: Float32Array, V: number, topP: number, topK: number): Float32Array {
   const keep = new Float32Array(probs.length);
   const k = Math.min(topK, V);
-  const order = Array.from({ length: V }, (_, i) => i);
   for (let base = 0; base < probs.length; base += V) {
-    for (let i = 0; i < V; i++) order[i] = i;
-    order.sort((x, y) => probs[base + y]! - probs[base + x]! || x - y);
+    const row = probs.subarray(base, base + V);
+    const sorted = row.slice().sort(); // ascending
     let cum = 0;
-    for (let r = 0; r < k; r++) {
-      cum += probs[base + order[r]!]!;
+    let cut = 0;
+    while (cut < k) {
+      cum += sorted[V - 1 - cut]!;
       if (cum >= topP) break;
-      keep[base + order[r]!] = 1;
+      cut++;
+    }
+    if (cut === 0) continue;
+    const last = sorted[V - cut]!; // the cut-th largest probability
+    let ties = cut;
+    for (let i = 0; i < V; i++) if (row[i]! > last) ties--;
+    for (let i = 0; i < V; i++) {
+      if (row[i]! > last || (row[i] === last && ties-- > 0)) keep[base + i] = 1;
     }
   }
   return keep;
@@ -33,7 +41,9 @@ export function topPKeepMask(probs: ArrayLike<number>, V: number, topP: number, 
  */
 export function topPEntropy(logp: tf.Tensor3D, topP: number, topK: number): tf.Tensor2D {
   const V = logp.shape[2];
-  const probs = Float64Array.from(logp.dataSync(), Math.exp); // values only: the mask is a constant
+  const lp = logp.dataSync(); // values only: the mask is a constant
+  const probs = new Float32Array(lp.length);
+  for (let i = 0; i < lp.length; i++) probs[i] = Math.exp(lp[i]!);
   const keep = tf.tensor3d(topPKeepMask(probs, V, topP, topK), logp.shape);
   const masked = tf.add(logp, tf.mul(tf.sub(keep, 1), 1e9)); // kept ids keep lp, others ~ -inf
   const lse = tf.logSumExp(masked, -1, true); // [B, T, 1]

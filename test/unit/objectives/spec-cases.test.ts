@@ -209,10 +209,10 @@ describe('8 entropy regularisers', () => {
     close(h[1]!, 0, 1e-9); // top-1 alone reaches p
   });
   test('SIREN top-p keeps only cut ids when probabilities tie at the cut', () => {
-    // uniform over 4 at p = 0.6: C = (0.25, 0.5, 0.75, 1) -> cut = 2 -> two ids -> ln 2 (not ln 4 from every tie)
-    const h = topPEntropy(logProbs3([[[0.25, 0.25, 0.25, 0.25], [0.4, 0.2, 0.2, 0.2]]]), 0.6, 10000).dataSync();
+    // uniform over 4 at p = 0.55: C = (0.25, 0.5, 0.75, 1) -> cut = 2 -> two ids -> ln 2 (not ln 4 from every tie)
+    const h = topPEntropy(logProbs3([[[0.25, 0.25, 0.25, 0.25], [0.3, 0.3, 0.3, 0.1]]]), 0.55, 10000).dataSync();
     close(h[0]!, Math.log(2), 1e-5);
-    // (0.4, 0.2, 0.2, 0.2) at p = 0.6: C = (0.4, 0.6, ...) -> cut = 1 (C < p only for the first) -> one id -> 0
+    // (0.3, 0.3, 0.3, 0.1) at p = 0.55: C = (0.3, 0.6, ...) -> cut = 1 -> one of the three tied ids -> 0 (not ln 3)
     close(h[1]!, 0, 1e-6);
   });
   test('SIREN: a batch with no peak token adds no loss and does not set the anchor', () => {
