@@ -9,52 +9,29 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { AdamW, LlamaModel, generate, initBackend } from '../src/engine/index.ts';
-import type { LlamaConfig } from '../src/engine/index.ts';
+import { generate, initBackend } from '../src/engine/index.ts';
+import { MODEL_SIZES, learnerStepBench } from './model-sizes.ts';
+import type { ModelSize as Size } from './model-sizes.ts';
 
-interface Size { name: string; micro: number; steps: number; vocab: number; hidden: number; intermediate: number; layers: number; heads: number; seq: number; batch: number; prompt: number; new_tokens: number }
 interface Figures { name: string; learner_step_s: number; learner_tokens_per_s: number; generate_s: number; generate_tokens_per_s: number; peak_mb: number; peak_rss_mb: number }
 
 // ---- settings ----
 const quick = process.argv.includes('--quick');
-const SIZES: Size[] = [
-  { name: 'S', micro: 32, steps: 3, vocab: 64, hidden: 128, intermediate: 512, layers: 4, heads: 4, seq: 128, batch: 32, prompt: 8, new_tokens: 128 },
-  { name: 'M', micro: 4, steps: 1, vocab: 64, hidden: 256, intermediate: 1024, layers: 6, heads: 8, seq: 256, batch: 64, prompt: 8, new_tokens: 128 },
-].slice(0, quick ? 1 : 2);
+const SIZES: Size[] = [MODEL_SIZES.S, MODEL_SIZES.M].slice(0, quick ? 1 : 2);
 const stepsOf = (s: Size) => (quick ? 2 : s.steps); // timed learner steps after one warm-up
 const GEN_RUNS = 1; // timed generations after a short warm-up
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function configOf(s: Size): LlamaConfig {
-  return {
-    vocab_size: s.vocab, hidden_size: s.hidden, intermediate_size: s.intermediate, num_hidden_layers: s.layers,
-    num_attention_heads: s.heads, num_key_value_heads: s.heads, max_position_embeddings: Math.max(s.seq, s.prompt + s.new_tokens),
-    rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2, pad_token_id: 0,
-  };
-}
-
 function benchRlmesh(s: Size, tick: () => void): Figures {
-  const model = LlamaModel.init(configOf(s), 0);
-  const opt = new AdamW(model.params, { lr: 1e-3, weightDecay: 0.01, maxGradNorm: 1 });
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % s.vocab;
-  const rows = Array.from({ length: s.batch }, () => Array.from({ length: s.seq + 1 }, rand));
   let peak = 0;
   // Micro-batches of `s.micro` rows (gradient accumulation) keep activations inside wasm's 4 GB memory
-  // (M forward: ~0.8 GB at 4 rows, ~1.4 GB at 8; 16 rows runs out of wasm memory in the backward pass);
-  // the summed loss is the full batch's mean token log-prob loss.
-  const lossFn = Array.from({ length: s.batch / s.micro }, (_, j) => {
-    const part = rows.slice(j * s.micro, (j + 1) * s.micro);
-    const ids = part.map((r) => r.slice(0, -1)), tgt = part.map((r) => r.slice(1));
-    return () => {
-      const l = tf.div(tf.neg(tf.sum(model.tokenLogprobs(ids, undefined, tgt))), s.batch * s.seq) as tf.Scalar;
-      peak = Math.max(peak, tf.memory().numBytes);
-      return l;
-    };
-  });
-  opt.trainStep(lossFn); tick();
+  // (M forward: ~0.8 GB at 4 rows, ~1.4 GB at 8; 16 rows runs out of wasm memory in the backward pass).
+  const learner = learnerStepBench(s, () => { peak = Math.max(peak, tf.memory().numBytes); });
+  const { model } = learner;
+  const rand = learner.randomToken;
+  learner.step(); tick();
   let t0 = performance.now();
-  for (let i = 0; i < stepsOf(s); i++) { opt.trainStep(lossFn); tick(); }
+  for (let i = 0; i < stepsOf(s); i++) { learner.step(); tick(); }
   const learn = (performance.now() - t0) / 1000 / stepsOf(s);
   const prompts = Array.from({ length: s.batch }, () => Array.from({ length: s.prompt }, rand));
   const gen = (n: number) => generate(model, prompts, { maxNewTokens: n, seed: 1, ignoreEos: true, onLogits: () => { peak = Math.max(peak, tf.memory().numBytes); } });
@@ -62,7 +39,7 @@ function benchRlmesh(s: Size, tick: () => void): Figures {
   t0 = performance.now();
   for (let i = 0; i < GEN_RUNS; i++) { gen(s.new_tokens); tick(); }
   const genS = (performance.now() - t0) / 1000 / GEN_RUNS;
-  opt.dispose(); model.dispose();
+  learner.dispose();
   return {
     name: s.name, learner_step_s: learn, learner_tokens_per_s: (s.batch * s.seq) / learn, generate_s: genS,
     generate_tokens_per_s: (s.batch * s.new_tokens) / genS, peak_mb: peak / 2 ** 20, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
