@@ -3,7 +3,8 @@
 // Run: npm run bench:verifier   (options: --n 200000 --batch 64 --service-n 50000; NATS at RLMESH_NATS_URL)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -254,23 +255,40 @@ async function measureNats(tasks: readonly Task[], texts: readonly string[]): Pr
   });
 }
 
+interface Mover {
+  stop(): Promise<void>;
+  /** resolves when the mover's work is done; default: once `rewarded` holds every trajectory */
+  done?(run: LoadedRun): Promise<void>;
+}
+
 /**
  * Transport ceiling, in this process: the same trajectories moved rollouts -> rewarded by `move` (started after
  * they are stored), timed until `rewarded` holds them all; rate per CPU-second of this process over that time.
  */
-async function measureInProcess(label: string, tasks: readonly Task[], texts: readonly string[], move: (run: LoadedRun) => { stop(): Promise<void> }): Promise<NatsRate> {
+async function measureInProcess(label: string, tasks: readonly Task[], texts: readonly string[], move: (run: LoadedRun) => Mover): Promise<NatsRate> {
   return withLoadedRun(label, tasks, texts, async (run) => {
+    const profiler = values.profile ? new Session() : undefined;
+    if (profiler) {
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
     const natsCpu0 = natsServerCpuSeconds();
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     const mover = move(run);
     try {
-      await untilRewarded(run);
+      await (mover.done ? mover.done(run) : untilRewarded(run));
     } finally {
       await mover.stop();
     }
     const wallMs = performance.now() - t0;
     const c = process.cpuUsage(c0);
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(path.join(path.resolve(values.profile!), `bench-${label}.cpuprofile`), JSON.stringify(profile));
+      profiler.disconnect();
+    }
     const natsCpu1 = natsServerCpuSeconds();
     return {
       count: run.count, cpu: run.count / ((c.user + c.system) / 1e6), wall: (run.count / wallMs) * 1000,
@@ -280,7 +298,7 @@ async function measureInProcess(label: string, tasks: readonly Task[], texts: re
 }
 
 /** Raw nats.js: fetch 64, js.publish each payload unchanged (Nats-Msg-Id), await the PubAcks together, ack all. */
-function rawNatsMover(run: LoadedRun) {
+function rawNatsMover(run: LoadedRun): Mover {
   let stopped = false;
   const done = (async () => {
     const consumer = await run.js.consumers.get(run.names.stages.rollouts.stream, ConsumerName.verifier);
@@ -295,8 +313,30 @@ function rawNatsMover(run: LoadedRun) {
   return { stop: async () => { stopped = true; await done; } };
 }
 
+/** The least a JetStream consumer does per message: fetch 64, ack each (nothing published); done when `rollouts` is empty. */
+function fetchAckMover(run: LoadedRun): Mover {
+  let stopped = false;
+  const loop = (async () => {
+    const consumer = await run.js.consumers.get(run.names.stages.rollouts.stream, ConsumerName.verifier);
+    while (!stopped) {
+      const batch: JsMsg[] = [];
+      for await (const m of await consumer.fetch({ max_messages: BATCH, expires: 1000 })) batch.push(m);
+      for (const m of batch) m.ack();
+    }
+  })();
+  return {
+    stop: async () => { stopped = true; await loop; },
+    async done(r) {
+      for (;;) {
+        if ((await r.jsm.streams.info(r.names.stages.rollouts.stream)).state.messages === 0) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    },
+  };
+}
+
 /** consumeProto (batch mode) + publishProtoBatch, the worker's transport, with a handler that re-publishes as is. */
-function noopMover(run: LoadedRun) {
+function noopMover(run: LoadedRun): Mover {
   const loop = consumeProto(run.js, {
     stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type: Trajectory, deadSubject: run.names.stages.dead.subject,
     batch: BATCH, concurrency: 4, expiresMs: 1000,
@@ -335,6 +375,7 @@ interface ServicePaths {
   grpc: ServiceRate | string;
   nats: NatsRate | string;
   rawNats: NatsRate | string;
+  fetchAck: NatsRate | string;
   noop: NatsRate | string;
   noopTraced: NatsRate | string;
 }
@@ -344,12 +385,13 @@ async function measureServicePaths(tasks: readonly Task[], texts: readonly strin
   const reason = (e: unknown) => `not measured: ${e instanceof Error ? e.message : String(e)}`;
   const grpc = await measureGrpc(tasks, texts, batch).catch(reason);
   const nats = await measureNats(tasks, texts).catch(reason);
+  const fetchAck = await measureInProcess('fetchack', tasks, texts, fetchAckMover).catch(reason);
   const rawNats = await measureInProcess('raw', tasks, texts, rawNatsMover).catch(reason);
   const noop = await measureInProcess('noop', tasks, texts, noopMover).catch(reason);
   // The same, with tracing on as in the worker (BatchSpanProcessor, span file): 2 spans per message here.
   const telemetry = initTelemetry({ serviceName: 'rlmesh-bench-verifier', spanFile: path.join(tmpdir(), `rlmesh-bench-noop-${process.pid}.jsonl`), env: {} });
   const noopTraced = await measureInProcess('noopspans', tasks, texts, noopMover).catch(reason).finally(() => telemetry.shutdown());
-  return { grpc, nats, rawNats, noop, noopTraced };
+  return { grpc, nats, fetchAck, rawNats, noop, noopTraced };
 }
 
 async function main(): Promise<void> {
@@ -382,6 +424,7 @@ async function main(): Promise<void> {
     console.log(`  target NATS worker >= 0.50 of library: ${service.nats.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET'} (${service.nats.count} trajectories rollouts -> rewarded)`);
   }
   console.log(`transport ceiling (no grading; same trajectories rollouts -> rewarded, in this process, ${SERVICE_N} messages):`);
+  natsLine(`  raw nats.js: fetch ${BATCH}, ack (nothing published; the floor):`, service.fetchAck, 'process');
   natsLine(`  raw nats.js: fetch ${BATCH}, js.publish each, await PubAcks, ack:`, service.rawNats, 'process');
   natsLine(`  consumeProto batch + publishProtoBatch, no-op, untraced:`, service.noop, 'process');
   natsLine(`  consumeProto batch + publishProtoBatch, no-op, traced:`, service.noopTraced, 'process');

@@ -131,6 +131,23 @@ function createLimiter(max: number, onError: (err: unknown) => void) {
   };
 }
 
+/** A message's context (a class, so no closure is created per message). */
+class Delivery implements MessageContext {
+  readonly headers: MsgHdrs;
+  readonly subject: string;
+  readonly seq: number;
+
+  constructor(private readonly m: JsMsg, readonly deliveryCount: number, readonly span: Span, readonly signal: AbortSignal) {
+    this.headers = m.headers ?? natsHeaders();
+    this.subject = m.subject;
+    this.seq = m.seq;
+  }
+
+  working(): void {
+    this.m.working();
+  }
+}
+
 /** Starts the loop; returns at once. Errors never escape `done` (they go to onError). */
 export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): ConsumeLoop {
   if ((opts.handler === undefined) === (opts.handleBatch === undefined)) {
@@ -194,15 +211,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     }
   }
 
-  const contextOf = (m: JsMsg, deliveryCount: number, span: Span): MessageContext => ({
-    headers: m.headers ?? natsHeaders(),
-    deliveryCount,
-    subject: m.subject,
-    seq: m.seq,
-    span,
-    signal,
-    working: () => m.working(),
-  });
+  const contextOf = (m: JsMsg, deliveryCount: number, span: Span): MessageContext => new Delivery(m, deliveryCount, span, signal);
 
   /** A handler failed on m: hand back (stopping), dead-letter (permanent or last delivery) or nak with backoff. */
   async function failed(m: JsMsg, deliveryCount: number, maxDeliver: number, span: Span, err: unknown, handBack: JsMsg[]): Promise<void> {

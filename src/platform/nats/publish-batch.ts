@@ -32,12 +32,15 @@ export interface BatchPublishOptions {
   timeoutMs?: number;
 }
 
-type AckWaiter = (reply: Msg | Error) => void;
+/** Who waits for a reply: item `index` of a batch. */
+interface AckWaiter {
+  onReply(index: number, reply: Msg | Error): void;
+}
 
 /** The reply subscription PubAcks of one connection come back on. */
 class AckInbox {
   private readonly prefix: string;
-  private readonly waiting = new Map<string, AckWaiter>();
+  private readonly waiting = new Map<string, { waiter: AckWaiter; index: number }>();
   private readonly sub: Subscription;
   private next = 0;
   closed = false;
@@ -50,7 +53,7 @@ class AckInbox {
         const w = this.waiting.get(msg.subject);
         if (w) {
           this.waiting.delete(msg.subject);
-          w(msg);
+          w.waiter.onReply(w.index, msg);
         }
       },
     });
@@ -60,10 +63,10 @@ class AckInbox {
     );
   }
 
-  /** A fresh reply subject whose one reply goes to waiter. */
-  expect(waiter: AckWaiter): string {
+  /** A fresh reply subject whose one reply goes to waiter (as item index). */
+  expect(waiter: AckWaiter, index: number): string {
     const reply = this.prefix + (this.next++).toString(36);
-    this.waiting.set(reply, waiter);
+    this.waiting.set(reply, { waiter, index });
     return reply;
   }
 
@@ -76,7 +79,7 @@ class AckInbox {
     this.closed = true;
     const ws = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of ws) w(err);
+    for (const w of ws) w.waiter.onReply(w.index, err);
   }
 }
 
@@ -140,7 +143,7 @@ export async function publishProtoBatch<T>(
   const results = new Array<PromiseSettledResult<PublishResult>>(items.length);
   const spans = new Array<Span | undefined>(items.length);
   const replies = new Array<string | undefined>(items.length);
-  let open = 0;
+  let open = items.length;
   let release: () => void = () => undefined;
   const allIn = new Promise<void>((resolve) => { release = resolve; });
   const settle = (i: number, outcome: PromiseSettledResult<PublishResult>) => {
@@ -154,7 +157,15 @@ export async function publishProtoBatch<T>(
     }
     if (--open === 0) release();
   };
-  open = items.length;
+  const waiter: AckWaiter = {
+    onReply(i, r) {
+      try {
+        settle(i, { status: 'fulfilled', value: pubAckOf(subject, r) });
+      } catch (err) {
+        settle(i, { status: 'rejected', reason: err });
+      }
+    },
+  };
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
     let data: Uint8Array;
@@ -184,13 +195,7 @@ export async function publishProtoBatch<T>(
       spans[i] = span;
       injectTraceHeaders(h, contextWithSpan(span, it.parent));
     }
-    const reply = inbox.expect((r) => {
-      try {
-        settle(i, { status: 'fulfilled', value: pubAckOf(subject, r) });
-      } catch (err) {
-        settle(i, { status: 'rejected', reason: err });
-      }
-    });
+    const reply = inbox.expect(waiter, i);
     replies[i] = reply;
     try {
       nc.publish(subject, data, { reply, headers: h });
