@@ -1,6 +1,10 @@
 // Verifier throughput: arithmetic completions verified per second per core through the library, through gRPC
-// Verify (`rlmesh serve verifier` in a child process) and through the NATS worker end to end (rollouts -> rewarded).
-// Run: npm run bench:verifier   (options: --n 200000 --batch 64 --service-n 50000; NATS at RLMESH_NATS_URL)
+// Verify (`rlmesh serve verifier` in a child process) and through the NATS worker end to end (rollouts -> rewarded),
+// then the transport ceiling measured in the same run: the same trajectories moved rollouts -> rewarded without
+// grading by raw nats.js (fetch + ack only; fetch + js.publish + ack) and by the worker's own transport
+// (consumeProto batch mode + publishProtoBatch with a no-op handler, untraced and traced).
+// Run: npm run bench:verifier   (options: --n 200000 --batch 64 --service-n 50000 --profile DIR; NATS at RLMESH_NATS_URL)
+// --profile DIR writes V8 CPU profiles: one per served verifier (node --cpu-prof) and one per in-process ceiling.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +21,7 @@ import { callUnary, createGrpcClient } from '../src/platform/grpc/index.ts';
 import {
   connectNats, ConsumerName, consumeProto, deleteRun, Header, provisionRun, publishProtoBatch, runNames, type RunNames,
 } from '../src/platform/nats/index.ts';
-import { contextWithSpan, initTelemetry } from '../src/platform/telemetry/index.ts';
+import { contextWithSpan, initTelemetry, readSpanFile } from '../src/platform/telemetry/index.ts';
 import {
   compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,
 } from '../src/tasks/index.ts';
@@ -99,11 +103,13 @@ interface ServedVerifier {
 }
 
 /** `rlmesh serve verifier` in a child process (the deployable as users run it); resolves on its READY line. */
+const spanFileOf = (runId: string): string => path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`);
+
 async function serveVerifier(runId: string): Promise<ServedVerifier> {
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : [];
   const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli/main.ts', 'serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RLMESH_SPAN_FILE: path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`) },
+    env: { ...process.env, RLMESH_SPAN_FILE: spanFileOf(runId) },
   });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
@@ -187,6 +193,8 @@ function trajectoriesFor(runId: string, tasks: readonly Task[], texts: readonly 
 interface NatsRate extends ServiceRate {
   /** CPU seconds the local nats-server spent over the measurement, when it could be read */
   natsServerCpuSeconds: number | null;
+  /** worker only: spans its span file holds per name after it stopped (tracing must stay complete under load) */
+  spans?: Record<string, number>;
 }
 
 interface LoadedRun {
@@ -245,9 +253,12 @@ async function measureNats(tasks: readonly Task[], texts: readonly string[]): Pr
       const after = await scrape(server.metricsPort);
       const natsCpu1 = natsServerCpuSeconds();
       const counted = after.processed - before.processed;
+      await server.stop();
+      const spans: Record<string, number> = {};
+      for (const s of readSpanFile(spanFileOf(run.runId))) spans[s.name] = (spans[s.name] ?? 0) + 1;
       return {
         count: counted, cpu: counted / (after.cpuSeconds - before.cpuSeconds), wall: (counted / wallMs) * 1000,
-        natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0,
+        natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0, spans,
       };
     } finally {
       await server.stop();
@@ -422,6 +433,8 @@ async function main(): Promise<void> {
   natsLine(`NATS worker, pull batch ${BATCH}, 4 batches in flight:`, service.nats, 'worker');
   if (typeof service.nats !== 'string') {
     console.log(`  target NATS worker >= 0.50 of library: ${service.nats.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET'} (${service.nats.count} trajectories rollouts -> rewarded)`);
+    const spans = Object.entries(service.nats.spans ?? {}).map(([name, n]) => `${name.replace(/ rlmesh\.[^.]+\./, ' ')} ${n}`).join(', ');
+    console.log(`  worker spans written (expected ${SERVICE_N} of each): ${spans}`);
   }
   console.log(`transport ceiling (no grading; same trajectories rollouts -> rewarded, in this process, ${SERVICE_N} messages):`);
   natsLine(`  raw nats.js: fetch ${BATCH}, ack (nothing published; the floor):`, service.fetchAck, 'process');

@@ -59,7 +59,9 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   });
   const provider = new NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500, maxExportBatchSize: 512 })],
+    // A busy actor ends tens of thousands of spans a second (a verifier: 3 per trajectory) while one export is
+    // in flight; the SDK drops spans past maxQueueSize (default 2048), so the queue holds seconds of them.
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500, maxExportBatchSize: 2048, maxQueueSize: 1 << 16 })],
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   current = provider;
