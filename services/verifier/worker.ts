@@ -9,7 +9,7 @@ import type { Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { Trajectory, type Reward } from '../../src/generated/rlmesh/v1/common.ts';
 import {
   ConsumerName, consumeProto, publishProtoBatch, runNames, type BatchItem, type BatchPublishItem, type ConsumeLoop,
 } from '../../src/platform/nats/index.ts';
@@ -86,6 +86,21 @@ export function rewardTrajectories(ts: readonly Trajectory[], deps: Pick<Verifie
   return out;
 }
 
+const emptyTrajectory = Trajectory.fromPartial({});
+
+/**
+ * The rewarded message as bytes: the received bytes with the encoded `reward` field appended. Protobuf parses a
+ * repeated message field by merging, so for an input that carried no reward this is exactly the re-encoded
+ * trajectory with `reward` set (unknown fields kept), without re-encoding its token and log-prob arrays.
+ */
+export function appendReward(received: Uint8Array, reward: Reward): Uint8Array {
+  const field = Trajectory.encode({ ...emptyTrajectory, reward }).finish();
+  const out = new Uint8Array(received.length + field.length);
+  out.set(received);
+  out.set(field, received.length);
+  return out;
+}
+
 export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
   const subject = names.stages.rewarded.subject;
@@ -107,6 +122,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
         });
       }
     }
+    const unrewarded = items.map((it) => it.value.reward === undefined);
     const graded = rewardTrajectories(items.map((it) => it.value), deps, optionsFor);
     const outcomes = new Array<PromiseSettledResult<unknown>>(items.length);
     const toPublish: BatchPublishItem<Trajectory>[] = [];
@@ -127,6 +143,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
       at.push(i);
       toPublish.push({
         value: t,
+        ...(unrewarded[i] ? { data: appendReward(items[i]!.ctx.data, t.reward!) } : {}),
         msgId: `${t.trajectoryId}:verifier`,
         ...(span ? { parent: contextWithSpan(span), attributes: { 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.run_id': deps.runId } } : {}),
       });

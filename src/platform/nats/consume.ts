@@ -25,6 +25,8 @@ export interface MessageContext {
   subject: string;
   /** stream sequence */
   seq: number;
+  /** the payload as received (the encoded message; lets a handler forward or extend it without re-encoding) */
+  data: Uint8Array;
   /** the `process <subject>` span; publishes made inside the handler become its children */
   span: Span;
   /** aborted when the loop stops; in-flight handlers are still awaited */
@@ -136,11 +138,13 @@ class Delivery implements MessageContext {
   readonly headers: MsgHdrs;
   readonly subject: string;
   readonly seq: number;
+  readonly data: Uint8Array;
 
   constructor(private readonly m: JsMsg, readonly deliveryCount: number, readonly span: Span, readonly signal: AbortSignal) {
     this.headers = m.headers ?? natsHeaders();
     this.subject = m.subject;
     this.seq = m.seq;
+    this.data = m.data;
   }
 
   working(): void {

@@ -17,6 +17,8 @@ import type { PublishResult } from './publish.ts';
 
 export interface BatchPublishItem<T> {
   value: T;
+  /** value already encoded: sent as is instead of encoding value */
+  data?: Uint8Array;
   /** dedupe id, `<trajectory_id or dispatch_id>:<stage>` */
   msgId?: string;
   /** context the PRODUCER span is a child of (and whose trace the headers carry); default the active one */
@@ -170,7 +172,7 @@ export async function publishProtoBatch<T>(
     const it = items[i]!;
     let data: Uint8Array;
     try {
-      data = type.encode(it.value).finish();
+      data = it.data ?? type.encode(it.value).finish();
     } catch (err) {
       settle(i, { status: 'rejected', reason: new RlmeshError(ErrorCategory.data, `cannot encode ${typeName}: ${err instanceof Error ? err.message : String(err)}`, { field: 'value', cause: err }) });
       continue;
