@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { loadPolicy, runLocalLoop, type Teacher } from '../../src/actors/index.ts';
+import { loadPolicy, MAX_BATCH_SEQUENCES, runLocalLoop, type Teacher } from '../../src/actors/index.ts';
 import { compileRunConfig } from '../../src/config/index.ts';
 import { connectNats, deleteRun } from '../../src/platform/nats/index.ts';
 import { Supervisor } from '../../src/platform/process/index.ts';
@@ -147,7 +147,8 @@ export async function measureLocal(shape: BenchRunShape, from: number, onStep: (
   const t0 = Date.now() - performance.now(); // wall clock, like the learner's unix_ms
   try {
     const totals = runLocalLoop({
-      run, student, teacher, steps: shape.steps,
+      // the step's groups in batched generate calls, as the rollout workers of the distributed run sample them
+      run, student, teacher, steps: shape.steps, batchRows: MAX_BATCH_SEQUENCES,
       onStep: (step) => {
         const cpu = process.cpuUsage();
         cpuAt.set(step, (cpu.user + cpu.system) / 1e6);

@@ -26,6 +26,7 @@ export interface GroupBatcherOptions {
 
 interface Pending {
   req: RolloutRequest;
+  onStart?: () => void;
   resolve: (t: Trajectory[]) => void;
   reject: (e: unknown) => void;
 }
@@ -36,10 +37,13 @@ export class GroupBatcher {
 
   constructor(private readonly o: GroupBatcherOptions) {}
 
-  /** Resolves with this group's trajectories once the batch it joined has been generated. */
-  submit(req: RolloutRequest): Promise<Trajectory[]> {
+  /**
+   * Resolves with this group's trajectories once the batch it joined has been generated; `onStart` runs just
+   * before that batch's generate call (a worker tells the broker it is still working on the task).
+   */
+  submit(req: RolloutRequest, onStart?: () => void): Promise<Trajectory[]> {
     return new Promise<Trajectory[]>((resolve, reject) => {
-      this.pending.push({ req, resolve, reject });
+      this.pending.push({ req, onStart, resolve, reject });
       if (this.sequences() >= this.o.maxSequences || this.pending.length >= this.o.maxGroups) this.flush();
       else this.timer ??= setTimeout(() => this.flush(), this.o.lingerMs);
     });
@@ -78,6 +82,7 @@ export class GroupBatcher {
   }
 
   private run(batch: Pending[], rows: number): void {
+    for (const p of batch) p.onStart?.();
     const t0 = performance.now();
     let out: Trajectory[][];
     try {

@@ -6,8 +6,8 @@ import { StudentRolloutService } from '../../src/generated/rlmesh/v1/rollout.ts'
 import type { ActorRuntime } from '../common/runtime.ts';
 import { rolloutHandlers } from './grpc.ts';
 import { startPolicySync } from './policy-sync.ts';
-import { loadPolicy } from '../../src/actors/index.ts';
-import { DEFAULT_MAX_BATCH_SEQUENCES, pullSizeFor, startRolloutWorker } from './worker.ts';
+import { loadPolicy, MAX_BATCH_SEQUENCES } from '../../src/actors/index.ts';
+import { pullSizeFor, startRolloutWorker } from './worker.ts';
 
 export async function start(rt: ActorRuntime): Promise<void> {
   const policy = await loadPolicy(rt.run.config.student.model);
@@ -19,7 +19,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const rows = new Counter({ name: 'rlmesh_rollout_sequences_total', help: 'sequences (generate rows) sampled', registers: [rt.metrics.registry] });
   const r = rt.run.config.rollout;
   const tasksPerPull = pullSizeFor({ groupSize: r.group_size, maxInFlight: r.max_in_flight, workers: r.workers });
-  rt.log(`worker pulls ${tasksPerPull} task(s) at once, <= ${DEFAULT_MAX_BATCH_SEQUENCES} sequences per generate call`);
+  rt.log(`worker pulls ${tasksPerPull} task(s) at once, <= ${MAX_BATCH_SEQUENCES} sequences per generate call`);
   const worker = startRolloutWorker({
     js: rt.js, runId: rt.runId, workerId: rt.options.workerId, policy, waitForPolicy: (v, signal) => sync.waitFor(v, signal),
     tasksPerPull,

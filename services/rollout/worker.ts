@@ -2,7 +2,7 @@
 // worker holds at once are sampled together in one batched generate call (GroupBatcher).
 import { SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { rolloutGroups, samplingCompatible, type Policy } from '../../src/actors/index.ts';
+import { MAX_BATCH_SEQUENCES, rolloutGroups, samplingCompatible, type Policy } from '../../src/actors/index.ts';
 import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { withSpan } from '../../src/platform/telemetry/index.ts';
@@ -45,23 +45,20 @@ export interface RolloutWorkerDeps {
   onError?: (err: unknown) => void;
 }
 
-/** Rows per generate call when the run does not say otherwise. */
-export const DEFAULT_MAX_BATCH_SEQUENCES = 32;
-
 /**
  * Tasks a worker pulls and holds at once: enough groups to fill one generate call (maxSequences / group size), but
  * no more than its share of the groups the controller keeps in flight, so one worker does not take every task
  * while another idles.
  */
 export function pullSizeFor(o: { groupSize: number; maxInFlight: number; workers: number; maxSequences?: number }): number {
-  const fill = Math.floor((o.maxSequences ?? DEFAULT_MAX_BATCH_SEQUENCES) / Math.max(1, o.groupSize));
+  const fill = Math.floor((o.maxSequences ?? MAX_BATCH_SEQUENCES) / Math.max(1, o.groupSize));
   const share = Math.ceil(o.maxInFlight / Math.max(1, o.workers));
   return Math.max(1, Math.min(fill, share));
 }
 
 export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
-  const maxSequences = deps.maxBatchSequences ?? DEFAULT_MAX_BATCH_SEQUENCES;
+  const maxSequences = deps.maxBatchSequences ?? MAX_BATCH_SEQUENCES;
   const tasksPerPull = Math.max(1, Math.floor(deps.tasksPerPull ?? 1));
   const batcher = new GroupBatcher({
     generate: (reqs) => rolloutGroups(deps.policy, reqs),
@@ -94,7 +91,7 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
         const trajectories = await batcher.submit({
           runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling ?? ({} as never),
           groupSize: task.groupSize, workerId: deps.workerId, dispatchIndex: task.dispatchIndex,
-        });
+        }, () => ctx.working());
         const tokens = trajectories.reduce((a, t) => a + t.completionTokenIds.length, 0);
         span.setAttribute('rlmesh.policy_version', trajectories[0]?.policyVersion ?? deps.policy.version);
         span.setAttribute('rlmesh.completion_tokens', tokens);

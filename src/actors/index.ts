@@ -7,7 +7,7 @@ export type { TeacherNeeds } from './learner-batch.ts';
 export type { EvaluateOptions, Evaluation } from './evaluate.ts';
 export type { LocalLoopOptions, LoopTotals } from './local-loop.ts';
 export { encodePrompt, encodePrivilegedPrompt, hashSeed, loadPolicy } from './policy.ts';
-export { rolloutGroup, rolloutGroups, samplingCompatible, DEFAULT_SAMPLING } from './rollout.ts';
+export { chunkByRows, rolloutGroup, rolloutGroups, samplingCompatible, DEFAULT_SAMPLING, MAX_BATCH_SEQUENCES } from './rollout.ts';
 export { scoreTrajectories, teacherPrompt } from './teacher.ts';
 export { Learner, batchMetrics, learnerOptionsFor, taskFeedback } from './learner.ts';
 export { teacherNeeds, checkTrajectory } from './learner-batch.ts';

@@ -4,7 +4,7 @@ import type { CompiledRunConfig } from '../config/index.ts';
 import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import { Learner, learnerOptionsFor } from './learner.ts';
-import { rolloutGroup } from './rollout.ts';
+import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
 import type { Policy } from './policy.ts';
 
@@ -14,6 +14,12 @@ export interface LocalLoopOptions {
   student: Policy;
   teacher?: Teacher;
   steps: number;
+  /**
+   * Sample the step's groups together in batched generate calls of at most this many rows, as a rollout worker
+   * holding them does (rolloutGroups; the samples then depend on which groups share a call). Default: one call per
+   * group, seeded by its group id.
+   */
+  batchRows?: number;
   /** Called after every step; return true to stop early. */
   onStep?: (step: number, metrics: Record<string, number>, totals: LoopTotals) => boolean | void;
 }
@@ -44,13 +50,15 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   let dispatch = 0;
   for (let step = 0; step < opts.steps; step++) {
     const picks = curriculum.next(groups);
-    const trajs = picks.flatMap((p) => {
+    const requests = picks.map((p): RolloutRequest => {
       const task = generateTask({ category: p.category as never, difficulty: p.difficulty, split: 'train', index: p.index, template: p.templateIndex });
-      return rolloutGroup(student, {
+      return {
         runId: cfg.run_id, groupId: `${cfg.run_id}-g${dispatch++}`, task: toTaskSpec(task) as TaskSpec, sampling,
         groupSize: p.groupSize ?? cfg.rollout.group_size, workerId: 'local', dispatchIndex: p.index,
-      });
+      };
     });
+    const chunks = opts.batchRows ? chunkByRows(requests, opts.batchRows) : requests.map((r) => [r]);
+    const trajs = chunks.flatMap((chunk) => rolloutGroups(student, chunk).flat());
     rewardTrajectories(trajs, cfg.reward.weights);
     if (teacher && run.mode.needsTeacher) {
       const scores = scoreTrajectories(teacher, trajs, { full: learner.needs.full });

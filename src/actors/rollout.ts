@@ -16,6 +16,9 @@ export interface RolloutRequest {
   dispatchIndex?: number;
 }
 
+/** Rows per batched generate call (rollout workers and the in-process loop sample up to this many together). */
+export const MAX_BATCH_SEQUENCES = 32;
+
 /** Defaults applied to zero-valued proto sampling fields. */
 export const DEFAULT_SAMPLING = { temperature: 1, topK: 0, topP: 1, maxNewTokens: 64 } as const;
 
@@ -86,4 +89,21 @@ export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): 
     groupSize: req.groupSize,
     dispatchIndex: req.dispatchIndex ?? 0,
   })));
+}
+
+/** Splits requests, in order, into consecutive chunks of at most `maxRows` rows (a larger group alone). */
+export function chunkByRows<T extends { groupSize: number }>(reqs: readonly T[], maxRows = MAX_BATCH_SEQUENCES): T[][] {
+  const chunks: T[][] = [];
+  let rows = 0;
+  for (const r of reqs) {
+    const last = chunks[chunks.length - 1];
+    if (last && rows + r.groupSize <= maxRows) {
+      last.push(r);
+      rows += r.groupSize;
+    } else {
+      chunks.push([r]);
+      rows = r.groupSize;
+    }
+  }
+  return chunks;
 }

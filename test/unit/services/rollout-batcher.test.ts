@@ -33,8 +33,10 @@ function fakeBatcher(maxSequences: number, failOn?: string, maxGroups = 16) {
 
 test('groups that arrive together share one generate call; each gets its own trajectories back', async () => {
   const { batcher, calls } = fakeBatcher(32);
-  const out = await Promise.all(['a', 'b', 'c'].map((g) => batcher.submit(req(g, 4))));
+  const started: string[] = [];
+  const out = await Promise.all(['a', 'b', 'c'].map((g) => batcher.submit(req(g, 4), () => started.push(`${g}@${calls.length}`))));
   assert.deepEqual(calls, [['a', 'b', 'c']]);
+  assert.deepEqual(started, ['a@0', 'b@0', 'c@0'], 'onStart runs for every group just before their call');
   assert.deepEqual(out.map((ts) => ts.map((t) => t.trajectoryId)), [['a/0', 'a/1', 'a/2', 'a/3'], ['b/0', 'b/1', 'b/2', 'b/3'], ['c/0', 'c/1', 'c/2', 'c/3']]);
 });
 
@@ -93,4 +95,12 @@ test('rolloutGroups: groups of different prompt lengths batched in one call samp
   } finally {
     policy.model.dispose();
   }
+});
+
+test('chunkByRows keeps order and never exceeds the row bound (a larger group goes alone)', async () => {
+  const { chunkByRows } = await import('../../../src/actors/index.ts');
+  const sizes = (cs: Array<Array<{ groupSize: number }>>) => cs.map((c) => c.map((r) => r.groupSize));
+  assert.deepEqual(sizes(chunkByRows([8, 8, 8, 8, 8].map((groupSize) => ({ groupSize })), 32)), [[8, 8, 8, 8], [8]]);
+  assert.deepEqual(sizes(chunkByRows([4, 40, 4, 4].map((groupSize) => ({ groupSize })), 32)), [[4], [40], [4, 4]]);
+  assert.deepEqual(chunkByRows([], 32), []);
 });
