@@ -77,10 +77,14 @@ export const compare: Command = {
       console.log(`${r.config.padEnd(32)}${r.mode.padEnd(10)}${r.objective.padEnd(17)}${String(r.reached).padEnd(9)}${String(r.steps).padEnd(7)}${String(r.rolloutTokens).padEnd(16)}${last.toFixed(3)}`);
     }
     const [a, b] = rows;
-    if (a!.reached && b!.reached && a!.steps > 0) {
-      console.log(`efficiency ${b!.objective}/${a!.objective}: steps x${(b!.steps / a!.steps).toFixed(2)}, rollout tokens x${(b!.rolloutTokens / Math.max(1, a!.rolloutTokens)).toFixed(2)}`);
+    const name = (r: CompareRow) => `${r.mode}/${r.objective}`;
+    if (a!.reached && b!.reached && a!.steps > 0 && b!.steps > 0) {
+      // > 1: the first config reaches the target with fewer samples than the second.
+      console.log(`sample efficiency ${name(a!)} vs ${name(b!)} (second / first to reach ${target}): learner steps x${(b!.steps / a!.steps).toFixed(2)}, rollout tokens x${(b!.rolloutTokens / Math.max(1, a!.rolloutTokens)).toFixed(2)}`);
+    } else if (a!.reached && !b!.reached && a!.steps > 0) {
+      console.log(`sample efficiency ${name(a!)} vs ${name(b!)}: learner steps > x${(b!.steps / a!.steps).toFixed(2)}, rollout tokens > x${(b!.rolloutTokens / Math.max(1, a!.rolloutTokens)).toFixed(2)} (the second did not reach ${target} in ${b!.steps} steps)`);
     } else {
-      console.log('efficiency ratio: not defined (a config did not reach the target within --max-steps; lower bound from its steps)');
+      console.log(`sample efficiency: not defined (${rows.filter((r) => !r.reached || r.steps === 0).map(name).join(', ')} did not reach ${target} within --max-steps, or started at it)`);
     }
     return 0;
   },
