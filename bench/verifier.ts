@@ -31,8 +31,12 @@ const TARGET_PER_CORE = 50_000;
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '200000' }, batch: { type: 'string', default: '64' }, 'service-n': { type: 'string', default: '50000' },
-    /** writes a V8 CPU profile of each served verifier (node --cpu-prof) into this folder */
+    /** writes a V8 CPU profile of each served verifier (node --cpu-prof) and each ceiling mover into this folder */
     profile: { type: 'string' },
+    /** child mode for the transport ceiling: run this mover on run `--run` holding `--count` trajectories */
+    mover: { type: 'string' },
+    run: { type: 'string' },
+    count: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -273,39 +277,66 @@ interface Mover {
 }
 
 /**
- * Transport ceiling, in this process: the same trajectories moved rollouts -> rewarded by `move` (started after
- * they are stored), timed until `rewarded` holds them all; rate per CPU-second of this process over that time.
+ * Transport ceiling: the same trajectories moved rollouts -> rewarded by a mover in a child process of its own (a
+ * fresh heap, like the worker's), started once they are stored and timed until its work is done; rate per
+ * CPU-second of that child over that time, as the child measures it (`MOVED {json}` on stdout).
  */
-async function measureInProcess(label: string, tasks: readonly Task[], texts: readonly string[], move: (run: LoadedRun) => Mover): Promise<NatsRate> {
-  return withLoadedRun(label, tasks, texts, async (run) => {
-    const profiler = values.profile ? new Session() : undefined;
-    if (profiler) {
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
-    }
+async function measureMover(mover: MoverName, tasks: readonly Task[], texts: readonly string[]): Promise<NatsRate> {
+  return withLoadedRun(mover, tasks, texts, async (run) => {
     const natsCpu0 = natsServerCpuSeconds();
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const mover = move(run);
-    try {
-      await (mover.done ? mover.done(run) : untilRewarded(run));
-    } finally {
-      await mover.stop();
-    }
-    const wallMs = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    if (profiler) {
-      const { profile } = await profiler.post('Profiler.stop');
-      writeFileSync(path.join(path.resolve(values.profile!), `bench-${label}.cpuprofile`), JSON.stringify(profile));
-      profiler.disconnect();
-    }
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/verifier.ts', '--mover', mover, '--run', run.runId, '--count', String(run.count), '--batch', String(BATCH), ...(values.profile ? ['--profile', values.profile] : [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
+    const [code] = await once(proc, 'exit');
     const natsCpu1 = natsServerCpuSeconds();
+    const line = /^MOVED (.+)$/m.exec(out);
+    if (code !== 0 || !line) throw new Error(`mover ${mover} exited ${String(code)}: ${err.slice(-1000)}`);
+    const moved = JSON.parse(line[1]!) as { cpuSeconds: number; wallMs: number };
     return {
-      count: run.count, cpu: run.count / ((c.user + c.system) / 1e6), wall: (run.count / wallMs) * 1000,
+      count: run.count, cpu: run.count / moved.cpuSeconds, wall: (run.count / moved.wallMs) * 1000,
       natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0,
     };
   });
+}
+
+/** Child mode (`--mover NAME --run ID --count N`): runs one mover on a loaded run and prints what it cost. */
+async function moverMain(name: MoverName, runId: string, count: number): Promise<void> {
+  const nc = await connectNats({ servers: NATS_URL, name: `rlmesh-bench-mover-${name}` });
+  const js = jetstream(nc, { timeout: 30_000 });
+  const jsm = await jetstreamManager(nc);
+  const run: LoadedRun = { js, jsm, names: runNames(runId), runId, count };
+  // traced: as in the worker (BatchSpanProcessor, span file); 2 spans per message here, the worker makes 3
+  const telemetry = name === 'noop-traced'
+    ? initTelemetry({ serviceName: 'rlmesh-bench-mover', spanFile: path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`), env: {} })
+    : undefined;
+  const profiler = values.profile ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const mover = movers[name](run);
+  try {
+    await (mover.done ? mover.done(run) : untilRewarded(run));
+  } finally {
+    await mover.stop();
+  }
+  await telemetry?.shutdown(); // the spans still queued are exported inside the measured time
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(path.join(path.resolve(values.profile!), `bench-mover-${name}.cpuprofile`), JSON.stringify(profile));
+    profiler.disconnect();
+  }
+  await nc.close();
+  console.log(`MOVED ${JSON.stringify({ cpuSeconds: (c.user + c.system) / 1e6, wallMs })}`);
 }
 
 /** Raw nats.js: fetch 64, js.publish each payload unchanged (Nats-Msg-Id), await the PubAcks together, ack all. */
@@ -346,17 +377,25 @@ function fetchAckMover(run: LoadedRun): Mover {
   };
 }
 
-/** consumeProto (batch mode) + publishProtoBatch, the worker's transport, with a handler that re-publishes as is. */
+/** consumeProto (batch mode, so each message is decoded) + publishProtoBatch, the worker's transport; the handler forwards the received bytes. */
 function noopMover(run: LoadedRun): Mover {
   const loop = consumeProto(run.js, {
     stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type: Trajectory, deadSubject: run.names.stages.dead.subject,
     batch: BATCH, concurrency: 4, expiresMs: 1000,
     handleBatch: (items) => publishProtoBatch(run.js, run.names.stages.rewarded.subject, Trajectory, items.map(({ value, ctx }) => ({
-      value, msgId: `${value.trajectoryId}:verifier`, parent: contextWithSpan(ctx.span),
+      value, data: ctx.data, msgId: `${value.trajectoryId}:verifier`, parent: contextWithSpan(ctx.span),
     }))),
   });
   return { stop: () => loop.stop() };
 }
+
+const movers = {
+  'fetch-ack': fetchAckMover,
+  raw: rawNatsMover,
+  noop: noopMover,
+  'noop-traced': noopMover,
+} satisfies Record<string, (run: LoadedRun) => Mover>;
+type MoverName = keyof typeof movers;
 
 /** CPU seconds of the nats-server serving NATS_URL (Linux /proc; the one whose command line names its port, else the only one), or null. */
 function natsServerCpuSeconds(): number | null {
@@ -396,12 +435,10 @@ async function measureServicePaths(tasks: readonly Task[], texts: readonly strin
   const reason = (e: unknown) => `not measured: ${e instanceof Error ? e.message : String(e)}`;
   const grpc = await measureGrpc(tasks, texts, batch).catch(reason);
   const nats = await measureNats(tasks, texts).catch(reason);
-  const fetchAck = await measureInProcess('fetchack', tasks, texts, fetchAckMover).catch(reason);
-  const rawNats = await measureInProcess('raw', tasks, texts, rawNatsMover).catch(reason);
-  const noop = await measureInProcess('noop', tasks, texts, noopMover).catch(reason);
-  // The same, with tracing on as in the worker (BatchSpanProcessor, span file): 2 spans per message here.
-  const telemetry = initTelemetry({ serviceName: 'rlmesh-bench-verifier', spanFile: path.join(tmpdir(), `rlmesh-bench-noop-${process.pid}.jsonl`), env: {} });
-  const noopTraced = await measureInProcess('noopspans', tasks, texts, noopMover).catch(reason).finally(() => telemetry.shutdown());
+  const fetchAck = await measureMover('fetch-ack', tasks, texts).catch(reason);
+  const rawNats = await measureMover('raw', tasks, texts).catch(reason);
+  const noop = await measureMover('noop', tasks, texts).catch(reason);
+  const noopTraced = await measureMover('noop-traced', tasks, texts).catch(reason);
   return { grpc, nats, fetchAck, rawNats, noop, noopTraced };
 }
 
@@ -436,14 +473,19 @@ async function main(): Promise<void> {
     const spans = Object.entries(service.nats.spans ?? {}).map(([name, n]) => `${name.replace(/ rlmesh\.[^.]+\./, ' ')} ${n}`).join(', ');
     console.log(`  worker spans written (expected ${SERVICE_N} of each): ${spans}`);
   }
-  console.log(`transport ceiling (no grading; same trajectories rollouts -> rewarded, in this process, ${SERVICE_N} messages):`);
-  natsLine(`  raw nats.js: fetch ${BATCH}, ack (nothing published; the floor):`, service.fetchAck, 'process');
-  natsLine(`  raw nats.js: fetch ${BATCH}, js.publish each, await PubAcks, ack:`, service.rawNats, 'process');
-  natsLine(`  consumeProto batch + publishProtoBatch, no-op, untraced:`, service.noop, 'process');
-  natsLine(`  consumeProto batch + publishProtoBatch, no-op, traced:`, service.noopTraced, 'process');
+  console.log(`transport ceiling (no grading; the same ${SERVICE_N} trajectories rollouts -> rewarded, each mover in a child process; per its CPU-second):`);
+  natsLine(`  raw nats.js: fetch ${BATCH}, ack (nothing published; the floor):`, service.fetchAck, 'mover');
+  natsLine(`  raw nats.js: fetch ${BATCH}, js.publish each, await PubAcks, ack:`, service.rawNats, 'mover');
+  natsLine(`  consumeProto batch + publishProtoBatch, no-op (forwards bytes), untraced:`, service.noop, 'mover');
+  natsLine(`  consumeProto batch + publishProtoBatch, no-op (forwards bytes), traced:`, service.noopTraced, 'mover');
   if (typeof service.nats !== 'string' && typeof service.noopTraced !== 'string') {
     console.log(`  worker / traced no-op ceiling: ${(service.nats.cpu / service.noopTraced.cpu).toFixed(2)}; traced no-op ceiling / library: ${(service.noopTraced.cpu / lib.cpu).toFixed(2)}`);
   }
 }
 
-await main();
+if (values.mover) {
+  if (!Object.hasOwn(movers, values.mover)) throw new Error(`--mover: one of ${Object.keys(movers).join(', ')}`);
+  await moverMain(values.mover as MoverName, values.run ?? '', Number(values.count));
+} else {
+  await main();
+}
