@@ -87,6 +87,47 @@ export function toSpanRecord(span: ReadableSpan): SpanRecord {
   };
 }
 
+const resourceTails = new WeakMap<object, string>();
+
+/** `,"serviceName":..,"serviceInstanceId":..,"pid":..}`: the same for every span of a resource, built once. */
+function resourceTail(span: ReadableSpan): string {
+  let tail = resourceTails.get(span.resource);
+  if (tail === undefined) {
+    const res = span.resource.attributes;
+    tail = `,"serviceName":${JSON.stringify(String(res['service.name'] ?? 'unknown'))},"serviceInstanceId":${JSON.stringify(String(res['service.instance.id'] ?? ''))},"pid":${JSON.stringify(Number(res['process.pid'] ?? process.pid))}}`;
+    resourceTails.set(span.resource, tail);
+  }
+  return tail;
+}
+
+function attributesJson(attrs: Record<string, unknown> | undefined): string {
+  let out = '';
+  if (attrs) {
+    for (const k in attrs) {
+      const v = attrs[k];
+      if (isAttributeValue(v)) out += `${out ? ',' : ''}${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    }
+  }
+  return `{${out}}`;
+}
+
+/**
+ * One span as its file line: the text of `JSON.stringify(toSpanRecord(span))`, written out field by field (no
+ * intermediate record; the resource part is built once per resource). Runs for every exported span.
+ */
+export function spanLine(span: ReadableSpan): string {
+  const ctx = span.spanContext();
+  const parent = span.parentSpanContext?.spanId;
+  const code = span.status.code === SpanStatusCode.ERROR ? 'ERROR' : span.status.code === SpanStatusCode.OK ? 'OK' : 'UNSET';
+  const status = span.status.message ? `{"code":"${code}","message":${JSON.stringify(span.status.message)}}` : `{"code":"${code}"}`;
+  const links = span.links.length === 0 ? '[]' : JSON.stringify(span.links.map((l) => ({ traceId: l.context.traceId, spanId: l.context.spanId, attributes: cleanAttributes(l.attributes) })));
+  const events = span.events.length === 0 ? '[]' : JSON.stringify(span.events.map((e) => ({ name: e.name, unixMs: hrToUnixMs(e.time), attributes: cleanAttributes(e.attributes) })));
+  return `{"traceId":${JSON.stringify(ctx.traceId)},"spanId":${JSON.stringify(ctx.spanId)},"parentSpanId":${parent === undefined ? 'null' : JSON.stringify(parent)}`
+    + `,"name":${JSON.stringify(span.name)},"kind":"${spanKindNames[span.kind] ?? spanKindNames[SpanKind.INTERNAL]}"`
+    + `,"startUnixMs":${JSON.stringify(hrToUnixMs(span.startTime))},"endUnixMs":${JSON.stringify(hrToUnixMs(span.endTime))}`
+    + `,"attributes":${attributesJson(span.attributes)},"links":${links},"status":${status},"events":${events}${resourceTail(span)}`;
+}
+
 const failed = (err: unknown): ExportResult => ({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
 
 /**
@@ -105,7 +146,7 @@ export class SpanFileExporter implements SpanExporter {
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     let text = '';
     try {
-      for (const s of spans) text += JSON.stringify(toSpanRecord(s)) + '\n';
+      for (const s of spans) text += spanLine(s) + '\n';
     } catch (err) {
       resultCallback(failed(err));
       return;
