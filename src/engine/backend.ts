@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { RlmeshError, ErrorCategory, invalidField } from '../errors.ts';
 import { installWasmKernels } from './wasm-kernels.ts';
+import { prepareWasmThreads, unrefWasmThreads, wasmThreadsFromEnv, withCpuCountFor } from './wasm-threads.ts';
 
 export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -55,12 +56,18 @@ async function initTensorflow(): Promise<string> {
   throw new Error(errors.join('; '));
 }
 
+/** RLMESH_WASM_THREADS (default 1) threads; > 1 starts the threaded SIMD build (wasm-threads.ts). */
 async function initWasm(): Promise<string> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  wasm.setThreadsCount(1);
-  if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend(wasm) failed');
+  const threads = wasmThreadsFromEnv();
+  await prepareWasmThreads(threads);
+  if (!(await withCpuCountFor(threads, () => tf.setBackend('wasm')))) throw new Error('tf.setBackend(wasm) failed');
   installWasmKernels();
-  return 'one thread, SIMD where the runtime supports it; batched products on XNNPACK';
+  unrefWasmThreads(tf.backend());
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const got = wasm.getThreadsCount();
+  if (got !== threads) throw new Error(`asked for ${threads} wasm threads (RLMESH_WASM_THREADS), the module started ${got}`);
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
+  return `${threads} thread${threads === 1 ? '' : 's'}, ${simd}; batched products on XNNPACK`;
 }
 
 async function initCpu(): Promise<string> {
@@ -88,6 +95,7 @@ export async function initBackend(preferred?: string, log: (line: string) => voi
   } else {
     order = ['tensorflow', 'wasm', 'cpu'];
   }
+  wasmThreadsFromEnv(); // a bad RLMESH_WASM_THREADS fails here, not as a silent fall-back to another backend
   const failures: string[] = [];
   for (const name of order) {
     try {

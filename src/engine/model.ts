@@ -107,7 +107,11 @@ export class LlamaModel {
   /** Overwrites all parameters from HF-named tensors (e.g. new policy weights), checking them first. */
   loadWeights(weights: NamedTensors): void {
     const data = hfToInternal(this.config, weights);
-    for (const [k, v] of this.params) v.assign(tf.tensor(data.get(k)!, v.shape, 'float32'));
+    for (const [k, v] of this.params) {
+      const t = tf.tensor(data.get(k)!, v.shape, 'float32');
+      v.assign(t); // the variable now holds a reference to the data; ours must be dropped or it leaks
+      t.dispose();
+    }
   }
 
   numParameters(): number {

@@ -132,3 +132,15 @@ test('bad inputs are rejected with the field named', () => {
   assert.equal(tf.memory().numTensors > 0, true);
   model.dispose();
 });
+
+test('loadWeights replaces every parameter without leaving tensors behind (a rollout worker loads every version)', () => {
+  const a = LlamaModel.init(tinyConfig(), 1), b = LlamaModel.init(tinyConfig(), 2);
+  const weights = b.toWeights();
+  a.loadWeights(weights); // first load may allocate nothing new either; measure from here
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) a.loadWeights(weights);
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual([...a.internalData().values()].map((x) => Array.from(x)), [...b.internalData().values()].map((x) => Array.from(x)));
+  a.dispose();
+  b.dispose();
+});
