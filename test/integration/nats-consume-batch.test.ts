@@ -90,6 +90,15 @@ test('publishProtoBatch to a subject no stream serves rejects each item with a t
   }
 });
 
+test('publishProtoBatch on a closed connection rejects each item (never the whole call) with a transport error', async () => {
+  const closed = await connectNats({ servers: SHARED_NATS_URL, name: 'rlmesh-test-consume-batch-closed' });
+  const cjs = jetstream(closed);
+  await closed.close();
+  const out = await publishProtoBatch(cjs, 'rlmesh.closed.tasks', RolloutTask, [{ value: task('x') }, { value: task('y') }], { timeoutMs: 1000 });
+  assert.deepEqual(out.map((r) => r.status), ['rejected', 'rejected']);
+  for (const r of out) assert.ok(r.status === 'rejected' && r.reason instanceof RlmeshError && r.reason.category === ErrorCategory.transport, String(r));
+});
+
 test('batch mode: items acked, nakked and redelivered, or dead-lettered by their own outcome; garbage never reaches the handler', async () => {
   const names = await newRun(3);
   const ids = ['ok-1', 'flaky', 'bad-input', 'ok-2', 'poison', 'ok-3'];

@@ -140,7 +140,14 @@ export async function publishProtoBatch<T>(
     return Promise.allSettled(items.map((it) => context.with(it.parent ?? context.active(), () =>
       publishProto(js, subject, type, it.value, { msgId: it.msgId, typeName, attributes: it.attributes, timeoutMs }))));
   }
-  const inbox = inboxFor(nc);
+  let inbox: AckInbox;
+  try {
+    inbox = inboxFor(nc);
+  } catch (err) {
+    // e.g. the connection is closed: every item fails the way a refused publish does
+    const reason = publishError(subject, err instanceof Error ? err.message : String(err), err);
+    return items.map((): PromiseSettledResult<PublishResult> => ({ status: 'rejected', reason }));
+  }
   const traced = isTelemetryActive();
   const results = new Array<PromiseSettledResult<PublishResult>>(items.length);
   const spans = new Array<Span | undefined>(items.length);
