@@ -1,6 +1,8 @@
 // Engine benchmark: learner-step and KV-cache generation tokens/s against PyTorch eager in the same job.
 // Run: npm run bench:engine            (sizes S and M)
 //      npm run bench:engine -- --quick (S only, fewer iterations)
+//      npm run bench:engine -- --threads 1  (CPU threads for both sides; default 2 = this machine's cores:
+//                                            RLMESH_WASM_THREADS for rlmesh, torch.set_num_threads for PyTorch)
 //      RLMESH_BACKEND=webgpu npm run bench:engine   (GPU host; torch_ref.py then uses CUDA if present)
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
-import { generate, initBackend } from '../src/engine/index.ts';
+import { backendInfo, generate, initBackend } from '../src/engine/index.ts';
 import { MODEL_SIZES, learnerStepBench } from './model-sizes.ts';
 import type { ModelSize as Size } from './model-sizes.ts';
 
@@ -17,6 +19,10 @@ interface Figures { name: string; learner_step_s: number; learner_tokens_per_s: 
 
 // ---- settings ----
 const quick = process.argv.includes('--quick');
+const threadsArg = process.argv.indexOf('--threads');
+/** CPU threads for both engines: the comparison is per machine, not per core. */
+const THREADS = threadsArg > 0 ? Number(process.argv[threadsArg + 1]) : Number(process.env.RLMESH_WASM_THREADS ?? 2);
+process.env.RLMESH_WASM_THREADS = String(THREADS);
 const SIZES: Size[] = [MODEL_SIZES.S, MODEL_SIZES.M].slice(0, quick ? 1 : 2);
 const stepsOf = (s: Size) => (quick ? 2 : s.steps); // timed learner steps after one warm-up
 const GEN_RUNS = 1; // timed generations after a short warm-up
@@ -64,7 +70,7 @@ function benchTorch(): Array<Figures & { torch: string; threads: number }> {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const out = execFileSync(py, [path.join(here, 'torch_ref.py'), JSON.stringify({ sizes: SIZES.map((s) => ({ ...s, steps: stepsOf(s) })), gen_steps: GEN_RUNS })], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  const out = execFileSync(py, [path.join(here, 'torch_ref.py'), JSON.stringify({ sizes: SIZES.map((s) => ({ ...s, steps: stepsOf(s) })), gen_steps: GEN_RUNS, threads: THREADS })], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
   return out.trim().split('\n').map((l) => {
     const r = JSON.parse(l);
     return { ...r, peak_mb: r.peak_rss_mb };
@@ -83,6 +89,7 @@ function gitCommit(): string {
   try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
 }
 
+const load0 = os.loadavg()[0]!;
 const backend = await initBackend();
 const bar = new cliProgress.SingleBar({ format: 'bench:engine [{bar}] {value}/{total} {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic);
 bar.start(SIZES.reduce((n, s) => n + stepsOf(s) + 1 + GEN_RUNS, 0) + 1, 0, { phase: 'rlmesh' });
@@ -101,7 +108,7 @@ const lines = [
     return `| ${o.name} | ${f(o.learner_tokens_per_s)} | ${f(r.learner_tokens_per_s)} | ${f(o.learner_tokens_per_s / r.learner_tokens_per_s, 3)} | ${f(o.generate_tokens_per_s)} | ${f(r.generate_tokens_per_s)} | ${f(o.generate_tokens_per_s / r.generate_tokens_per_s, 3)} | ${f(o.peak_mb)} / ${f(o.peak_rss_mb)} | ${f(r.peak_rss_mb)} |`;
   }),
 ];
-const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
+const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend} (${backendInfo()?.detail}); CPU ${cpuModel()}; 1-min load average ${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
 const text = `${header}\n${lines.join('\n')}\n`;
 console.log(text);
 const results = path.join(here, 'RESULTS.md');

@@ -1,12 +1,11 @@
 # PyTorch eager reference for bench/engine.ts: the same Llama-style architecture (RMSNorm, rotary in the
 # rotate_half convention, attention, SwiGLU, no biases), a learner step (forward + backward + AdamW on a
 # token log-prob loss) and KV-cache generation. Prints one JSON line per size.
-# Usage: python3 bench/torch_ref.py '{"sizes":[{"name":"S","hidden":128,...}],"steps":3}'
+# Usage: python3 bench/torch_ref.py '{"sizes":[{"name":"S","hidden":128,...}],"gen_steps":3,"threads":2}'
 import json, math, resource, sys, time
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(2)
 torch.manual_seed(0)
 
 
@@ -127,5 +126,6 @@ def run(s, gen_steps):
 
 if __name__ == '__main__':
     cfg = json.loads(sys.argv[1])
+    torch.set_num_threads(int(cfg.get('threads', 2)))
     for s in cfg['sizes']:
         print(json.dumps(run(s, cfg['gen_steps'])), flush=True)
