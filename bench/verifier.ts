@@ -7,7 +7,7 @@
 // --profile DIR writes V8 CPU profiles: one per served verifier (node --cpu-prof) and one per in-process ceiling.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -103,6 +103,8 @@ interface ServiceRate extends Rate {
 interface ServedVerifier {
   grpcPort: number;
   metricsPort: number;
+  /** its RLMESH_SPAN_FILE (the caller removes it) */
+  spanFile: string;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ async function serveVerifier(runId: string): Promise<ServedVerifier> {
   return {
     grpcPort: Number(ready[1]),
     metricsPort: Number(ready[2]),
+    spanFile: spanFileOf(runId),
     async stop() {
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
@@ -178,6 +181,7 @@ async function measureGrpc(tasks: readonly Task[], texts: readonly string[], bat
   } finally {
     client.close();
     await server.stop();
+    rmSync(server.spanFile, { force: true });
   }
 }
 
@@ -260,6 +264,7 @@ async function measureNats(tasks: readonly Task[], texts: readonly string[]): Pr
       await server.stop();
       const spans: Record<string, number> = {};
       for (const s of readSpanFile(spanFileOf(run.runId))) spans[s.name] = (spans[s.name] ?? 0) + 1;
+      rmSync(spanFileOf(run.runId), { force: true });
       return {
         count: counted, cpu: counted / (after.cpuSeconds - before.cpuSeconds), wall: (counted / wallMs) * 1000,
         natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0, spans,
@@ -328,6 +333,7 @@ async function moverMain(name: MoverName, runId: string, count: number): Promise
     await mover.stop();
   }
   await telemetry?.shutdown(); // the spans still queued are exported inside the measured time
+  if (telemetry?.spanFile) rmSync(telemetry.spanFile, { force: true });
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   if (profiler) {
