@@ -3,9 +3,13 @@
 //      npm run bench:engine -- --quick (S only, fewer iterations)
 //      npm run bench:engine -- --threads 1  (CPU threads for both sides; default 2 = this machine's cores:
 //                                            RLMESH_WASM_THREADS for rlmesh, torch.set_num_threads for PyTorch)
+//      npm run bench:engine -- --gen-threads 2  (rlmesh generation threads; default 1, see GEN_THREADS)
+// rlmesh's learner and generation parts each run in a child process (a wasm backend starts once per process).
 //      RLMESH_BACKEND=webgpu npm run bench:engine   (GPU host; torch_ref.py then uses CUDA if present)
 import * as tf from '@tensorflow/tfjs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,33 +27,72 @@ const threadsArg = process.argv.indexOf('--threads');
 /** CPU threads for both engines: the comparison is per machine, not per core. */
 const THREADS = threadsArg > 0 ? Number(process.argv[threadsArg + 1]) : Number(process.env.RLMESH_WASM_THREADS ?? 2);
 process.env.RLMESH_WASM_THREADS = String(THREADS);
+const genThreadsArg = process.argv.indexOf('--gen-threads');
+/**
+ * Threads for rlmesh generation (default 1): decoding runs many tiny products, and waking a thread pool for each
+ * costs more than it saves (measured: S generation 1173 tok/s with 1 thread, 145 with 2). Rollout workers run one
+ * thread each and scale by process; the learner and teacher use RLMESH_WASM_THREADS.
+ */
+const GEN_THREADS = genThreadsArg > 0 ? Number(process.argv[genThreadsArg + 1]) : 1;
+const partArg = process.argv.indexOf('--part');
+/** Set in a child process: which part to measure. */
+const childPart = partArg > 0 ? (process.argv[partArg + 1] as Part) : null;
 const SIZES: Size[] = [MODEL_SIZES.S, MODEL_SIZES.M].slice(0, quick ? 1 : 2);
 const stepsOf = (s: Size) => (quick ? 2 : s.steps); // timed learner steps after one warm-up
 const GEN_RUNS = 1; // timed generations after a short warm-up
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-function benchRlmesh(s: Size, tick: () => void): Figures {
+type Part = 'learner' | 'generate';
+
+/** One part for one size, in this process (a child started by `rlmeshPart`). Prints a JSON line. */
+function measurePart(part: Part, s: Size): Partial<Figures> {
   let peak = 0;
+  const probe = () => { peak = Math.max(peak, tf.memory().numBytes); };
   // Micro-batches of `s.micro` rows (gradient accumulation) keep activations inside wasm's 4 GB memory
   // (M forward: ~0.8 GB at 4 rows, ~1.4 GB at 8; 16 rows runs out of wasm memory in the backward pass).
-  const learner = learnerStepBench(s, () => { peak = Math.max(peak, tf.memory().numBytes); });
-  const { model } = learner;
-  const rand = learner.randomToken;
-  learner.step(); tick();
-  let t0 = performance.now();
-  for (let i = 0; i < stepsOf(s); i++) { learner.step(); tick(); }
-  const learn = (performance.now() - t0) / 1000 / stepsOf(s);
-  const prompts = Array.from({ length: s.batch }, () => Array.from({ length: s.prompt }, rand));
-  const gen = (n: number) => generate(model, prompts, { maxNewTokens: n, seed: 1, ignoreEos: true, onLogits: () => { peak = Math.max(peak, tf.memory().numBytes); } });
-  gen(4);
-  t0 = performance.now();
-  for (let i = 0; i < GEN_RUNS; i++) { gen(s.new_tokens); tick(); }
-  const genS = (performance.now() - t0) / 1000 / GEN_RUNS;
+  const learner = learnerStepBench(s, probe);
+  const out: Partial<Figures> = { name: s.name };
+  if (part === 'learner') {
+    learner.step(); tick();
+    const t0 = performance.now();
+    for (let i = 0; i < stepsOf(s); i++) { learner.step(); tick(); }
+    const learn = (performance.now() - t0) / 1000 / stepsOf(s);
+    Object.assign(out, { learner_step_s: learn, learner_tokens_per_s: (s.batch * s.seq) / learn });
+  } else {
+    const prompts = Array.from({ length: s.batch }, () => Array.from({ length: s.prompt }, learner.randomToken));
+    const gen = (n: number) => generate(learner.model, prompts, { maxNewTokens: n, seed: 1, ignoreEos: true, onLogits: probe });
+    gen(4); tick();
+    const t0 = performance.now();
+    for (let i = 0; i < GEN_RUNS; i++) { gen(s.new_tokens); tick(); }
+    const genS = (performance.now() - t0) / 1000 / GEN_RUNS;
+    Object.assign(out, { generate_s: genS, generate_tokens_per_s: (s.batch * s.new_tokens) / genS });
+  }
   learner.dispose();
-  return {
-    name: s.name, learner_step_s: learn, learner_tokens_per_s: (s.batch * s.seq) / learn, generate_s: genS,
-    generate_tokens_per_s: (s.batch * s.new_tokens) / genS, peak_mb: peak / 2 ** 20, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
-  };
+  return { ...out, peak_mb: peak / 2 ** 20, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+/** Child processes report progress as `tick` lines on stdout and results as one JSON line per size. */
+function tick(): void {
+  if (childPart) process.stdout.write('tick\n');
+}
+
+/** Runs one part for every size in a child process with `threads` wasm threads (a backend starts once per process). */
+async function rlmeshPart(part: Part, threads: number, onTick: () => void): Promise<{ backend: string; sizes: Array<Partial<Figures>> }> {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--part', part, '--threads', String(threads), ...(quick ? ['--quick'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RLMESH_WASM_THREADS: String(threads) } });
+  const results: Array<Partial<Figures>> = [];
+  let backend = '';
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line === 'tick') onTick();
+    else if (line.startsWith('{')) {
+      const r = JSON.parse(line) as Partial<Figures> & { backend?: string };
+      if (r.backend) backend = r.backend;
+      else results.push(r);
+    }
+  }
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`bench:engine ${part} child exited with ${code}`);
+  return { backend, sizes: results };
 }
 
 /** /usr/bin/python3 with torch, installing Debian python3-torch + libopenblas0-pthread when missing. */
@@ -89,15 +132,29 @@ function gitCommit(): string {
   try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
 }
 
+if (childPart) {
+  const name = await initBackend();
+  console.log(JSON.stringify({ backend: `${name} (${backendInfo()?.detail})` }));
+  for (const s of SIZES) console.log(JSON.stringify(measurePart(childPart, s)));
+  process.exit(0);
+}
+
 const load0 = os.loadavg()[0]!;
-const backend = await initBackend();
 const bar = new cliProgress.SingleBar({ format: 'bench:engine [{bar}] {value}/{total} {phase}', stream: process.stderr }, cliProgress.Presets.shades_classic);
-bar.start(SIZES.reduce((n, s) => n + stepsOf(s) + 1 + GEN_RUNS, 0) + 1, 0, { phase: 'rlmesh' });
-const ours = SIZES.map((s) => { bar.update({ phase: `rlmesh ${s.name}` }); return benchRlmesh(s, () => bar.increment()); });
+bar.start(SIZES.reduce((n, s) => n + stepsOf(s) + 2 + GEN_RUNS, 0) + 1, 0, { phase: 'rlmesh learner' });
+const learnerFigures = await rlmeshPart('learner', THREADS, () => bar.increment());
+bar.update({ phase: 'rlmesh generate' });
+const generateFigures = await rlmeshPart('generate', GEN_THREADS, () => bar.increment());
+const ours = SIZES.map((s, i): Figures => {
+  const l = learnerFigures.sizes[i]!, g = generateFigures.sizes[i]!;
+  if (l.name !== s.name || g.name !== s.name) throw new Error(`bench:engine: child results out of order for ${s.name}`);
+  return { ...l, ...g, peak_mb: Math.max(l.peak_mb!, g.peak_mb!), peak_rss_mb: Math.max(l.peak_rss_mb!, g.peak_rss_mb!) } as Figures;
+});
 bar.update({ phase: 'pytorch' });
 const ref = benchTorch();
 bar.increment();
 bar.stop();
+const backend = `learner ${learnerFigures.backend}, generation ${generateFigures.backend}`;
 
 const f = (x: number, d = 0) => x.toFixed(d);
 const lines = [
@@ -108,7 +165,7 @@ const lines = [
     return `| ${o.name} | ${f(o.learner_tokens_per_s)} | ${f(r.learner_tokens_per_s)} | ${f(o.learner_tokens_per_s / r.learner_tokens_per_s, 3)} | ${f(o.generate_tokens_per_s)} | ${f(r.generate_tokens_per_s)} | ${f(o.generate_tokens_per_s / r.generate_tokens_per_s, 3)} | ${f(o.peak_mb)} / ${f(o.peak_rss_mb)} | ${f(r.peak_rss_mb)} |`;
   }),
 ];
-const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend} (${backendInfo()?.detail}); CPU ${cpuModel()}; 1-min load average ${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
+const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; 1-min load average ${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
 const text = `${header}\n${lines.join('\n')}\n`;
 console.log(text);
 const results = path.join(here, 'RESULTS.md');
