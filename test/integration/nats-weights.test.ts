@@ -80,3 +80,21 @@ test('get refuses a blob whose stored sha256 does not match its bytes', async ()
   await os.update('policy-v1.safetensors', { metadata: { 'rlmesh-version': '1', 'rlmesh-sha256': '00'.repeat(32) } });
   await assert.rejects(store.get(1), (e: unknown) => e instanceof RlmeshError && e.category === 'data' && e.field === 'sha256');
 });
+
+test('reads leave nothing on the server: no consumers after gets and lists, and pruned versions leave no records', async () => {
+  const runId = newRunId();
+  const store = await WeightStore.open(js, runId, { chunkBytes: 4096, keep: 2 });
+  const stream = `OBJ_${store.bucket}`;
+  const blobs = Array.from({ length: 6 }, (_, v) => randomBytes(10_000 + v));
+  for (let v = 0; v < blobs.length; v++) await store.put(v, blobs[v]!);
+  for (let i = 0; i < 5; i++) {
+    assert.deepEqual(Buffer.from((await store.get(5)).bytes), blobs[5]);
+    assert.equal((await store.latest())?.version, 5);
+  }
+  assert.deepEqual((await store.list()).map((w) => w.version), [4, 5]);
+  assert.equal((await jsm.consumers.list(stream).next()).length, 0, 'no consumers left on the bucket stream');
+  const si = await jsm.streams.info(stream, { subjects_filter: `$O.${store.bucket}.M.>` });
+  assert.equal(Object.keys(si.state.subjects ?? {}).length, 2, 'only the kept versions have meta records');
+  // a blob spanning several chunks, read back through chunk direct gets, still byte-exact after others were pruned
+  assert.deepEqual(Buffer.from((await store.get(4)).bytes), blobs[4]);
+});

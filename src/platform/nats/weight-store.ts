@@ -1,7 +1,13 @@
 // WeightStore: versioned policy weight blobs in the run's object store bucket (`rlmesh-weights-<run>`),
 // written in large chunks, with a hex sha256 in the object metadata that get() verifies.
+//
+// Writes go through @nats-io/obj. Reads do not: its list() and get() each open an ephemeral consumer (5 minutes
+// of inactivity before the server drops it; get()'s push consumer also keeps a subscription and heartbeats), and
+// rollout workers read on every version and poll every few seconds, so a long run piled up thousands of consumers
+// in nats-server (found by the soak). Here reads are direct gets on the bucket's stream (one request per meta
+// record or chunk, nothing left on the server), and a pruned version's records are purged, not only marked deleted.
 import { createHash } from 'node:crypto';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Objm, StorageType } from '@nats-io/obj';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { ErrorCategory, invalidField, RlmeshError } from '../../errors.ts';
@@ -49,6 +55,11 @@ function toWeightInfo(info: ObjectInfo): WeightInfo | null {
   return { version: Number(m[1]), name: info.name, bucket: info.bucket, size: info.size, sha256: sha ?? '', chunks: info.chunks, meta, mtime: info.mtime };
 }
 
+/** The object store's meta subject for `name` (base64url with padding, as @nats-io/obj names it). */
+function metaSubject(bucket: string, name: string): string {
+  return `$O.${bucket}.M.${Buffer.from(name, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
+}
+
 function transport(what: string, err: unknown): RlmeshError {
   return new RlmeshError(ErrorCategory.transport, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
@@ -56,12 +67,17 @@ function transport(what: string, err: unknown): RlmeshError {
 export class WeightStore {
   readonly bucket: string;
   private readonly os: ObjectStore;
+  private readonly jsm: JetStreamManager;
+  /** the bucket's backing stream */
+  private readonly stream: string;
   private readonly runId: string;
   private readonly chunkBytes: number;
   private readonly keep: number;
 
-  private constructor(os: ObjectStore, runId: string, bucket: string, chunkBytes: number, keep: number) {
+  private constructor(os: ObjectStore, jsm: JetStreamManager, runId: string, bucket: string, chunkBytes: number, keep: number) {
     this.os = os;
+    this.jsm = jsm;
+    this.stream = `OBJ_${bucket}`;
     this.runId = runId;
     this.bucket = bucket;
     this.chunkBytes = chunkBytes;
@@ -80,7 +96,7 @@ export class WeightStore {
         storage: opts.storage === 'memory' ? StorageType.Memory : StorageType.File,
         description: `rlmesh policy weights for run ${runId}`,
       });
-      return new WeightStore(os, runId, bucket, chunkBytes, keep);
+      return new WeightStore(os, await js.jetstreamManager(), runId, bucket, chunkBytes, keep);
     } catch (err) {
       throw transport(`opening weights bucket ${bucket}`, err);
     }
@@ -109,15 +125,16 @@ export class WeightStore {
   async get(version: number): Promise<{ bytes: Uint8Array; info: WeightInfo }> {
     checkVersion(version);
     const name = runNames(this.runId).weightsObject(version);
-    let bytes: Uint8Array | null;
-    let raw: ObjectInfo | null;
+    let bytes: Uint8Array | null = null;
+    let info: WeightInfo | null;
     try {
-      raw = await this.os.info(name);
-      bytes = raw && !raw.deleted ? await this.os.getBlob(name) : null;
+      const raw = await this.rawInfo(metaSubject(this.bucket, name));
+      info = raw ? toWeightInfo(raw) : null;
+      if (raw && info) bytes = await this.readChunks(raw);
     } catch (err) {
+      if (err instanceof RlmeshError) throw err;
       throw transport(`reading ${name} from ${this.bucket}`, err);
     }
-    const info = raw ? toWeightInfo(raw) : null;
     if (!bytes || !info) throw new RlmeshError(ErrorCategory.notFound, `weights version ${version} not in ${this.bucket}`, { field: 'version' });
     const actual = sha256Hex(bytes);
     if (actual !== info.sha256) {
@@ -128,13 +145,18 @@ export class WeightStore {
 
   /** All stored versions, oldest first. */
   async list(): Promise<WeightInfo[]> {
-    let all: ObjectInfo[];
+    const out: WeightInfo[] = [];
     try {
-      all = await this.os.list();
+      const si = await this.jsm.streams.info(this.stream, { subjects_filter: `$O.${this.bucket}.M.>` });
+      for (const subject of Object.keys(si.state.subjects ?? {})) {
+        const raw = await this.rawInfo(subject);
+        const w = raw ? toWeightInfo(raw) : null;
+        if (w) out.push(w);
+      }
     } catch (err) {
       throw transport(`listing ${this.bucket}`, err);
     }
-    return all.map(toWeightInfo).filter((w): w is WeightInfo => w !== null).sort((a, b) => a.version - b.version);
+    return out.sort((a, b) => a.version - b.version);
   }
 
   /** The newest version, or null when the bucket is empty. */
@@ -143,11 +165,36 @@ export class WeightStore {
     return all.at(-1) ?? null;
   }
 
-  /** Deletes versions <= upTo. */
+  /** The latest meta record on `subject` (a direct get), or null. */
+  private async rawInfo(subject: string): Promise<ObjectInfo | null> {
+    const m = await this.jsm.direct.getMessage(this.stream, { last_by_subj: subject });
+    return m ? (m.json<ObjectInfo>()) : null;
+  }
+
+  /** The object's chunks in order, one direct get each (`next_by_subj` from the last sequence read). */
+  private async readChunks(info: ObjectInfo): Promise<Uint8Array> {
+    const subject = `$O.${this.bucket}.C.${info.nuid}`;
+    const out = new Uint8Array(info.size);
+    let offset = 0, seq = 1;
+    for (let i = 0; i < info.chunks; i++) {
+      const m = await this.jsm.direct.getMessage(this.stream, { seq, next_by_subj: subject });
+      if (!m) throw new RlmeshError(ErrorCategory.data, `weights ${info.name}: chunk ${i + 1} of ${info.chunks} is missing`, { field: 'chunks' });
+      if (offset + m.data.length > out.length) throw new RlmeshError(ErrorCategory.data, `weights ${info.name}: chunks exceed the stored size ${info.size}`, { field: 'size' });
+      out.set(m.data, offset);
+      offset += m.data.length;
+      seq = m.seq + 1;
+    }
+    if (offset !== info.size) throw new RlmeshError(ErrorCategory.data, `weights ${info.name}: read ${offset} bytes, stored size ${info.size}`, { field: 'size' });
+    return out;
+  }
+
+  /** Deletes versions <= upTo, meta records included (a deleted object's marker would otherwise stay forever). */
   private async prune(upTo: number): Promise<void> {
     for (const w of await this.list()) {
       if (w.version > upTo) break;
-      await this.os.delete(w.name).catch(() => undefined); // best effort: a leftover old version is harmless
+      // best effort: a leftover old version is harmless
+      await this.os.delete(w.name).catch(() => undefined);
+      await this.jsm.streams.purge(this.stream, { filter: metaSubject(this.bucket, w.name) }).catch(() => undefined);
     }
   }
 }
