@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import type { Learner } from '../../src/actors/index.ts';
+import { exportObjectiveState, importObjectiveState, type ObjectiveState } from '../../src/objectives/index.ts';
 
 /** Trained ids remembered for dedupe; old ones age out (redeliveries arrive within ack_wait * max_deliver). */
 const REMEMBERED_IDS = 50_000;
@@ -21,6 +22,8 @@ export interface LearnerStateFile {
   trainedIds: string[];
   /** Outbox entries, data base64. */
   outbox?: Array<{ kind: OutboxEntry['kind']; msgId: string; data: string }>;
+  /** the objectives' step-to-step state (SIREN's anchor) */
+  objectives?: ObjectiveState;
 }
 
 export class LearnerStateStore {
@@ -51,6 +54,7 @@ export class LearnerStateStore {
     for (const e of rng.outbox ?? []) this.outbox.push({ kind: e.kind, msgId: e.msgId, data: Buffer.from(e.data, 'base64') });
     learner.trained = rng.trained ?? 0;
     learner.droppedStale = rng.droppedStale ?? 0;
+    importObjectiveState(learner.options.objectives, rng.objectives);
   }
 
   async save(learner: Learner, tokenizer: CharTokenizer, dir = this.dir): Promise<string> {
@@ -68,6 +72,7 @@ export class LearnerStateStore {
         rng: {
           trainedIds: ids.slice(-REMEMBERED_IDS), trained: learner.trained, droppedStale: learner.droppedStale,
           outbox: this.outbox.map((e) => ({ kind: e.kind, msgId: e.msgId, data: Buffer.from(e.data).toString('base64') })),
+          objectives: exportObjectiveState(learner.options.objectives),
         },
         moments: opt.tensors,
       },

@@ -1,6 +1,6 @@
 // Composition: objective + token selector + entropy control (+ reward shaping) compiled once, called per batch.
 import * as tf from '@tensorflow/tfjs';
-import { RlmeshError } from '../errors.ts';
+import { invalidField, RlmeshError } from '../errors.ts';
 import { compileMethod, type CompiledMethod } from './registry.ts';
 import { num } from './tensor-ops.ts';
 import type {
@@ -33,6 +33,29 @@ export interface CompiledObjectives {
   tokenSelector?: CompiledMethod<TokenSelectorFn>;
   entropyControl?: CompiledMethod<EntropyControl>;
   rewardShaping?: CompiledMethod<RewardShaperFn>;
+}
+
+/** State the compiled methods carry from step to step (today: SIREN's anchor), for learner checkpoints. */
+export interface ObjectiveState { entropy_control?: { anchor: number | null } }
+
+function statefulControl(c: CompiledObjectives): { anchor: number | null } | null {
+  const fn = c.entropyControl?.fn as { state?: { anchor: number | null } } | undefined;
+  return fn?.state ?? null;
+}
+
+/** Copies the methods' mutable state (JSON-serialisable). */
+export function exportObjectiveState(c: CompiledObjectives): ObjectiveState {
+  const s = statefulControl(c);
+  return s ? { entropy_control: { anchor: s.anchor } } : {};
+}
+
+/** Restores `exportObjectiveState` output; a state for a method the run does not use is ignored. */
+export function importObjectiveState(c: CompiledObjectives, state: ObjectiveState | undefined): void {
+  const s = statefulControl(c);
+  const anchor = state?.entropy_control?.anchor;
+  if (!s || anchor === undefined) return;
+  if (anchor !== null && !Number.isFinite(anchor)) throw invalidField('objectives.entropy_control.anchor', `must be a finite number or null, got ${anchor}`);
+  s.anchor = anchor;
 }
 
 /** Objectives that read batch.advantages (entropy controls rewriting advantages need one of these). */

@@ -24,14 +24,14 @@ export type {
   RewardShapingName,
   TokenSelectorName,
 } from './registry.ts';
-export type { CompiledObjectives, MethodChoice, ObjectivesOptions } from './compute-loss.ts';
+export type { CompiledObjectives, MethodChoice, ObjectiveState, ObjectivesOptions } from './compute-loss.ts';
 export type { DistributionPair } from './divergence.ts';
 export type { RewardScaling } from './advantages.ts';
 export type { AepoControl, AepoPlan, AepoComposition } from './aepo.ts';
 export type { SirenControl } from './siren.ts';
 
 export { Aggregation } from './types.ts';
-export { compileObjectives, computeLoss, shapeRewards } from './compute-loss.ts';
+export { compileObjectives, computeLoss, exportObjectiveState, importObjectiveState, shapeRewards } from './compute-loss.ts';
 export {
   compileMethod,
   entropyControls,

@@ -168,3 +168,23 @@ test('missing batch inputs and bad shapes are data errors naming the field', () 
   expectData(() => compileMethod('objective', 'gkd-jsd', {}).fn(base), 'studentLogprobsFull');
   expectData(() => compileMethod('reward_shaping', 'pear', {}).fn([{ reward: 1 }]), 'samples.0.correct');
 });
+
+test('SIREN anchor survives a checkpoint: export after a step, import into a fresh compile, same next loss', async () => {
+  const { batchOf, logits } = await import('./fixtures.ts');
+  const { exportObjectiveState, importObjectiveState } = await import('../../../src/objectives/index.ts');
+  const opts = { objective: { name: 'grpo' }, entropy_control: { name: 'siren', params: { lambda: 1, top_p: 0.95, mask_quantile: 0 } } };
+  const first = compileObjectives(opts);
+  assert.deepEqual(exportObjectiveState(first), { entropy_control: { anchor: null } });
+  tf.tidy(() => computeLoss(first, batchOf(tf.tensor3d(logits))).loss.dataSync());
+  const saved = JSON.parse(JSON.stringify(exportObjectiveState(first)));
+  assert.equal(typeof saved.entropy_control.anchor, 'number', 'the first batch set the anchor');
+  const shifted = tf.tensor3d(logits.map((b) => b.map((t) => t.map((x, i) => x * 1.7 + i * 0.3))));
+  const lossAfter = (c: ReturnType<typeof compileObjectives>) => tf.tidy(() => computeLoss(c, batchOf(shifted)).loss.dataSync()[0]!);
+  const resumed = compileObjectives(opts);
+  importObjectiveState(resumed, saved);
+  const fresh = compileObjectives(opts); // without the state it would anchor to the shifted batch instead
+  close(lossAfter(resumed), lossAfter(first), 1e-6);
+  assert.ok(Math.abs(lossAfter(fresh) - lossAfter(first)) > 1e-4, 'a fresh compile anchors elsewhere (the test can tell)');
+  assert.deepEqual(exportObjectiveState(compileObjectives({ objective: { name: 'grpo' } })), {});
+  assert.throws(() => importObjectiveState(resumed, { entropy_control: { anchor: Number.NaN } }), /objectives.entropy_control.anchor/);
+});
