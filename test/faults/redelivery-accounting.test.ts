@@ -3,6 +3,8 @@
 // never exceed it; and every dispatched group is completed, dropped stale, in flight or dead-lettered.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connectNats, ConsumerName, runNames } from '../../src/platform/nats/index.ts';
 import { RunHarness, type RunStatusView } from '../e2e/harness.ts';
 import { assertAccounting, assertTrainedOnce } from '../e2e/run-checks.ts';
 
@@ -22,7 +24,20 @@ test('accounting.redelivered counts the redeliveries a frozen teacher causes; di
   await h.startAll(2);
   const before = (await h.waitFor((s) => s.step >= 1, 'learner step 1')) as StatusWithRedelivered;
   assert.equal(typeof before.accounting.redelivered, 'number', 'GET /runs/:id has accounting.redelivered');
-  h.signal('teacher', 'SIGSTOP');
+  // Freeze the teacher while it holds delivered, unacked work (otherwise there is nothing of its to redeliver).
+  const nc = await connectNats({ servers: h.nats.url, name: 'redeliv-probe' });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const stream = runNames(h.runId).stages.rewarded.stream;
+    const deadline = Date.now() + 60_000;
+    while ((await jsm.consumers.info(stream, ConsumerName.teacher)).num_ack_pending === 0) {
+      assert.ok(Date.now() < deadline, 'the teacher held unacked work within 60 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    h.signal('teacher', 'SIGSTOP');
+  } finally {
+    await nc.close();
+  }
   await new Promise((r) => setTimeout(r, 2 * ACK_WAIT_MS));
   h.signal('teacher', 'SIGCONT');
   const final = (await h.waitFinished(180_000)) as StatusWithRedelivered;
