@@ -46,7 +46,7 @@ const shape: BenchRunShape = {
 };
 /** task groups in flight per distributed run: 4 = one learner batch (no overlap, nothing stale), 8 = two */
 const IN_FLIGHT = values['max-in-flight'].split(',').map(Number);
-const GROUPS = Number(values.groups ?? (quick ? 16 : 96));
+const GROUPS = Number(values.groups ?? (quick ? 16 : 256));
 const REPEATS = Number(values.repeats ?? (quick ? 1 : 3));
 const SYNC_WORKERS = 2;
 /** Flags as numbers a run can use; a bad one is refused naming the flag. */
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       const ratio = two.tokensPerSecond / one.tokensPerSecond;
       out(`2. rollout scaling (${GROUPS} groups of 4, max_new_tokens ${shape.maxNewTokens}, models/student; tasks published -> all trajectories on the rollouts stream; ${os.availableParallelism()} cores on the machine)`);
       for (const r of [one, two]) {
-        out(`   ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${Math.round(r.tokensPerSecond)} tokens/s (${r.tokens} tokens, ${r.trajectories} trajectories in ${f2(r.seconds)} s; worker counters ${r.counterTokens} tokens; groups per worker ${r.groupsPerWorker.join('/')}; sequences per generate call ${r.rowsPerCallPerWorker.map(f1).join('/')}; workers got ${f2(r.cores)} cores, ${Math.round(r.tokensPerCpuSecond)} tokens per worker CPU-second; load average ${f1(r.load[0])} -> ${f1(r.load[1])})`);
+        out(`   ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${Math.round(r.tokensPerSecond)} tokens/s (${r.tokens} tokens, ${r.trajectories} trajectories in ${f2(r.seconds)} s; worker counters ${r.counterTokens} tokens; groups per worker ${r.groupsPerWorker.join('/')}; sequences per generate call ${r.rowsPerCallPerWorker.map(f1).join('/')}; workers got ${f2(r.cores)} cores (idle: ${r.idleCores.toFixed(3)}), ${Math.round(r.tokensPerCpuSecond)} tokens per worker CPU-second; load average ${f1(r.load[0])} -> ${f1(r.load[1])})`);
       }
       out(`   ratio 2 workers / 1: ${f2(ratio)}x (target >= ${TARGET_SCALING}: ${verdict(ratio >= TARGET_SCALING)}); cores obtained 2 / 1: ${f2(two.cores / one.cores)}x, tokens per worker CPU-second 2 / 1: ${f2(two.tokensPerCpuSecond / one.tokensPerCpuSecond)}x`);
     }

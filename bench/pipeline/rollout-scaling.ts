@@ -32,7 +32,11 @@ export interface RolloutRate {
   rowsPerCallPerWorker: number[];
   /** 1-min load average when the timed window started and ended */
   load: [number, number];
+  /** the workers' CPU use with nothing to do (summed over workers), cores */
+  idleCores: number;
 }
+
+const IDLE_MS = 3000;
 
 export interface ScalingOptions {
   workers: number;
@@ -99,6 +103,10 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     const scrape = (name: string) => Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, name)));
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const counters = () => Promise.all(['rlmesh_rollout_tokens_total', 'rlmesh_rollout_groups_total', 'process_cpu_seconds_total', 'rlmesh_rollout_generate_calls_total', 'rlmesh_rollout_sequences_total'].map(scrape)) as Promise<[number[], number[], number[], number[], number[]]>;
+    // Idle cost: the workers' CPU while no task is there (NATS pulls, heartbeats, metrics), over IDLE_MS.
+    const idle0 = await scrape('process_cpu_seconds_total');
+    await sleep(IDLE_MS);
+    const idleCores = (await scrape('process_cpu_seconds_total')).reduce((a, c, i) => a + c - idle0[i]!, 0) / (IDLE_MS / 1000);
     const [tokens0, groups0, cpu0, calls0, rows0] = await counters();
     const load0 = os.loadavg()[0]!;
 
@@ -119,6 +127,7 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
       groupsPerWorker: groups1.map((g, i) => g - groups0[i]!),
       rowsPerCallPerWorker: rows1.map((r, i) => (r - rows0[i]!) / Math.max(1, calls1[i]! - calls0[i]!)),
       load: [load0, os.loadavg()[0]!],
+      idleCores,
     };
   } finally {
     await sup.stopAll(10_000);
