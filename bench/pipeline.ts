@@ -8,12 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/engine/index.ts';
+import { MAX_BATCH_SEQUENCES } from '../src/actors/index.ts';
 import { ErrorCategory, invalidField, RlmeshError } from '../src/errors.ts';
 import { ensureNats } from '../src/platform/process/index.ts';
 import { progressBar } from '../src/cli/progress.ts';
 import { cpuModel, gitCommit, type BenchRunShape } from './pipeline/actors.ts';
 import { measureDistributed, measureLocal, type DistributedRun } from './pipeline/overhead.ts';
-import { measureRollout } from './pipeline/rollout-scaling.ts';
+import { measureEngine, measureRollout } from './pipeline/rollout-scaling.ts';
 import { measureWeightSync, WEIGHT_SIZES, type SyncResult, type SyncSample } from './pipeline/weight-sync.ts';
 
 const TARGET_OVERHEAD = 0.85;
@@ -111,12 +112,21 @@ async function main(): Promise<void> {
       const opts = { groups: GROUPS, groupSize: 4, maxNewTokens: shape.maxNewTokens, natsUrl: nats.url, shape };
       const one = await measureRollout({ ...opts, workers: 1, onGroup: phase('rollout x1', GROUPS) });
       const two = await measureRollout({ ...opts, workers: 2, onGroup: phase('rollout x2', GROUPS) });
+      // The same batched generate calls in bare processes (half the timed groups' calls each way): what the machine
+      // gives two samplers at once, without NATS or publishing.
+      const engineCalls = Math.max(2, Math.round(GROUPS * 4 / MAX_BATCH_SEQUENCES / 2));
+      const engine1 = await measureEngine(1, engineCalls, shape.maxNewTokens);
+      const engine2 = await measureEngine(2, engineCalls, shape.maxNewTokens);
       const ratio = two.tokensPerSecond / one.tokensPerSecond;
       out(`2. rollout scaling (${GROUPS} groups of 4, max_new_tokens ${shape.maxNewTokens}, models/student; tasks published -> all trajectories on the rollouts stream; ${os.availableParallelism()} cores on the machine)`);
       for (const r of [one, two]) {
         out(`   ${r.workers} worker${r.workers > 1 ? 's' : ' '}: ${Math.round(r.tokensPerSecond)} tokens/s (${r.tokens} tokens, ${r.trajectories} trajectories in ${f2(r.seconds)} s; worker counters ${r.counterTokens} tokens; groups per worker ${r.groupsPerWorker.join('/')}; sequences per generate call ${r.rowsPerCallPerWorker.map(f1).join('/')}; workers got ${f2(r.cores)} cores (idle: ${r.idleCores.toFixed(3)}), ${Math.round(r.tokensPerCpuSecond)} tokens per worker CPU-second; load average ${f1(r.load[0])} -> ${f1(r.load[1])})`);
       }
       out(`   ratio 2 workers / 1: ${f2(ratio)}x (target >= ${TARGET_SCALING}: ${verdict(ratio >= TARGET_SCALING)}); cores obtained 2 / 1: ${f2(two.cores / one.cores)}x, tokens per worker CPU-second 2 / 1: ${f2(two.tokensPerCpuSecond / one.tokensPerCpuSecond)}x`);
+      for (const e of [engine1, engine2]) {
+        out(`   bare engine, ${e.processes} process${e.processes > 1 ? 'es' : '  '} x ${engineCalls} generate calls of ${MAX_BATCH_SEQUENCES} rows: ${Math.round(e.tokensPerSecond)} tokens/s (${e.tokens} tokens in ${f2(e.seconds)} s; got ${f2(e.cores)} cores, ${Math.round(e.tokensPerCpuSecond)} tokens per CPU-second)`);
+      }
+      out(`   bare engine 2 / 1: tokens/s ${f2(engine2.tokensPerSecond / engine1.tokensPerSecond)}x (same calls per process), cores ${f2(engine2.cores / engine1.cores)}x, tokens per CPU-second ${f2(engine2.tokensPerCpuSecond / engine1.tokensPerCpuSecond)}x; workers / bare engine tokens per CPU-second: 1 worker ${f2(one.tokensPerCpuSecond / engine1.tokensPerCpuSecond)}, 2 workers ${f2(two.tokensPerCpuSecond / engine2.tokensPerCpuSecond)}`);
     }
     if (only.has('weights')) {
       const results: SyncResult[] = [];

@@ -1,7 +1,9 @@
 // Rollout scaling: completion tokens/s of N `rlmesh serve rollout` processes draining one tasks stream, from the
 // first RolloutTask published until every trajectory is on the rollouts stream (rollout-bound: nothing consumes
 // rollouts). Groups are seeded by their dispatch id, so every worker count samples the same tokens.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,6 +12,7 @@ import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts
 import { connectNats, deleteRun, provisionRun, publishProto, runNames } from '../../src/platform/nats/index.ts';
 import { Supervisor } from '../../src/platform/process/index.ts';
 import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
+import { MAX_BATCH_SEQUENCES } from '../../src/actors/index.ts';
 import { benchRunConfig, benchRunId, CLI_ENTRY, scrapeMetric, serveActor, sleep, writeYaml, type BenchRunShape, type ServedActor } from './actors.ts';
 
 export interface RolloutRate {
@@ -37,6 +40,8 @@ export interface RolloutRate {
 }
 
 const IDLE_MS = 3000;
+/** generate calls each worker makes before the timed window */
+const WARM_CALLS = 2;
 
 export interface ScalingOptions {
   workers: number;
@@ -95,12 +100,17 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     await provisionRun(jsm, runId, { maxMsgs: 100_000, maxBytes: 64 << 20 });
     const workers: ServedActor[] = await Promise.all(Array.from({ length: o.workers }, (_, i) =>
       serveActor(sup, 'rollout', { label: `rollout-${i + 1}`, configFile, runId, natsUrl: o.natsUrl, logDir: path.join(root, 'logs') })));
-    // Warm-up: one group per worker (JIT, wasm kernels); not timed.
-    const warm = tasksFor(runId, 'warm', o.workers, o.groupSize, o.maxNewTokens);
-    await publishTasks(js, names.stages.tasks.subject, warm);
-    const warmCount = warm.length * o.groupSize;
-    await waitForMessages(jsm, names.stages.rollouts.stream, warmCount, () => {});
+    // Warm-up (JIT, wasm kernels at full batch shapes), not timed: rounds of full batches until EVERY worker has
+    // made WARM_CALLS generate calls (a worker pulls several tasks at once, so one round may all go to one worker).
     const scrape = (name: string) => Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, name)));
+    let warmCount = 0;
+    for (let round = 0; round < 10; round++) {
+      const warm = tasksFor(runId, `warm${round}`, o.workers * (MAX_BATCH_SEQUENCES / o.groupSize), o.groupSize, o.maxNewTokens);
+      await publishTasks(js, names.stages.tasks.subject, warm);
+      warmCount += warm.length * o.groupSize;
+      await waitForMessages(jsm, names.stages.rollouts.stream, warmCount, () => {});
+      if ((await scrape('rlmesh_rollout_generate_calls_total')).every((c) => c >= WARM_CALLS)) break;
+    }
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const counters = () => Promise.all(['rlmesh_rollout_tokens_total', 'rlmesh_rollout_groups_total', 'process_cpu_seconds_total', 'rlmesh_rollout_generate_calls_total', 'rlmesh_rollout_sequences_total'].map(scrape)) as Promise<[number[], number[], number[], number[], number[]]>;
     // Idle cost: the workers' CPU while no task is there (NATS pulls, heartbeats, metrics), over IDLE_MS.
@@ -134,5 +144,44 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     await deleteRun(jsm, runId).catch(() => 0);
     await nc.close();
     if (!process.env.RLMESH_BENCH_KEEP) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+export interface EngineRate {
+  processes: number;
+  tokens: number;
+  /** from the common start signal to the last process's end */
+  seconds: number;
+  tokensPerSecond: number;
+  /** the processes' CPU seconds / seconds */
+  cores: number;
+  tokensPerCpuSecond: number;
+}
+
+/**
+ * The hardware's share of the scaling: N bare processes running the same batched generate calls (no NATS, no
+ * publishing), started together after their warm-up. Their tokens per CPU-second, 2 vs 1, is what the machine
+ * itself gives two processes sampling at once.
+ */
+export async function measureEngine(processes: number, calls: number, maxNewTokens: number): Promise<EngineRate> {
+  const script = path.resolve('bench/pipeline/generate-loop.ts');
+  const children = Array.from({ length: processes }, () => spawn(process.execPath, ['--import', 'tsx', script, String(calls), String(maxNewTokens)], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  try {
+    const lines = children.map((c) => createInterface({ input: c.stdout! }));
+    const next = (i: number) => new Promise<string>((resolve, reject) => {
+      lines[i]!.once('line', resolve);
+      children[i]!.once('exit', (code) => reject(new Error(`generate-loop exited with ${code} before reporting`)));
+    });
+    await Promise.all(children.map((_, i) => next(i).then((l) => { if (l !== 'READY') throw new Error(`generate-loop said ${l}`); })));
+    const results = children.map((_, i) => next(i));
+    const t0 = performance.now();
+    for (const c of children) c.stdin!.write('go\n');
+    const parsed = (await Promise.all(results)).map((l) => JSON.parse(l) as { tokens: number; wallSeconds: number; cpuSeconds: number });
+    const seconds = Math.max((performance.now() - t0) / 1000, ...parsed.map((p) => p.wallSeconds));
+    const tokens = parsed.reduce((a, p) => a + p.tokens, 0);
+    const cpuSeconds = parsed.reduce((a, p) => a + p.cpuSeconds, 0);
+    return { processes, tokens, seconds, tokensPerSecond: tokens / seconds, cores: cpuSeconds / seconds, tokensPerCpuSecond: tokens / cpuSeconds };
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   }
 }
