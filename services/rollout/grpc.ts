@@ -5,6 +5,7 @@ import type { StudentRolloutService } from '../../src/generated/rlmesh/v1/rollou
 import type { GenerateRequest } from '../../src/generated/rlmesh/v1/rollout.ts';
 import { check, requireInRange, requirePresent, serverStream, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
 import { checkSampling } from '../common/validate.ts';
+import { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 
 export function validateGenerate(req: GenerateRequest, maxPositions: number): void {
   requirePresent(req.task, 'task');
@@ -19,7 +20,7 @@ export function rolloutHandlers(policy: Policy, runId: string, workerId: string,
     generate: serverStream(async function* (req, ctx) {
       const trajectories = rolloutGroup(policy, {
         runId: req.runId || runId, groupId: req.groupId || `grpc-${randomUUID()}`, task: req.task!,
-        sampling: req.sampling ?? ({} as never), groupSize: req.numSamples, workerId,
+        sampling: req.sampling ?? SamplingParams.fromPartial({}), groupSize: req.numSamples, workerId,
       });
       for (const t of trajectories) {
         if (ctx.signal.aborted) return;

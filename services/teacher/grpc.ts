@@ -5,6 +5,7 @@ import type { TeacherScoringService, ScoreRequest, TeacherGenerateRequest } from
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange, requirePresent, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
 import { checkSampling, checkTokenIds } from '../common/validate.ts';
+import { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 
 export function validateScore(req: ScoreRequest, vocab: number, maxPositions: number): void {
   requireInRange(req.items.length, 'items', { min: 1, max: 1024, integer: true });
@@ -38,7 +39,7 @@ export function teacherHandlers(teacher: Teacher): HandlersFor<typeof TeacherSco
     }, { validate: (req) => validateScore(req, vocab, maxPos) }),
     generate: unary(async (req) => ({
       completions: rolloutGroup(teacher, {
-        runId: '', groupId: `teacher-${randomUUID()}`, task: req.task!, sampling: req.sampling ?? ({} as never),
+        runId: '', groupId: `teacher-${randomUUID()}`, task: req.task!, sampling: req.sampling ?? SamplingParams.fromPartial({}),
         groupSize: req.numSamples, workerId: teacher.id,
       }),
     }), { validate: validateTeacherGenerate }),
