@@ -62,13 +62,21 @@ test('teacher and verifier SIGKILLed mid-batch and restarted, a rollout worker h
   const held = await untilHoldingWork(jsm, names.stages.tasks.stream, ConsumerName.rollout);
   const before = await h.status();
   assert.ok(before.state === 'running' && before.step < STEPS, `the run is still training when rollout-1 hangs (step ${before.step} of ${STEPS})`);
+  const atFreeze = (await jsm.consumers.info(names.stages.tasks.stream, ConsumerName.rollout)).delivered;
+  const redeliveriesAtFreeze = atFreeze.consumer_seq - atFreeze.stream_seq;
   h.signal('rollout-1', 'SIGSTOP');
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, 2 * ACK_WAIT_MS)); // hung for two ack waits whatever else happens
   // The broker redelivers the hung worker's tasks once their ack_wait passes; the other worker takes them.
+  // Deliveries minus stream sequence = redeliveries so far on the tasks consumer (num_redelivered only counts the
+  // redelivered messages still unacked, and the other worker acks them quickly).
+  const redeliveries = async () => {
+    const d = (await jsm.consumers.info(names.stages.tasks.stream, ConsumerName.rollout)).delivered;
+    return d.consumer_seq - d.stream_seq;
+  };
   const redeliveredBy = Date.now() + 30_000;
   let taskRedeliveries = 0;
-  while ((taskRedeliveries = (await jsm.consumers.info(names.stages.tasks.stream, ConsumerName.rollout)).num_redelivered) === 0) {
+  while ((taskRedeliveries = (await redeliveries()) - redeliveriesAtFreeze) <= 0) {
     assert.ok(Date.now() < redeliveredBy, "the hung worker's tasks were redelivered within 30 s");
     await new Promise((r) => setTimeout(r, 100));
   }
