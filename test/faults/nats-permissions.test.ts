@@ -136,6 +136,20 @@ test('a wrong password is refused with a transport error naming neither password
   for (const s of SECRETS) assert.ok(!log.includes(s), 'the server log contains no password');
 });
 
+test('missing credentials are refused as well, and the refusal names no secret', async () => {
+  await assert.rejects(connectNats(natsOptionsFromEnv({ RLMESH_NATS_URL: server.url }, 'perm-anonymous')), (e: unknown) => {
+    assert.ok(e instanceof RlmeshError, `expected RlmeshError, got ${String(e)}`);
+    refusals.missingCredentials = e.message;
+    assert.equal(e.category, 'transport');
+    assert.match(e.message, /authorization violation/);
+    assert.match(e.message, /auth=none/, 'the error says no credentials were given');
+    for (const s of SECRETS) assert.ok(!e.message.includes(s), 'the error contains no password');
+    return true;
+  });
+  const log = readFileSync(serverLog, 'utf8');
+  for (const s of SECRETS) assert.ok(!log.includes(s), 'the server log contains no password');
+});
+
 test('TLS: a client trusting the self-signed CA (RLMESH_NATS_TLS_CA) connects; one without the CA is refused', async () => {
   const tdir = mkdtempSync(path.join(tmpdir(), 'rlmesh-natstls-'));
   const f = (n: string) => path.join(tdir, n);
