@@ -3,31 +3,18 @@
 // goes on); a producer that retries (retryTransient, as the controller and learner do) blocks until a consumer makes
 // room and nothing is lost; a stage whose downstream stream is full naks and redelivers until it fits, so every
 // message arrives downstream exactly once and nothing is dead-lettered. Prints `fault backpressure {...}`.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ErrorCategory, isRlmeshError } from '../../src/errors.ts';
 import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, deleteRun, provisionRun, publishProto, retryTransient, runNames } from '../../src/platform/nats/index.ts';
-import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+import { ConsumerName, consumeProto, provisionRun, publishProto, retryTransient, runNames } from '../../src/platform/nats/index.ts';
+import { useSharedNats } from '../fixtures/nats-session.ts';
 
 const MAX_MSGS = 4;
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const runs: string[] = [];
 const figures: Record<string, number> = {};
+const nats = useSharedNats('rlmesh-test-backpressure');
 
-before(async () => {
-  nc = await connect({ servers: SHARED_NATS_URL });
-  js = jetstream(nc);
-  jsm = await jetstreamManager(nc);
-});
-
-after(async () => {
-  for (const r of runs) await deleteRun(jsm, r).catch(() => undefined);
-  await nc.close();
+after(() => {
   process.stdout.write(`fault backpressure ${JSON.stringify(figures)}\n`);
 });
 
@@ -36,9 +23,8 @@ const task = (runId: string, i: number, pad = 0): RolloutTask => ({
 });
 
 async function tinyRun(prefix: string, opts: { maxMsgs?: number; maxBytes?: number; maxDeliver?: number }): Promise<string> {
-  const runId = uniqueRunId(prefix);
-  runs.push(runId);
-  await provisionRun(jsm, runId, { ...opts, ackWaitMs: 2000, maxDeliver: opts.maxDeliver ?? 5 });
+  const runId = nats.newRunId(prefix);
+  await provisionRun(nats.jsm, runId, { ...opts, ackWaitMs: 2000, maxDeliver: opts.maxDeliver ?? 5 });
   return runId;
 }
 
@@ -48,7 +34,7 @@ function watchCount(stream: string): { stop(): Promise<number> } {
   let on = true;
   const loop = (async () => {
     while (on) {
-      max = Math.max(max, (await jsm.streams.info(stream)).state.messages);
+      max = Math.max(max, (await nats.jsm.streams.info(stream)).state.messages);
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
@@ -58,13 +44,13 @@ function watchCount(stream: string): { stop(): Promise<number> } {
 test('a publish into a full stream (max_msgs, max_bytes) is refused as a transport error; what is stored stays', async () => {
   const runId = await tinyRun('bpfull', { maxMsgs: MAX_MSGS });
   const { subject, stream } = runNames(runId).stages.tasks;
-  for (let i = 0; i < MAX_MSGS; i++) await publishProto(js, subject, RolloutTask, task(runId, i), { msgId: `${runId}-g${i}:tasks` });
-  await assert.rejects(publishProto(js, subject, RolloutTask, task(runId, MAX_MSGS), { msgId: `${runId}-g${MAX_MSGS}:tasks` }), (e: unknown) => {
+  for (let i = 0; i < MAX_MSGS; i++) await publishProto(nats.js, subject, RolloutTask, task(runId, i), { msgId: `${runId}-g${i}:tasks` });
+  await assert.rejects(publishProto(nats.js, subject, RolloutTask, task(runId, MAX_MSGS), { msgId: `${runId}-g${MAX_MSGS}:tasks` }), (e: unknown) => {
     assert.ok(isRlmeshError(e) && e.category === ErrorCategory.transport, `transport error, got ${String(e)}`);
     assert.match(e.message, /maximum messages/i);
     return true;
   });
-  const info = await jsm.streams.info(stream);
+  const info = await nats.jsm.streams.info(stream);
   assert.equal(info.state.messages, MAX_MSGS, 'the refused message was not stored');
   assert.equal(info.state.first_seq, 1, 'nothing already stored was discarded');
 
@@ -74,7 +60,7 @@ test('a publish into a full stream (max_msgs, max_bytes) is refused as a transpo
   let refused: unknown;
   for (let i = 0; i < 20 && !refused; i++) {
     try {
-      await publishProto(js, b.subject, RolloutTask, task(bytesRun, i, 600), { msgId: `${bytesRun}-g${i}:tasks` });
+      await publishProto(nats.js, b.subject, RolloutTask, task(bytesRun, i, 600), { msgId: `${bytesRun}-g${i}:tasks` });
       stored++;
     } catch (e) {
       refused = e;
@@ -82,7 +68,7 @@ test('a publish into a full stream (max_msgs, max_bytes) is refused as a transpo
   }
   assert.ok(isRlmeshError(refused) && refused.category === ErrorCategory.transport, `max_bytes refusal is a transport error: ${String(refused)}`);
   assert.match((refused as Error).message, /maximum bytes/i);
-  assert.equal((await jsm.streams.info(b.stream)).state.messages, stored);
+  assert.equal((await nats.jsm.streams.info(b.stream)).state.messages, stored);
   figures.storedBeforeMaxBytes = stored;
 });
 
@@ -91,7 +77,7 @@ test('a retrying producer blocks while the stream is full and delivers everythin
   const names = runNames(runId);
   const N = 24;
   const received: string[] = [];
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream, consumer: ConsumerName.rollout, type: RolloutTask, deadSubject: names.stages.dead.subject,
     batch: 2, expiresMs: 1000,
     handler: async (t) => { await new Promise((r) => setTimeout(r, 40)); received.push(t.dispatchId); },
@@ -100,7 +86,7 @@ test('a retrying producer blocks while the stream is full and delivers everythin
   let retries = 0;
   try {
     for (let i = 0; i < N; i++) {
-      await retryTransient(() => publishProto(js, names.stages.tasks.subject, RolloutTask, task(runId, i), { msgId: `${runId}-g${i}:tasks` }),
+      await retryTransient(() => publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task(runId, i), { msgId: `${runId}-g${i}:tasks` }),
         { initialMs: 20, maxMs: 60_000, onRetry: () => { retries++; } });
     }
     const deadline = Date.now() + 60_000;
@@ -124,14 +110,14 @@ test('a stage whose downstream stream is full naks and redelivers: everything ar
   const downstream: string[] = [];
   const errors: string[] = [];
   // Upstream stage: tasks -> rollouts (publish without its own retry: a refusal fails the handler, which naks).
-  const stage = consumeProto(js, {
+  const stage = consumeProto(nats.js, {
     stream: names.stages.tasks.stream, consumer: ConsumerName.rollout, type: RolloutTask, deadSubject: names.stages.dead.subject,
     batch: 4, concurrency: 4, backoff: { initialMs: 50, maxMs: 400 }, expiresMs: 1000,
     onError: (e) => { errors.push(e instanceof Error ? e.message : String(e)); },
-    handler: async (t) => { await publishProto(js, names.stages.rollouts.subject, RolloutTask, t, { msgId: `${t.dispatchId}:rollouts` }); },
+    handler: async (t) => { await publishProto(nats.js, names.stages.rollouts.subject, RolloutTask, t, { msgId: `${t.dispatchId}:rollouts` }); },
   });
   // Slow downstream stage.
-  const sink = consumeProto(js, {
+  const sink = consumeProto(nats.js, {
     stream: names.stages.rollouts.stream, consumer: ConsumerName.verifier, type: RolloutTask, deadSubject: names.stages.dead.subject,
     batch: 1, expiresMs: 1000,
     handler: async (t) => { await new Promise((r) => setTimeout(r, 100)); downstream.push(t.dispatchId); },
@@ -139,7 +125,7 @@ test('a stage whose downstream stream is full naks and redelivers: everything ar
   const watch = watchCount(names.stages.rollouts.stream);
   try {
     for (let i = 0; i < N; i++) {
-      await retryTransient(() => publishProto(js, names.stages.tasks.subject, RolloutTask, task(runId, i), { msgId: `${runId}-g${i}:tasks` }), { initialMs: 20 });
+      await retryTransient(() => publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task(runId, i), { msgId: `${runId}-g${i}:tasks` }), { initialMs: 20 });
     }
     const deadline = Date.now() + 90_000;
     while (downstream.length < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -153,7 +139,7 @@ test('a stage whose downstream stream is full naks and redelivers: everything ar
   assert.ok(stage.counters.failed > 0, 'the upstream stage was refused at least once (full downstream stream)');
   assert.ok(errors.some((m) => /maximum messages/i.test(m)), 'the refusal was reported to onError');
   assert.equal(stage.counters.deadLettered + sink.counters.deadLettered, 0, 'nothing dead-lettered');
-  assert.equal((await jsm.streams.info(names.stages.dead.stream)).state.messages, 0);
+  assert.equal((await nats.jsm.streams.info(names.stages.dead.stream)).state.messages, 0);
   assert.ok(maxSeen <= MAX_MSGS);
   Object.assign(figures, { stageMessages: N, stageRefusals: stage.counters.failed, stageMaxDownstream: maxSeen });
 });

@@ -2,17 +2,8 @@
 // (identity serializers), so the server's own decoder sees exactly what the fuzzer made.
 import { Client, credentials, Metadata, status as GrpcCode, type ServiceError } from '@grpc/grpc-js';
 
-/** mulberry32: a small seeded generator, the same sequence for the same seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded mulberry32 generator: the same sequence for the same seed. */
+export { seededRandom as rng } from '../../src/objectives/tensor-ops.ts';
 
 export const randInt = (r: () => number, n: number): number => Math.floor(r() * n);
 

@@ -1,40 +1,18 @@
 // consumeProto's batch mode and publishProtoBatch against the real NATS at RLMESH_NATS_URL: per-item outcomes
 // (ack, nak -> redelivery, permanent -> dead letter), undecodable messages dead-lettered before the handler,
 // a throwing batch handler, PubAcks with duplicates flagged, a subject no stream serves.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import {
-  connectNats, consumeProto, deleteRun, Header, provisionRun, publishProto, publishProtoBatch, runNames,
-} from '../../src/platform/nats/index.ts';
+import { connectNats, consumeProto, Header, publishProto, publishProtoBatch } from '../../src/platform/nats/index.ts';
 import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+import { readMessages, useSharedNats } from '../fixtures/nats-session.ts';
 
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const runs: string[] = [];
+const nats = useSharedNats('rlmesh-test-consume-batch');
 
-before(async () => {
-  nc = await connectNats({ servers: SHARED_NATS_URL, name: 'rlmesh-test-consume-batch' });
-  js = jetstream(nc);
-  jsm = await jetstreamManager(nc);
-});
-
-after(async () => {
-  for (const r of runs) await deleteRun(jsm, r);
-  await nc.close();
-});
-
-async function newRun(maxDeliver = 5): Promise<ReturnType<typeof runNames>> {
-  const id = uniqueRunId('cbatch');
-  runs.push(id);
-  await provisionRun(jsm, id, { maxDeliver, ackWaitMs: 30_000 });
-  return runNames(id);
-}
+const newRun = (maxDeliver = 5) => nats.newRun('cbatch', { maxDeliver, ackWaitMs: 30_000 });
 
 const task = (dispatchId: string) => RolloutTask.fromPartial({ runId: 'r', dispatchId, groupSize: 4 });
 
@@ -45,23 +23,13 @@ async function waitFor(what: string, cond: () => boolean, limitMs = 20_000): Pro
   }
 }
 
-async function readAll(stream: string, consumer: string, count: number): Promise<JsMsg[]> {
-  const c = await js.consumers.get(stream, consumer);
-  const out: JsMsg[] = [];
-  while (out.length < count) {
-    const m = await c.next({ expires: 5000 });
-    assert.ok(m, `expected ${count} messages on ${stream}, got ${out.length}`);
-    out.push(m);
-    m.ack();
-  }
-  return out;
-}
+const readAll = (stream: string, consumer: string, count: number) => readMessages(nats.js, stream, consumer, count);
 
 test('publishProtoBatch settles each item in order with its PubAck; a repeated msg id is flagged duplicate', async () => {
   const names = await newRun();
   const subject = names.stages.tasks.subject;
   const ids = Array.from({ length: 40 }, (_, i) => `b${i}`);
-  const first = await publishProtoBatch(js, subject, RolloutTask, ids.map((id) => ({ value: task(id), msgId: `${id}:tasks` })));
+  const first = await publishProtoBatch(nats.js, subject, RolloutTask, ids.map((id) => ({ value: task(id), msgId: `${id}:tasks` })));
   assert.equal(first.length, 40);
   const seqs = first.map((r) => {
     assert.equal(r.status, 'fulfilled');
@@ -69,7 +37,7 @@ test('publishProtoBatch settles each item in order with its PubAck; a repeated m
   });
   assert.ok(seqs.every((a) => a?.duplicate === false && a.stream === names.stages.tasks.stream));
   assert.equal(new Set(seqs.map((a) => a!.seq)).size, 40, 'every item stored once');
-  const again = await publishProtoBatch(js, subject, RolloutTask, [{ value: task('b3'), msgId: 'b3:tasks' }, { value: task('new'), msgId: 'new:tasks' }]);
+  const again = await publishProtoBatch(nats.js, subject, RolloutTask, [{ value: task('b3'), msgId: 'b3:tasks' }, { value: task('new'), msgId: 'new:tasks' }]);
   assert.deepEqual(again.map((r) => r.status === 'fulfilled' && r.value.duplicate), [true, false]);
   assert.equal(again[0]!.status === 'fulfilled' && again[0]!.value.seq, seqs[3]!.seq);
   const stored = await readAll(names.stages.tasks.stream, 'rollout', 41);
@@ -80,7 +48,7 @@ test('publishProtoBatch settles each item in order with its PubAck; a repeated m
 
 test('publishProtoBatch to a subject no stream serves rejects each item with a transport error naming the subject', async () => {
   const subject = `rlmesh.${uniqueRunId('none')}.tasks`;
-  const out = await publishProtoBatch(js, subject, RolloutTask, [{ value: task('x') }, { value: task('y') }], { timeoutMs: 3000 });
+  const out = await publishProtoBatch(nats.js, subject, RolloutTask, [{ value: task('x') }, { value: task('y') }], { timeoutMs: 3000 });
   assert.equal(out.length, 2);
   for (const r of out) {
     assert.equal(r.status, 'rejected');
@@ -102,12 +70,12 @@ test('publishProtoBatch on a closed connection rejects each item (never the whol
 test('batch mode: items acked, nakked and redelivered, or dead-lettered by their own outcome; garbage never reaches the handler', async () => {
   const names = await newRun(3);
   const ids = ['ok-1', 'flaky', 'bad-input', 'ok-2', 'poison', 'ok-3'];
-  for (const id of ids) await publishProto(js, names.stages.tasks.subject, RolloutTask, task(id), { msgId: `${id}:tasks` });
-  await js.publish(names.stages.tasks.subject, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), { msgID: 'garbage:tasks' });
+  for (const id of ids) await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task(id), { msgId: `${id}:tasks` });
+  await nats.js.publish(names.stages.tasks.subject, new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), { msgID: 'garbage:tasks' });
   const handled: string[] = [];
   const batchSizes: number[] = [];
   let flakyTries = 0;
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -141,15 +109,15 @@ test('batch mode: items acked, nakked and redelivered, or dead-lettered by their
   assert.match(reasons[0]!, /^data: .*cannot decode rlmesh\.v1\.RolloutTask/);
   assert.match(reasons[1]!, /^data: task\.spec: prompt is empty/);
   assert.equal(reasons[2], 'internal: model exploded');
-  assert.equal((await jsm.streams.info(names.stages.tasks.stream)).state.messages, 0, 'every message acked or terminated');
+  assert.equal((await nats.jsm.streams.info(names.stages.tasks.stream)).state.messages, 0, 'every message acked or terminated');
 });
 
 test('batch mode: a throwing batch handler fails every item of the batch (redelivered, then handled)', async () => {
   const names = await newRun(5);
-  for (const id of ['a', 'b', 'c']) await publishProto(js, names.stages.tasks.subject, RolloutTask, task(id), { msgId: `${id}:tasks` });
+  for (const id of ['a', 'b', 'c']) await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task(id), { msgId: `${id}:tasks` });
   let calls = 0;
   const handled = new Set<string>();
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -172,9 +140,9 @@ test('batch mode: a throwing batch handler fails every item of the batch (redeli
 
 test('consumeProto refuses both or neither of handler and handleBatch', () => {
   const base = { stream: 's', consumer: 'c', type: RolloutTask, deadSubject: 'd' };
-  assert.throws(() => consumeProto(js, base), (e: unknown) => e instanceof RlmeshError && e.category === ErrorCategory.config);
+  assert.throws(() => consumeProto(nats.js, base), (e: unknown) => e instanceof RlmeshError && e.category === ErrorCategory.config);
   assert.throws(
-    () => consumeProto(js, { ...base, handler: () => undefined, handleBatch: async () => [] }),
+    () => consumeProto(nats.js, { ...base, handler: () => undefined, handleBatch: async () => [] }),
     (e: unknown) => e instanceof RlmeshError && e.field === 'handler',
   );
 });

@@ -1,39 +1,20 @@
 // Typed publish/consume against the real NATS at RLMESH_NATS_URL: ack, nak -> redelivery, max_deliver ->
 // dead letter, permanent errors, malformed payloads, Nats-Msg-Id dedupe.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import { connectNats, consumeProto, deleteRun, Header, provisionRun, publishProto, runNames } from '../../src/platform/nats/index.ts';
+import { consumeProto, Header, publishProto, runNames } from '../../src/platform/nats/index.ts';
 import type { ConsumeLoop } from '../../src/platform/nats/index.ts';
-import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+import { uniqueRunId } from '../fixtures/nats-server.ts';
+import { useSharedNats } from '../fixtures/nats-session.ts';
 
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const runs: string[] = [];
+const nats = useSharedNats('rlmesh-test-consume');
 
-before(async () => {
-  nc = await connectNats({ servers: SHARED_NATS_URL, name: 'rlmesh-test-consume' });
-  js = jetstream(nc);
-  jsm = await jetstreamManager(nc);
-});
 
-after(async () => {
-  for (const r of runs) await deleteRun(jsm, r);
-  await nc.close();
-});
-
-async function newRun(maxDeliver = 5): Promise<ReturnType<typeof runNames>> {
-  const id = uniqueRunId('consume');
-  runs.push(id);
-  await provisionRun(jsm, id, { maxDeliver, ackWaitMs: 30_000 });
-  return runNames(id);
-}
+const newRun = (maxDeliver = 5) => nats.newRun('consume', { maxDeliver, ackWaitMs: 30_000 });
 
 function task(dispatchId: string) {
   return RolloutTask.fromPartial({ runId: 'r', dispatchId, groupSize: 4, minPolicyVersion: 2 });
@@ -47,7 +28,7 @@ async function waitFor(what: string, cond: () => boolean, limitMs = 20_000): Pro
 }
 
 async function readDead(names: ReturnType<typeof runNames>, count: number): Promise<JsMsg[]> {
-  const c = await js.consumers.get(names.stages.dead.stream, 'gateway');
+  const c = await nats.js.consumers.get(names.stages.dead.stream, 'gateway');
   const out: JsMsg[] = [];
   while (out.length < count) {
     const m = await c.next({ expires: 5000 });
@@ -61,13 +42,13 @@ async function readDead(names: ReturnType<typeof runNames>, count: number): Prom
 test('published tasks are decoded, handled in order and acked (work queue drains)', async () => {
   const names = await newRun();
   for (let i = 0; i < 5; i++) {
-    const r = await publishProto(js, names.stages.tasks.subject, RolloutTask, task(`d${i}`), { msgId: `d${i}:tasks` });
+    const r = await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task(`d${i}`), { msgId: `d${i}:tasks` });
     assert.equal(r.duplicate, false);
     assert.equal(r.stream, names.stages.tasks.stream);
   }
   const seen: Array<{ id: string; type: string; count: number }> = [];
   let loop: ConsumeLoop | undefined;
-  loop = consumeProto(js, {
+  loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -84,15 +65,15 @@ test('published tasks are decoded, handled in order and acked (work queue drains
   assert.ok(seen.every((s) => s.type === 'rlmesh.v1.RolloutTask' && s.count === 1));
   assert.deepEqual({ ...loop.counters }, { processed: 5, failed: 0, deadLettered: 0, redelivered: 0 });
   // Work-queue retention: acked messages are gone from the stream.
-  const si = await jsm.streams.info(names.stages.tasks.stream);
+  const si = await nats.jsm.streams.info(names.stages.tasks.stream);
   assert.equal(si.state.messages, 0);
 });
 
 test('a handler error naks the message and it is redelivered, then succeeds', async () => {
   const names = await newRun();
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('flaky'), { msgId: 'flaky:tasks' });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('flaky'), { msgId: 'flaky:tasks' });
   const deliveries: number[] = [];
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -114,13 +95,13 @@ test('past max_deliver the message is dead-lettered with reason and original hea
   const names = await newRun(3);
   const h = natsHeaders();
   h.set('X-Test', 'keep-me');
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('poison'), { msgId: 'poison:tasks', headers: h });
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('good-1'), { msgId: 'good-1:tasks' });
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('bad-input'), { msgId: 'bad-input:tasks' });
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('good-2'), { msgId: 'good-2:tasks' });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('poison'), { msgId: 'poison:tasks', headers: h });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('good-1'), { msgId: 'good-1:tasks' });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('bad-input'), { msgId: 'bad-input:tasks' });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('good-2'), { msgId: 'good-2:tasks' });
   const ok: string[] = [];
   const errors: unknown[] = [];
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -158,19 +139,19 @@ test('past max_deliver the message is dead-lettered with reason and original hea
   assert.equal(bad.headers!.get(Header.deadDeliveries), '1');
   assert.match(bad.headers!.get(Header.deadReason), /^data: task\.spec: prompt is empty/);
   // Terminated messages left the work queue.
-  assert.equal((await jsm.streams.info(names.stages.tasks.stream)).state.messages, 0);
+  assert.equal((await nats.jsm.streams.info(names.stages.tasks.stream)).state.messages, 0);
 });
 
 test('a malformed protobuf payload is dead-lettered with the decode error and never reaches the handler', async () => {
   const names = await newRun();
   const garbage = new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
-  await js.publish(names.stages.tasks.subject, garbage, { msgID: 'garbage:tasks' });
+  await nats.js.publish(names.stages.tasks.subject, garbage, { msgID: 'garbage:tasks' });
   // A message claiming another type is refused too.
   const h = natsHeaders();
   h.set(Header.type, 'rlmesh.v1.Trajectory');
-  await js.publish(names.stages.tasks.subject, RolloutTask.encode(task('x')).finish(), { msgID: 'wrongtype:tasks', headers: h });
+  await nats.js.publish(names.stages.tasks.subject, RolloutTask.encode(task('x')).finish(), { msgID: 'wrongtype:tasks', headers: h });
   let calls = 0;
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -190,32 +171,32 @@ test('a malformed protobuf payload is dead-lettered with the decode error and ne
 
 test('a repeated Nats-Msg-Id is dropped by the stream and reported as duplicate', async () => {
   const names = await newRun();
-  const first = await publishProto(js, names.stages.tasks.subject, RolloutTask, task('dup'), { msgId: 'dup:tasks' });
-  const again = await publishProto(js, names.stages.tasks.subject, RolloutTask, task('dup'), { msgId: 'dup:tasks' });
-  const other = await publishProto(js, names.stages.tasks.subject, RolloutTask, task('dup'), { msgId: 'dup:rollouts' });
+  const first = await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('dup'), { msgId: 'dup:tasks' });
+  const again = await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('dup'), { msgId: 'dup:tasks' });
+  const other = await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('dup'), { msgId: 'dup:rollouts' });
   assert.equal(first.duplicate, false);
   assert.equal(again.duplicate, true);
   assert.equal(again.seq, first.seq);
   assert.equal(other.duplicate, false);
-  assert.equal((await jsm.streams.info(names.stages.tasks.stream)).state.messages, 2);
+  assert.equal((await nats.jsm.streams.info(names.stages.tasks.stream)).state.messages, 2);
 });
 
 test('publishing to a subject no stream serves is a transport error naming the subject', async () => {
   await assert.rejects(
-    publishProto(js, `rlmesh.${uniqueRunId('none')}.tasks`, RolloutTask, task('x'), { timeoutMs: 2000 }),
+    publishProto(nats.js, `rlmesh.${uniqueRunId('none')}.tasks`, RolloutTask, task('x'), { timeoutMs: 2000 }),
     (e: unknown) => e instanceof RlmeshError && e.category === 'transport' && /rlmesh\..*\.tasks/.test(e.message),
   );
 });
 
 test('stop() waits for the in-flight handler to finish and ack, and hands unstarted messages back', async () => {
   const names = await newRun();
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('slow'), { msgId: 'slow:tasks' });
-  await publishProto(js, names.stages.tasks.subject, RolloutTask, task('queued'), { msgId: 'queued:tasks' });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('slow'), { msgId: 'slow:tasks' });
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('queued'), { msgId: 'queued:tasks' });
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let started = false;
   let finished = false;
-  const loop = consumeProto(js, {
+  const loop = consumeProto(nats.js, {
     stream: names.stages.tasks.stream,
     consumer: 'rollout',
     type: RolloutTask,
@@ -240,7 +221,7 @@ test('stop() waits for the in-flight handler to finish and ack, and hands unstar
   assert.equal(finished, true);
   assert.equal(loop.counters.processed, 1);
   // 'slow' was acked; 'queued' went back to the stream and another worker gets it now.
-  const next = await (await js.consumers.get(names.stages.tasks.stream, 'rollout')).next({ expires: 5000 });
+  const next = await (await nats.js.consumers.get(names.stages.tasks.stream, 'rollout')).next({ expires: 5000 });
   assert.ok(next, 'queued message available again');
   assert.equal(RolloutTask.decode(next.data).dispatchId, 'queued');
   next.ack();

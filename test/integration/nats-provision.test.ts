@@ -1,30 +1,15 @@
 // provisionRun/deleteRun against the real NATS: streams and durable consumers as in docs/conventions.md,
 // idempotent re-provisioning with new limits, teacher-less runs, bounded streams refusing publishes.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
 import { RlmeshError } from '../../src/errors.ts';
-import { connectNats, deleteRun, provisionRun, publishProto, runNames, WeightStore } from '../../src/platform/nats/index.ts';
-import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+import { deleteRun, provisionRun, publishProto, runNames, WeightStore } from '../../src/platform/nats/index.ts';
+import { uniqueRunId } from '../fixtures/nats-server.ts';
+import { useSharedNats } from '../fixtures/nats-session.ts';
 
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const runs: string[] = [];
+const nats = useSharedNats('rlmesh-test-provision');
 
-before(async () => {
-  nc = await connectNats({ servers: SHARED_NATS_URL, name: 'rlmesh-test-provision' });
-  js = jetstream(nc);
-  jsm = await jetstreamManager(nc);
-});
-
-after(async () => {
-  for (const r of runs) await deleteRun(jsm, r);
-  await nc.close();
-});
 
 test('runNames follows the conventions table', () => {
   const n = runNames('my-run_2');
@@ -38,25 +23,24 @@ test('runNames follows the conventions table', () => {
 });
 
 test('provisionRun creates every stream and durable consumer with the configured limits, idempotently', async () => {
-  const runId = uniqueRunId('prov');
-  runs.push(runId);
+  const runId = nats.newRunId('prov');
   const n = runNames(runId);
-  await provisionRun(jsm, runId, { maxDeliver: 4, ackWaitMs: 20_000, consumers: { rollout: { maxAckPending: 8 } } });
-  await provisionRun(jsm, runId, { maxDeliver: 4, ackWaitMs: 20_000, consumers: { rollout: { maxAckPending: 8 } } });
+  await provisionRun(nats.jsm, runId, { maxDeliver: 4, ackWaitMs: 20_000, consumers: { rollout: { maxAckPending: 8 } } });
+  await provisionRun(nats.jsm, runId, { maxDeliver: 4, ackWaitMs: 20_000, consumers: { rollout: { maxAckPending: 8 } } });
   const expected: Record<string, string | undefined> = {
     tasks: 'rollout', rollouts: 'verifier', rewarded: 'teacher', scored: 'learner',
     feedback: 'controller', metrics: 'gateway', weights: undefined, dead: 'gateway',
   };
   for (const [stage, durable] of Object.entries(expected)) {
     const { stream, subject } = n.stages[stage as keyof typeof n.stages];
-    const si = await jsm.streams.info(stream);
+    const si = await nats.jsm.streams.info(stream);
     assert.deepEqual(si.config.subjects, [subject]);
     assert.equal(si.config.retention, stage === 'dead' || stage === 'weights' ? 'limits' : 'workqueue', stage);
     assert.equal(si.config.discard, stage === 'weights' ? 'old' : 'new', stage);
     assert.ok(si.config.max_msgs > 0 && si.config.max_bytes > 0, `${stage} is bounded`);
     assert.ok(si.config.duplicate_window >= 60e9, `${stage} dedupe window`);
     const consumers = [];
-    for await (const ci of jsm.consumers.list(stream)) consumers.push(ci);
+    for await (const ci of nats.jsm.consumers.list(stream)) consumers.push(ci);
     assert.deepEqual(consumers.map((c) => c.name), durable ? [durable] : [], stage);
     if (durable) {
       const c = consumers[0]!.config;
@@ -68,37 +52,36 @@ test('provisionRun creates every stream and durable consumer with the configured
     }
   }
   // New limits on a second call update the existing consumers.
-  await provisionRun(jsm, runId, { maxDeliver: 6 });
-  assert.equal((await jsm.consumers.info(n.stages.scored.stream, 'learner')).config.max_deliver, 6);
+  await provisionRun(nats.jsm, runId, { maxDeliver: 6 });
+  assert.equal((await nats.jsm.consumers.info(n.stages.scored.stream, 'learner')).config.max_deliver, 6);
   // Without a teacher, rewarded feeds the learner and the stale teacher consumer is gone.
-  await provisionRun(jsm, runId, { withTeacher: false });
+  await provisionRun(nats.jsm, runId, { withTeacher: false });
   const names = [];
-  for await (const ci of jsm.consumers.list(n.stages.rewarded.stream)) names.push(ci.name);
+  for await (const ci of nats.jsm.consumers.list(n.stages.rewarded.stream)) names.push(ci.name);
   assert.deepEqual(names, ['learner']);
 });
 
 test('a full bounded stream refuses the publish (discard new) instead of dropping silently', async () => {
-  const runId = uniqueRunId('full');
-  runs.push(runId);
+  const runId = nats.newRunId('full');
   const n = runNames(runId);
-  await provisionRun(jsm, runId, { maxMsgs: 2 });
+  await provisionRun(nats.jsm, runId, { maxMsgs: 2 });
   const t = RolloutTask.fromPartial({ dispatchId: 'a', groupSize: 1 });
-  await publishProto(js, n.stages.tasks.subject, RolloutTask, t, { msgId: '1:tasks' });
-  await publishProto(js, n.stages.tasks.subject, RolloutTask, t, { msgId: '2:tasks' });
+  await publishProto(nats.js, n.stages.tasks.subject, RolloutTask, t, { msgId: '1:tasks' });
+  await publishProto(nats.js, n.stages.tasks.subject, RolloutTask, t, { msgId: '2:tasks' });
   await assert.rejects(
-    publishProto(js, n.stages.tasks.subject, RolloutTask, t, { msgId: '3:tasks' }),
+    publishProto(nats.js, n.stages.tasks.subject, RolloutTask, t, { msgId: '3:tasks' }),
     (e: unknown) => e instanceof RlmeshError && e.category === 'transport' && /maximum messages/i.test(e.message),
   );
-  assert.equal((await jsm.streams.info(n.stages.tasks.stream)).state.messages, 2);
+  assert.equal((await nats.jsm.streams.info(n.stages.tasks.stream)).state.messages, 2);
 });
 
 test('deleteRun removes the streams and the weights bucket', async () => {
   const runId = uniqueRunId('del');
   const n = runNames(runId);
-  await provisionRun(jsm, runId);
-  await (await WeightStore.open(js, runId)).put(1, new Uint8Array([1]));
-  assert.equal(await deleteRun(jsm, runId), 9);
-  await assert.rejects(jsm.streams.info(n.stages.tasks.stream));
-  await assert.rejects(jsm.streams.info(`OBJ_${n.weightsBucket}`));
-  assert.equal(await deleteRun(jsm, runId), 0);
+  await provisionRun(nats.jsm, runId);
+  await (await WeightStore.open(nats.js, runId)).put(1, new Uint8Array([1]));
+  assert.equal(await deleteRun(nats.jsm, runId), 9);
+  await assert.rejects(nats.jsm.streams.info(n.stages.tasks.stream));
+  await assert.rejects(nats.jsm.streams.info(`OBJ_${n.weightsBucket}`));
+  assert.equal(await deleteRun(nats.jsm, runId), 0);
 });

@@ -1,42 +1,22 @@
 // WeightStore against the real NATS: a 20 MB blob round-trips byte-exact (put/get MB/s printed as
 // diagnostics), versions list/latest, pruning, corrupt metadata refused, missing version is not_found.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { RlmeshError } from '../../src/errors.ts';
-import { connectNats, deleteRun, runNames, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
-import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+import { runNames, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
+import { useSharedNats } from '../fixtures/nats-session.ts';
 
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
-const runs: string[] = [];
+const nats = useSharedNats('rlmesh-test-weights');
 
-before(async () => {
-  nc = await connectNats({ servers: SHARED_NATS_URL, name: 'rlmesh-test-weights' });
-  js = jetstream(nc);
-  jsm = await jetstreamManager(nc);
-});
 
-after(async () => {
-  for (const r of runs) await deleteRun(jsm, r);
-  await nc.close();
-});
-
-function newRunId(): string {
-  const id = uniqueRunId('weights');
-  runs.push(id);
-  return id;
-}
+const newRunId = () => nats.newRunId('weights');
 
 test('a 20 MB weights blob round-trips byte-exact with its sha256 and metadata', async (t) => {
   const runId = newRunId();
-  const store = await WeightStore.open(js, runId);
+  const store = await WeightStore.open(nats.js, runId);
   assert.equal(store.bucket, `rlmesh-weights-${runId}`);
   const blob = randomBytes(20 * 1024 * 1024);
   const t0 = performance.now();
@@ -60,7 +40,7 @@ test('a 20 MB weights blob round-trips byte-exact with its sha256 and metadata',
 
 test('list and latest follow versions; old versions are pruned past keep', async () => {
   const runId = newRunId();
-  const store = await WeightStore.open(js, runId, { keep: 2 });
+  const store = await WeightStore.open(nats.js, runId, { keep: 2 });
   assert.equal(await store.latest(), null);
   for (const v of [1, 2, 3]) await store.put(v, new Uint8Array([v, v, v]));
   const versions = (await store.list()).map((w) => w.version);
@@ -73,17 +53,17 @@ test('list and latest follow versions; old versions are pruned past keep', async
 
 test('get refuses a blob whose stored sha256 does not match its bytes', async () => {
   const runId = newRunId();
-  const store = await WeightStore.open(js, runId);
+  const store = await WeightStore.open(nats.js, runId);
   await store.put(1, new Uint8Array([1, 2, 3]));
   // Overwrite the object's metadata directly with a wrong digest.
-  const os = await new Objm(js).open(store.bucket);
+  const os = await new Objm(nats.js).open(store.bucket);
   await os.update('policy-v1.safetensors', { metadata: { 'rlmesh-version': '1', 'rlmesh-sha256': '00'.repeat(32) } });
   await assert.rejects(store.get(1), (e: unknown) => e instanceof RlmeshError && e.category === 'data' && e.field === 'sha256');
 });
 
 test('reads leave nothing on the server: no consumers after gets and lists, and pruned versions leave no records', async () => {
   const runId = newRunId();
-  const store = await WeightStore.open(js, runId, { chunkBytes: 4096, keep: 2 });
+  const store = await WeightStore.open(nats.js, runId, { chunkBytes: 4096, keep: 2 });
   const stream = `OBJ_${store.bucket}`;
   const blobs = Array.from({ length: 6 }, (_, v) => randomBytes(10_000 + v));
   for (let v = 0; v < blobs.length; v++) await store.put(v, blobs[v]!);
@@ -92,8 +72,8 @@ test('reads leave nothing on the server: no consumers after gets and lists, and 
     assert.equal((await store.latest())?.version, 5);
   }
   assert.deepEqual((await store.list()).map((w) => w.version), [4, 5]);
-  assert.equal((await jsm.consumers.list(stream).next()).length, 0, 'no consumers left on the bucket stream');
-  const si = await jsm.streams.info(stream, { subjects_filter: `$O.${store.bucket}.M.>` });
+  assert.equal((await nats.jsm.consumers.list(stream).next()).length, 0, 'no consumers left on the bucket stream');
+  const si = await nats.jsm.streams.info(stream, { subjects_filter: `$O.${store.bucket}.M.>` });
   assert.equal(Object.keys(si.state.subjects ?? {}).length, 2, 'only the kept versions have meta records');
   // a blob spanning several chunks, read back through chunk direct gets, still byte-exact after others were pruned
   assert.deepEqual(Buffer.from((await store.get(4)).bytes), blobs[4]);

@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { connectNats, deleteRun, Header, provisionRun, publishProto, runNames, type RunNames } from '../../src/platform/nats/index.ts';
 import { readSpanFile } from '../../src/platform/telemetry/index.ts';
 import { listTasks, toTaskSpec, type Task } from '../../src/tasks/index.ts';
 import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
+import { readMessages } from '../fixtures/nats-session.ts';
 import { serveVerifier, type ServedActor } from './verifier-serve.ts';
 
 let nc: NatsConnection;
@@ -51,17 +52,7 @@ function trajectory(id: string, task: Task | undefined, completion: string, toke
   });
 }
 
-async function drain(stream: string, consumer: string, count: number): Promise<JsMsg[]> {
-  const c = await js.consumers.get(stream, consumer);
-  const out: JsMsg[] = [];
-  while (out.length < count) {
-    const m = await c.next({ expires: 10_000 });
-    assert.ok(m, `expected ${count} messages on ${stream}, got ${out.length}`);
-    out.push(m);
-    m.ack();
-  }
-  return out;
-}
+const drain = (stream: string, consumer: string, count: number) => readMessages(js, stream, consumer, count, 10_000);
 
 async function processedCount(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
