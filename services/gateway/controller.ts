@@ -10,7 +10,7 @@ import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, provisionRun, publishProto, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { ConsumerName, consumeProto, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
@@ -225,9 +225,8 @@ export class RunController extends EventEmitter {
   }
 
   /**
-   * Redeliveries from the broker: a durable consumer's delivery sequence counts every delivery, its stream sequence
-   * only first deliveries (each run stream starts at 1 and is consumed from the start), so the difference is the
-   * number of redeliveries on that consumer. Polled while the controller lives; never decreases.
+   * Redeliveries from the broker, summed over the run's durable consumers (redeliveriesOf). Polled while the
+   * controller lives; never decreases.
    */
   refreshRedelivered(): Promise<void> {
     this.refreshing ??= (async () => {
@@ -236,7 +235,7 @@ export class RunController extends EventEmitter {
       for (const stage of Object.values(names.stages)) {
         try {
           for await (const ci of this.deps.jsm.consumers.list(stage.stream)) {
-            if (ci.config.durable_name) total += Math.max(0, ci.delivered.consumer_seq - ci.delivered.stream_seq);
+            if (ci.config.durable_name) total += redeliveriesOf(ci);
           }
         } catch {
           // stream gone or broker unreachable: keep the last count

@@ -33,7 +33,7 @@ export function assertAccounting(h: RunHarness, status: RunStatusView, spans: re
  * `complete`: every process ended cleanly, so every trained id's step span was exported (a SIGKILLed learner loses
  * its last unexported spans).
  */
-export function assertTrainedOnce(h: RunHarness, spans: readonly SpanRecord[], complete = true): { stepSpans: SpanRecord[]; linked: Map<string, number> } {
+export function assertTrainedOnce(h: RunHarness, spans: readonly SpanRecord[], complete = true): { stepSpans: SpanRecord[]; linked: Map<string, number>; duplicates: number } {
   const state = h.trainerState();
   const ids = state.rng?.trainedIds ?? [];
   assert.equal(new Set(ids).size, ids.length);
@@ -58,7 +58,25 @@ export function assertTrainedOnce(h: RunHarness, spans: readonly SpanRecord[], c
   const twice = [...linked].filter(([id, n]) => n > 1 && trainedSet.has(id));
   assert.deepEqual(twice, [], 'no trained trajectory is linked from two learner.step spans');
   if (complete) for (const id of ids) assert.ok(linked.has(id), `trained id ${id} is linked from a learner.step span`);
-  return { stepSpans, linked };
+  return { stepSpans, linked, duplicates: twice.length + ids.length - new Set(ids).size };
+}
+
+/** Spans of messages a consumer got more than once (the broker's delivery count on the `process` span). */
+export function redeliveredSpans(spans: readonly SpanRecord[]): SpanRecord[] {
+  return spans.filter((s) => Number(s.attributes['messaging.message.delivery_count'] ?? 1) > 1);
+}
+
+/**
+ * The end check of a fault case: the accounting adds up (assertAccounting) and nothing is trained twice
+ * (assertTrainedOnce; `complete` as there). Returns the figures the fault tests print: lost groups (dispatched, per
+ * the gateway's spans, but neither in the checkpoint's trained ids, dropped stale nor in flight; 0 whenever
+ * assertAccounting passed), duplicates, and redelivered-message spans.
+ */
+export function assertNothingLost(h: RunHarness, status: RunStatusView, spans: readonly SpanRecord[], complete = true): { lost: number; duplicates: number; redelivered: number } {
+  const { duplicates } = assertTrainedOnce(h, spans, complete);
+  const { trainedGroups, dispatchIds } = assertAccounting(h, status, spans);
+  const lost = dispatchIds.size - trainedGroups.size - status.accounting.droppedStale - status.inFlight;
+  return { lost, duplicates, redelivered: redeliveredSpans(spans).length };
 }
 
 /** Spans grouped by trace id. */

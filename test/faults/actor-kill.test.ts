@@ -4,11 +4,12 @@
 // accounted for and no trajectory trained twice. Prints `fault kill {...}` per case and `fault kill run {...}`.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { connectNats, ConsumerName, runNames } from '../../src/platform/nats/index.ts';
+import { connectNats, ConsumerName, redeliveriesOf, runNames } from '../../src/platform/nats/index.ts';
+import { untilHoldingWork } from '../fixtures/nats-session.ts';
 import { RunHarness } from '../e2e/harness.ts';
-import { assertAccounting, assertTrainedOnce } from '../e2e/run-checks.ts';
+import { assertNothingLost, redeliveredSpans } from '../e2e/run-checks.ts';
 
 const ACK_WAIT_MS = 3000;
 const STEPS = 10; // room for three faults before the last step
@@ -24,17 +25,6 @@ after(async () => {
   for (const o of outcomes) process.stdout.write(`fault kill ${JSON.stringify(o)}\n`);
   process.stdout.write(`fault kill run ${JSON.stringify(summary)}\n`);
 });
-
-/** Waits until `consumer` on `stream` has delivered work not yet acked (the actor is mid-batch). */
-async function untilHoldingWork(jsm: JetStreamManager, stream: string, consumer: string): Promise<number> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const pending = (await jsm.consumers.info(stream, consumer)).num_ack_pending;
-    if (pending > 0) return pending;
-    assert.ok(Date.now() < deadline, `${consumer} held unacked work within 60 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('teacher and verifier SIGKILLed mid-batch and restarted, a rollout worker hung past ack_wait: nothing lost or trained twice', async () => {
   h = await RunHarness.create({ prefix: 'kill', config: { learner: { steps: STEPS }, nats: { ack_wait_ms: ACK_WAIT_MS, max_deliver: 10 } } });
@@ -62,21 +52,16 @@ test('teacher and verifier SIGKILLed mid-batch and restarted, a rollout worker h
   const held = await untilHoldingWork(jsm, names.stages.tasks.stream, ConsumerName.rollout);
   const before = await h.status();
   assert.ok(before.state === 'running' && before.step < STEPS, `the run is still training when rollout-1 hangs (step ${before.step} of ${STEPS})`);
-  const atFreeze = (await jsm.consumers.info(names.stages.tasks.stream, ConsumerName.rollout)).delivered;
-  const redeliveriesAtFreeze = atFreeze.consumer_seq - atFreeze.stream_seq;
+  const tasksConsumer = () => jsm.consumers.info(names.stages.tasks.stream, ConsumerName.rollout);
+  const redeliveriesAtFreeze = redeliveriesOf(await tasksConsumer());
   h.signal('rollout-1', 'SIGSTOP');
   const t0 = Date.now();
   await new Promise((r) => setTimeout(r, 2 * ACK_WAIT_MS)); // hung for two ack waits whatever else happens
   // The broker redelivers the hung worker's tasks once their ack_wait passes; the other worker takes them.
-  // Deliveries minus stream sequence = redeliveries so far on the tasks consumer (num_redelivered only counts the
-  // redelivered messages still unacked, and the other worker acks them quickly).
-  const redeliveries = async () => {
-    const d = (await jsm.consumers.info(names.stages.tasks.stream, ConsumerName.rollout)).delivered;
-    return d.consumer_seq - d.stream_seq;
-  };
+  // Counted from the consumer's sequences (redeliveriesOf): the other worker acks the redelivered tasks quickly.
   const redeliveredBy = Date.now() + 30_000;
   let taskRedeliveries = 0;
-  while ((taskRedeliveries = (await redeliveries()) - redeliveriesAtFreeze) <= 0) {
+  while ((taskRedeliveries = redeliveriesOf(await tasksConsumer()) - redeliveriesAtFreeze) <= 0) {
     assert.ok(Date.now() < redeliveredBy, "the hung worker's tasks were redelivered within 30 s");
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -91,17 +76,12 @@ test('teacher and verifier SIGKILLed mid-batch and restarted, a rollout worker h
   assert.equal(final.state, 'finished');
   assert.equal(final.step, STEPS);
   const spans = h.spans();
-  const { trainedGroups, dispatchIds } = assertAccounting(h, final, spans);
-  const { linked } = assertTrainedOnce(h, spans);
-  const ids = h.trainerState().rng?.trainedIds ?? [];
-  const duplicates = (ids.length - new Set(ids).size) + [...linked.values()].filter((n) => n > 1).length;
+  const { lost, duplicates, redelivered } = assertNothingLost(h, final, spans);
   assert.equal(duplicates, 0);
-  const redelivered = spans.filter((s) => Number(s.attributes['messaging.message.delivery_count'] ?? 1) > 1);
-  const rolloutRedelivered = redelivered.filter((s) => s.serviceName.includes('rollout'));
-  const lost = dispatchIds.size - trainedGroups.size - final.accounting.droppedStale - final.inFlight;
   assert.equal(lost, 0);
+  const rolloutRedelivered = redeliveredSpans(spans).filter((s) => s.serviceName.includes('rollout')).length;
   summary = {
     dispatched: final.accounting.dispatched, completed: final.accounting.completed, droppedStale: final.accounting.droppedStale,
-    inFlight: final.inFlight, deadLettered: final.accounting.deadLettered, redelivered: redelivered.length, rolloutRedelivered: rolloutRedelivered.length, lost, duplicates,
+    inFlight: final.inFlight, deadLettered: final.accounting.deadLettered, redelivered, rolloutRedelivered, lost, duplicates,
   };
 });

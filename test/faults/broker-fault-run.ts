@@ -8,7 +8,7 @@ import { RestartableNats } from './private-nats.ts';
 const nats = await RestartableNats.start();
 process.env.RLMESH_NATS_URL = nats.url; // read by the harness's fixtures at import
 const { RunHarness } = await import('../e2e/harness.ts');
-const { assertAccounting, assertTrainedOnce } = await import('../e2e/run-checks.ts');
+const { assertNothingLost } = await import('../e2e/run-checks.ts');
 type Harness = Awaited<ReturnType<typeof RunHarness.create>>;
 
 export const ACK_WAIT_MS = 3000;
@@ -34,12 +34,8 @@ export async function runWithRestart(name: string, downMs: number): Promise<void
   assert.equal(final.state, 'finished', `${name}: run state`);
   assert.equal(final.step, 5);
   for (const [label, p] of h.processes) assert.notEqual(p.proc.child.exitCode, 1, `${label} did not fail`);
-  const { trainedGroups, dispatchIds } = assertAccounting(h, final, spans);
-  const { linked } = assertTrainedOnce(h, spans);
-  const ids = h.trainerState().rng?.trainedIds ?? [];
-  const duplicates = (ids.length - new Set(ids).size) + [...linked.values()].filter((n) => n > 1).length;
-  const redelivered = spans.filter((s) => Number(s.attributes['messaging.message.delivery_count'] ?? 1) > 1).length;
-  outcomes.push({ case: name, downMs, recoveryMs, lost: dispatchIds.size - trainedGroups.size - final.accounting.droppedStale - final.inFlight, duplicates, redelivered });
+  const { lost, duplicates, redelivered } = assertNothingLost(h, final, spans);
+  outcomes.push({ case: name, downMs, recoveryMs, lost, duplicates, redelivered });
 }
 
 after(async () => {

@@ -14,7 +14,7 @@ import { WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
 import { runNames, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
 import { LearnerFailpoint } from '../../services/learner/failpoints.ts';
 import { RunHarness } from '../e2e/harness.ts';
-import { assertAccounting, assertTrainedOnce } from '../e2e/run-checks.ts';
+import { assertNothingLost } from '../e2e/run-checks.ts';
 
 const STEPS = 5;
 const CRASH_STEP = 3;
@@ -93,8 +93,7 @@ async function crashAndRestart(point: LearnerFailpoint): Promise<void> {
   assert.deepEqual(learnerSteps, Array.from({ length: STEPS }, (_, i) => i + 1), `${point}: learner metrics steps`);
   const spans = h.spans();
   // The killed learner's last spans were never exported, so links into them are skipped.
-  const { linked } = assertTrainedOnce(h, spans, false);
-  const { trainedGroups, dispatchIds } = assertAccounting(h, final, spans);
+  const { lost, duplicates } = assertNothingLost(h, final, spans, false);
 
   const anns = await announcements(h);
   const shas = await weightShas(h, anns);
@@ -106,12 +105,10 @@ async function crashAndRestart(point: LearnerFailpoint): Promise<void> {
   const ckpt = await loadCheckpoint(path.join(h.runDir, 'checkpoints', 'latest'));
   assert.equal(sha256Hex(encodeSafetensors(ckpt.weights)), [...shas.get(STEPS)!][0], `${point}: v${STEPS} = the final checkpoint's weights`);
 
-  const ids = h.trainerState().rng?.trainedIds ?? [];
   outcomes.push({
     case: point, crashStep: CRASH_STEP, resumedAt, recoveryMs, steps: final.step,
     dispatched: final.accounting.dispatched, completed: final.accounting.completed, inFlight: final.inFlight,
-    lost: dispatchIds.size - trainedGroups.size - final.accounting.droppedStale - final.inFlight,
-    duplicates: (ids.length - new Set(ids).size) + [...linked.values()].filter((n) => n > 1).length,
+    lost, duplicates,
     announcements: anns.length, conflictingVersions: conflicting.length,
   });
 }

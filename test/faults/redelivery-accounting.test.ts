@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats, ConsumerName, runNames } from '../../src/platform/nats/index.ts';
 import { RunHarness, type RunStatusView } from '../e2e/harness.ts';
-import { assertAccounting, assertTrainedOnce } from '../e2e/run-checks.ts';
+import { untilHoldingWork } from '../fixtures/nats-session.ts';
+import { assertAccounting, assertTrainedOnce, redeliveredSpans } from '../e2e/run-checks.ts';
 
 const ACK_WAIT_MS = 3000;
 type StatusWithRedelivered = RunStatusView & { accounting: RunStatusView['accounting'] & { redelivered: number } };
@@ -28,12 +29,7 @@ test('accounting.redelivered counts the redeliveries a frozen teacher causes; di
   const nc = await connectNats({ servers: h.nats.url, name: 'redeliv-probe' });
   try {
     const jsm = await jetstreamManager(nc);
-    const stream = runNames(h.runId).stages.rewarded.stream;
-    const deadline = Date.now() + 60_000;
-    while ((await jsm.consumers.info(stream, ConsumerName.teacher)).num_ack_pending === 0) {
-      assert.ok(Date.now() < deadline, 'the teacher held unacked work within 60 s');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilHoldingWork(jsm, runNames(h.runId).stages.rewarded.stream, ConsumerName.teacher);
     h.signal('teacher', 'SIGSTOP');
   } finally {
     await nc.close();
@@ -51,7 +47,7 @@ test('accounting.redelivered counts the redeliveries a frozen teacher causes; di
   assert.equal(a.deadLettered, 0);
   assert.equal(a.dispatched, a.completed + a.droppedStale + final.inFlight + a.deadLettered);
   // The freeze outlasted ack_wait: the teacher's unacked messages were redelivered, and the count grew.
-  const seen = spans.filter((s) => Number(s.attributes['messaging.message.delivery_count'] ?? 1) > 1);
+  const seen = redeliveredSpans(spans);
   assert.ok(seen.some((s) => s.serviceName.includes('teacher')), 'the teacher processed a redelivered message');
   assert.ok(a.redelivered > before.accounting.redelivered, `redelivered grew over the freeze (${before.accounting.redelivered} -> ${a.redelivered})`);
   // The broker counts every redelivery; a consumer's span exists only for those it processed (a delivery into an

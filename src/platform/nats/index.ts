@@ -16,6 +16,7 @@ export { Header } from './headers.ts';
 export { protoTypeName } from './proto-types.ts';
 export { publishProto } from './publish.ts';
 export { publishProtoBatch } from './publish-batch.ts';
+export { redeliveriesOf } from './redeliveries.ts';
 export { retryTransient } from './retry.ts';
 export { consumeProto } from './consume.ts';
 export { deadLetterReason, publishDeadLetter } from './dead-letter.ts';
