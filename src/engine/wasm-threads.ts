@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import workerThreads from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { invalidField } from '../errors.ts';
 
@@ -62,7 +63,8 @@ export async function prepareWasmThreads(threads: number): Promise<void> {
   }
   if (!patched) {
     const { worker, glue } = workerFiles();
-    const wt = require('node:worker_threads') as WorkerModule;
+    // The default import of a built-in is its CommonJS exports object, the one the Emscripten glue require()s.
+    const wt = workerThreads as unknown as WorkerModule;
     const NodeWorker = wt.Worker;
     wt.Worker = class extends NodeWorker {
       constructor(url: string | URL, options?: object) {
@@ -91,15 +93,14 @@ export function unrefWasmThreads(backend: unknown): void {
 /** Runs `start` (which starts the wasm module) while os.cpus() reports 2 x `threads` entries. */
 export async function withCpuCountFor<T>(threads: number, start: () => Promise<T>): Promise<T> {
   if (threads <= 1) return start();
-  const nodeOs = require('node:os') as typeof os;
-  const real = nodeOs.cpus;
-  nodeOs.cpus = () => {
+  const real = os.cpus;
+  os.cpus = () => {
     const cpus = real();
     return Array.from({ length: 2 * threads }, (_, i) => cpus[i % cpus.length]!);
   };
   try {
     return await start();
   } finally {
-    nodeOs.cpus = real;
+    os.cpus = real;
   }
 }
