@@ -27,28 +27,29 @@ async function trainAndMeasure(raw: Record<string, unknown>, steps: number): Pro
   return { before, after };
 }
 
+/** What both runs share: the shipped student, 1-2 digit addition, 30 steps of 32 trajectories at temperature 1. */
+const base = (over: { run_id: string; mode: string; teacher: unknown; group_size: number; lr: number; objective: unknown }) => ({
+  run_id: over.run_id, mode: over.mode, seed: 0,
+  student: { model: 'models/student' }, teacher: over.teacher,
+  tasks: { suite: 'add:1-2' },
+  rollout: { group_size: over.group_size, sampling: { temperature: 1.0, max_new_tokens: 40 } },
+  learner: { steps: 30, batch_size: 32, lr: over.lr, max_staleness: 2 },
+  objective: over.objective,
+});
+
 test('OPD (exact per-token reverse KL to the teacher on student prefixes) raises held-out accuracy of the student by >= 10 points', async () => {
-  const { before, after } = await trainAndMeasure({
-    run_id: 'learn-opd', mode: 'opd', seed: 0,
-    student: { model: 'models/student' }, teacher: { model: 'models/teacher', kind: 'separate' },
-    tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 4, sampling: { temperature: 1.0, max_new_tokens: 40 } },
-    learner: { steps: 30, batch_size: 32, lr: 3e-4, max_staleness: 2 },
+  const { before, after } = await trainAndMeasure(base({
+    run_id: 'learn-opd', mode: 'opd', teacher: { model: 'models/teacher', kind: 'separate' }, group_size: 4, lr: 3e-4,
     objective: { name: 'reverse-kl', params: {} },
-  }, 30);
+  }), 30);
   console.log(`OPD held-out accuracy ${before.toFixed(3)} -> ${after.toFixed(3)}`);
   assert.ok(after >= before + 0.10, `expected >= +10 points, got ${before} -> ${after}`);
 });
 
 test('GRPO with verifier rewards raises held-out accuracy of the student by >= 5 points', async () => {
-  const { before, after } = await trainAndMeasure({
-    run_id: 'learn-grpo', mode: 'rlvr', seed: 0,
-    student: { model: 'models/student' }, teacher: null,
-    tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 8, sampling: { temperature: 1.0, max_new_tokens: 40 } },
-    learner: { steps: 30, batch_size: 32, lr: 1e-4, max_staleness: 2 },
-    objective: { name: 'grpo', params: {} },
-  }, 30);
+  const { before, after } = await trainAndMeasure(base({
+    run_id: 'learn-grpo', mode: 'rlvr', teacher: null, group_size: 8, lr: 1e-4, objective: { name: 'grpo', params: {} },
+  }), 30);
   console.log(`GRPO held-out accuracy ${before.toFixed(3)} -> ${after.toFixed(3)}`);
   assert.ok(after >= before + 0.05, `expected >= +5 points, got ${before} -> ${after}`);
 });
