@@ -3,7 +3,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { MAX_BATCH_SEQUENCES, rolloutGroups, samplingCompatible, type Policy } from '../../src/actors/index.ts';
-import { RolloutTask, SamplingParams, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { withSpan } from '../../src/platform/telemetry/index.ts';
 import { check, requireInRange, requirePresent } from '../../src/platform/grpc/index.ts';
@@ -89,7 +89,7 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
         const t0 = performance.now();
         // The policy cannot change during the (synchronous) generate call; the version is the one sampled with.
         const trajectories = await batcher.submit({
-          runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling ?? SamplingParams.fromPartial({}),
+          runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling!, // required by validateRolloutTask
           groupSize: task.groupSize, workerId: deps.workerId, dispatchIndex: task.dispatchIndex,
         }, () => ctx.working());
         const tokens = trajectories.reduce((a, t) => a + t.completionTokenIds.length, 0);
