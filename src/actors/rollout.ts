@@ -14,6 +14,8 @@ export interface RolloutRequest {
   workerId: string;
   /** Curriculum's arm-local task index, echoed into the trajectories (default 0). */
   dispatchIndex?: number;
+  /** W3C trace context copied into every trajectory of the group (the worker's span for it; default none). */
+  traceContext?: Readonly<Record<string, string>>;
 }
 
 /** Rows per batched generate call (rollout workers and the in-process loop sample up to this many together). */
@@ -88,6 +90,7 @@ export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): 
     workerId: req.workerId,
     groupSize: req.groupSize,
     dispatchIndex: req.dispatchIndex ?? 0,
+    traceContext: { ...req.traceContext },
   })));
 }
 

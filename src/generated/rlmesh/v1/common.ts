@@ -145,6 +145,28 @@ export interface Trajectory {
   groupSize: number;
   /** RolloutTask.dispatch_index, echoed for curriculum feedback */
   dispatchIndex: number;
+  /**
+   * This trajectory's own W3C trace context ("traceparent", and "tracestate" when set): the span of the last actor
+   * that handled it. A trajectory travels in a TrajectoryBatch with others, so one message's NATS headers cannot
+   * carry its trace; each actor parents its span for the trajectory on this and writes its own context back before
+   * publishing. Empty when the producer was not tracing; a key with an empty value counts as absent.
+   */
+  traceContext: { [key: string]: string };
+}
+
+export interface Trajectory_TraceContextEntry {
+  key: string;
+  value: string;
+}
+
+/**
+ * The payload of the trajectory streams (rlmesh.<run>.rollouts, .rewarded, .scored) and of their dead letters: one
+ * message carries many trajectories (a rollout worker's generate call: whole groups), so a stage pays its per-message
+ * transport cost (pull, ack, publish, PubAck) once per batch. Each trajectory keeps its own trace (trace_context).
+ * A dead-lettered trajectory travels alone, as a batch of one.
+ */
+export interface TrajectoryBatch {
+  trajectories: Trajectory[];
 }
 
 /** Work item on rlmesh.<run>.tasks: sample group_size completions of one task. */
@@ -198,6 +220,8 @@ export interface TaskFeedback {
   droppedStale: boolean;
   /** arm-local task index as dispatched (curricula such as CurES) */
   dispatchIndex: number;
+  /** set aside by the batch filter (all samples scored the same): not trained on */
+  filtered: boolean;
 }
 
 /** A metrics sample on rlmesh.<run>.metrics and from LearnerUpdate.WatchMetrics. */
@@ -1427,6 +1451,7 @@ function createBaseTrajectory(): Trajectory {
     workerId: "",
     groupSize: 0,
     dispatchIndex: 0,
+    traceContext: {},
   };
 }
 
@@ -1512,6 +1537,9 @@ export const Trajectory: MessageFns<Trajectory> = {
     if (message.dispatchIndex !== 0) {
       writer.uint32(160).int32(message.dispatchIndex);
     }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      Trajectory_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(170).fork()).join();
+    });
     return writer;
   },
 
@@ -1738,6 +1766,17 @@ export const Trajectory: MessageFns<Trajectory> = {
             message.dispatchIndex = reader.int32();
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            const entry21 = Trajectory_TraceContextEntry.decode(reader, reader.uint32());
+            if (entry21.value !== undefined) {
+              message.traceContext[entry21.key] = entry21.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1834,6 +1873,33 @@ export const Trajectory: MessageFns<Trajectory> = {
         : isSet(object.dispatch_index)
         ? globalThis.Number(object.dispatch_index)
         : 0,
+      traceContext: isObject(object.traceContext)
+        ? (globalThis.Object.entries(object.traceContext) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.trace_context)
+        ? (globalThis.Object.entries(object.trace_context) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1899,6 +1965,15 @@ export const Trajectory: MessageFns<Trajectory> = {
     if (message.dispatchIndex !== 0) {
       obj.dispatchIndex = Math.round(message.dispatchIndex);
     }
+    if (message.traceContext) {
+      const entries = globalThis.Object.entries(message.traceContext) as [string, string][];
+      if (entries.length > 0) {
+        obj.traceContext = {};
+        entries.forEach(([k, v]) => {
+          obj.traceContext[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1931,6 +2006,171 @@ export const Trajectory: MessageFns<Trajectory> = {
     message.workerId = object.workerId ?? "";
     message.groupSize = object.groupSize ?? 0;
     message.dispatchIndex = object.dispatchIndex ?? 0;
+    message.traceContext = (globalThis.Object.entries(object.traceContext ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseTrajectory_TraceContextEntry(): Trajectory_TraceContextEntry {
+  return { key: "", value: "" };
+}
+
+export const Trajectory_TraceContextEntry: MessageFns<Trajectory_TraceContextEntry> = {
+  encode(message: Trajectory_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Trajectory_TraceContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrajectory_TraceContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Trajectory_TraceContextEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Trajectory_TraceContextEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Trajectory_TraceContextEntry>, I>>(base?: I): Trajectory_TraceContextEntry {
+    return Trajectory_TraceContextEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Trajectory_TraceContextEntry>, I>>(object: I): Trajectory_TraceContextEntry {
+    const message = createBaseTrajectory_TraceContextEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseTrajectoryBatch(): TrajectoryBatch {
+  return { trajectories: [] };
+}
+
+export const TrajectoryBatch: MessageFns<TrajectoryBatch> = {
+  encode(message: TrajectoryBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.trajectories) {
+      Trajectory.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrajectoryBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrajectoryBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.trajectories.push(Trajectory.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrajectoryBatch {
+    return {
+      trajectories: globalThis.Array.isArray(object?.trajectories)
+        ? object.trajectories.map((e: any) => Trajectory.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TrajectoryBatch): unknown {
+    const obj: any = {};
+    if (message.trajectories?.length) {
+      obj.trajectories = message.trajectories.map((e) => Trajectory.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrajectoryBatch>, I>>(base?: I): TrajectoryBatch {
+    return TrajectoryBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrajectoryBatch>, I>>(object: I): TrajectoryBatch {
+    const message = createBaseTrajectoryBatch();
+    message.trajectories = object.trajectories?.map((e) => Trajectory.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2322,6 +2562,7 @@ function createBaseTaskFeedback(): TaskFeedback {
     groupId: "",
     droppedStale: false,
     dispatchIndex: 0,
+    filtered: false,
   };
 }
 
@@ -2365,6 +2606,9 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
     }
     if (message.dispatchIndex !== 0) {
       writer.uint32(104).int32(message.dispatchIndex);
+    }
+    if (message.filtered !== false) {
+      writer.uint32(112).bool(message.filtered);
     }
     return writer;
   },
@@ -2486,6 +2730,14 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
             message.dispatchIndex = reader.int32();
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.filtered = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2549,6 +2801,7 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
         : isSet(object.dispatch_index)
         ? globalThis.Number(object.dispatch_index)
         : 0,
+      filtered: isSet(object.filtered) ? globalThis.Boolean(object.filtered) : false,
     };
   },
 
@@ -2593,6 +2846,9 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
     if (message.dispatchIndex !== 0) {
       obj.dispatchIndex = Math.round(message.dispatchIndex);
     }
+    if (message.filtered !== false) {
+      obj.filtered = message.filtered;
+    }
     return obj;
   },
 
@@ -2614,6 +2870,7 @@ export const TaskFeedback: MessageFns<TaskFeedback> = {
     message.groupId = object.groupId ?? "";
     message.droppedStale = object.droppedStale ?? false;
     message.dispatchIndex = object.dispatchIndex ?? 0;
+    message.filtered = object.filtered ?? false;
     return message;
   },
 };
