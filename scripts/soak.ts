@@ -201,8 +201,8 @@ try {
   const trainedGroups = new Set(ids.map(groupOf));
   check('accounting', () => assertAccounting(h, final, spans));
   check('trained once', () => assertTrainedOnce(h, spans));
-  const identity = a.completed + a.droppedStale + final.inFlight;
-  if (identity !== a.dispatched) failures.push(`dispatched ${a.dispatched} != completed ${a.completed} + stale ${a.droppedStale} + in flight ${final.inFlight}`);
+  const identity = a.completed + a.droppedStale + a.filtered + final.inFlight;
+  if (identity !== a.dispatched) failures.push(`dispatched ${a.dispatched} != completed ${a.completed} + stale ${a.droppedStale} + filtered ${a.filtered} + in flight ${final.inFlight}`);
   if (final.inFlight > MAX_IN_FLIGHT) failures.push(`${final.inFlight} groups in flight after draining (max_in_flight ${MAX_IN_FLIGHT})`);
   const steps = h.metricsLines().filter((m) => m.source === 'learner').map((m) => Number(m.step)).sort((x, y) => x - y);
   const stepsOk = steps.length === final.step && steps.every((s, i) => s === i + 1);

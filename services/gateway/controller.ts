@@ -23,6 +23,8 @@ export interface RunAccounting {
   completed: number;
   /** Groups the learner dropped as stale. */
   droppedStale: number;
+  /** Groups the batch filter set aside (all samples scored the same; not trained on). */
+  filtered: number;
   /** Messages dead-lettered anywhere in the run. */
   deadLettered: number;
   /** Redeliveries (deliveries after the first) across the run's durable consumers, as counted by the broker. */
@@ -67,7 +69,7 @@ export class RunController extends EventEmitter {
   private curriculum!: Curriculum;
   private readonly open = new Set<string>();
   private nextDispatch = 0;
-  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, deadLettered: 0, redelivered: 0 };
+  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, filtered: 0, deadLettered: 0, redelivered: 0 };
   private redeliveryTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private loops: ConsumeLoop[] = [];
@@ -122,7 +124,7 @@ export class RunController extends EventEmitter {
     if (existsSync(this.stateFile)) {
       const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as SavedState;
       this.curriculum = restoreCurriculum(saved.curriculum);
-      this.accounting = { ...saved.accounting, redelivered: saved.accounting.redelivered ?? 0 };
+      this.accounting = { ...saved.accounting, redelivered: saved.accounting.redelivered ?? 0, filtered: saved.accounting.filtered ?? 0 };
       this.nextDispatch = saved.nextDispatch;
       for (const id of saved.open) this.open.add(id);
       this.deps.log(`resumed controller state: ${this.accounting.dispatched} dispatched, ${this.open.size} in flight`);
@@ -176,7 +178,9 @@ export class RunController extends EventEmitter {
     if (!this.open.delete(f.groupId)) return; // a repeat, or feedback of another controller incarnation
     if (f.droppedStale) this.accounting.droppedStale++;
     else {
-      this.accounting.completed++;
+      // A filtered group was not trained on, but its pass rate is a real observation of the task for the curriculum.
+      if (f.filtered) this.accounting.filtered++;
+      else this.accounting.completed++;
       this.curriculum.update([{
         category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
         samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,

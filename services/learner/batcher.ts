@@ -1,5 +1,7 @@
 // Collects trajectories into learner batches of whole groups (GRPO needs every sample of a prompt together).
-// Each trajectory's handler waits on the promise of the step that consumed it, so acks follow the step.
+// Each trajectory's handler waits on the promise of the step that consumed it, so acks follow the step. With a batch
+// filter (DAPO dynamic sampling), each group is screened once when complete; filtered groups are set aside for
+// the caller (never trained) and the batch waits for admitted ones.
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import type { SpanContext } from '@opentelemetry/api';
 
@@ -10,9 +12,16 @@ export interface Pending {
   reject(err: unknown): void;
 }
 
+/** Decides, once per complete group, whether it is trained on. */
+export type GroupAdmission = (group: readonly Trajectory[]) => boolean;
+
 export class GroupBatcher {
   private readonly groups = new Map<string, Pending[]>();
   private readonly firstSeen = new Map<string, number>();
+  /** Complete groups the admission function accepted (only used with one). */
+  private readonly admitted = new Set<string>();
+  /** Complete groups it filtered, waiting for `takeFiltered`. */
+  private filtered: Pending[][] = [];
   /** Redeliveries merged into a waiting trajectory. */
   repeats = 0;
 
@@ -20,7 +29,7 @@ export class GroupBatcher {
    * `incompleteAfterMs`: a group still missing samples after this long (one was dead-lettered upstream) is
    * trained on with what arrived, so it never blocks the run.
    */
-  constructor(private readonly batchSize: number, private readonly incompleteAfterMs = 30_000) {}
+  constructor(private readonly batchSize: number, private readonly incompleteAfterMs = 30_000, private readonly admit?: GroupAdmission) {}
 
   /**
    * Adds a delivery; a redelivery of a trajectory that is already waiting (its ack_wait ran out, or the broker
@@ -28,8 +37,8 @@ export class GroupBatcher {
    */
   add(p: Pending): void {
     const id = p.trajectory.groupId;
-    const g = this.groups.get(id) ?? [];
-    const same = g.find((q) => q.trajectory.trajectoryId === p.trajectory.trajectoryId);
+    const waiting = this.groups.get(id) ?? this.filtered.find((f) => f[0]!.trajectory.groupId === id);
+    const same = waiting?.find((q) => q.trajectory.trajectoryId === p.trajectory.trajectoryId);
     if (same) {
       const [resolve, reject] = [same.resolve, same.reject];
       same.resolve = () => { resolve(); p.resolve(); };
@@ -37,6 +46,11 @@ export class GroupBatcher {
       this.repeats++;
       return;
     }
+    if (waiting && !this.groups.has(id)) {
+      waiting.push(p); // a late member of a filtered group leaves with it
+      return;
+    }
+    const g = waiting ?? [];
     if (g.length === 0) this.firstSeen.set(id, Date.now());
     g.push(p);
     this.groups.set(id, g);
@@ -47,9 +61,32 @@ export class GroupBatcher {
     return Date.now() - (this.firstSeen.get(id) ?? Date.now()) > this.incompleteAfterMs;
   }
 
-  /** Whole groups adding up to >= batchSize trajectories, or null while not enough are complete. */
+  /** Screens complete groups not yet screened; filtered ones leave the batch queue for `takeFiltered`. */
+  private screen(): void {
+    if (!this.admit) return;
+    for (const [id, g] of this.groups) {
+      if (this.admitted.has(id) || !this.complete(id, g)) continue;
+      if (this.admit(g.map((p) => p.trajectory))) this.admitted.add(id);
+      else {
+        this.filtered.push(g);
+        this.groups.delete(id);
+        this.firstSeen.delete(id);
+      }
+    }
+  }
+
+  /** The complete groups the admission function filtered since the last call. */
+  takeFiltered(): Pending[][] {
+    this.screen();
+    const out = this.filtered;
+    this.filtered = [];
+    return out;
+  }
+
+  /** Whole admitted groups adding up to >= batchSize trajectories, or null while not enough are complete. */
   take(): Pending[] | null {
-    const ready = [...this.groups.entries()].filter(([id, g]) => this.complete(id, g));
+    this.screen();
+    const ready = [...this.groups.entries()].filter(([id, g]) => (this.admit ? this.admitted.has(id) : this.complete(id, g)));
     const total = ready.reduce((a, [, g]) => a + g.length, 0);
     if (total < this.batchSize) return null;
     const out: Pending[] = [];
@@ -58,20 +95,23 @@ export class GroupBatcher {
       out.push(...g);
       this.groups.delete(id);
       this.firstSeen.delete(id);
+      this.admitted.delete(id);
     }
     return out;
   }
 
   get size(): number {
     let n = 0;
-    for (const g of this.groups.values()) n += g.length;
+    for (const g of [...this.groups.values(), ...this.filtered]) n += g.length;
     return n;
   }
 
   /** Fails every waiting trajectory (they are redelivered later). */
   failAll(err: unknown): void {
-    for (const g of this.groups.values()) for (const p of g) p.reject(err);
+    for (const g of [...this.groups.values(), ...this.filtered]) for (const p of g) p.reject(err);
     this.groups.clear();
     this.firstSeen.clear();
+    this.admitted.clear();
+    this.filtered = [];
   }
 }

@@ -4,7 +4,8 @@ import { ROOT_CONTEXT, SpanKind, type SpanContext } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { encodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
-import type { Learner, StepOutcome } from '../../src/actors/index.ts';
+import { taskFeedback, type Learner, type StepOutcome } from '../../src/actors/index.ts';
+import type { DynamicSamplingFilter } from '../../src/curriculum/index.ts';
 import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { publishProto, retryTransient, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
 import { linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
@@ -27,6 +28,8 @@ export interface TrainerDeps {
   onStep?(outcome: StepOutcome, event: MetricsEvent): void;
   /** Held-out greedy accuracy of the current weights, measured every `every` steps (and at the last step). */
   heldout?: { every: number; measure(): number };
+  /** The run's batch filter (DAPO dynamic sampling), when configured; the worker admits groups through it. */
+  filter?: DynamicSamplingFilter | null;
   /** Called at each failpoint with the current step (see failpoints.ts); absent in normal runs. */
   failpoint?(name: LearnerFailpoint, step: number): void;
 }
@@ -36,6 +39,8 @@ export class Trainer {
   private lastStepAt = performance.now();
   duplicates = 0;
   unusedAfterEnd = 0;
+  /** Groups the batch filter set aside (never trained), over this process's life. */
+  filteredGroups = 0;
 
   constructor(readonly deps: TrainerDeps) {}
 
@@ -84,6 +89,7 @@ export class Trainer {
           trained_total: learner.trained,
           dropped_stale_total: learner.droppedStale,
           tokens_per_s: (outcome.metrics.completion_tokens ?? 0) / ((now - this.lastStepAt) / 1000),
+          ...this.filterMetrics(),
           done: this.done ? 1 : 0,
           ...this.heldoutMetric(),
         },
@@ -111,6 +117,31 @@ export class Trainer {
       this.deps.onStep?.(outcome, event);
       return outcome;
     });
+  }
+
+  /**
+   * Groups the batch filter set aside: their feedback (flagged `filtered`, with the pass rate the curriculum
+   * learns from) closes them at the controller. Resolves once NATS stored it; the caller then acks them.
+   */
+  setAside(groups: ReadonlyArray<readonly Trajectory[]>): Promise<void> {
+    return this.exclusive(async () => {
+      const { js, runId, learner } = this.deps;
+      const subject = runNames(runId).stages.feedback.subject;
+      for (const g of groups) {
+        for (const f of taskFeedback(runId, learner.step, g)) {
+          await this.again('publish feedback', () => publishProto(js, subject, TaskFeedback, { ...f, filtered: true }, { msgId: `${f.groupId}:filtered:feedback` }));
+        }
+      }
+      this.filteredGroups += groups.length;
+    });
+  }
+
+  /** The batch filter's counters for the batch just trained (then reset for the next one). */
+  private filterMetrics(): Record<string, number> {
+    const { filter } = this.deps;
+    if (!filter) return {};
+    const stats = filter.batchTaken();
+    return { filtered_groups: stats.filtered, filter_exhausted: stats.exhausted ? 1 : 0, filtered_groups_total: this.filteredGroups };
   }
 
   private fail(name: LearnerFailpoint, step: number): void {

@@ -21,17 +21,40 @@ export interface LearnerWorkerDeps {
 
 export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop; stop(): Promise<void> } {
   const names = runNames(deps.runId);
-  const batcher = new GroupBatcher(deps.batchSize);
   const { trainer } = deps;
+  const filter = trainer.deps.filter;
+  const batcher = new GroupBatcher(deps.batchSize, undefined, filter ? (group) => filter.admit(group) : undefined);
   let stepping = false;
 
   async function drain() {
     if (stepping) return;
     stepping = true;
     try {
-      for (let batch = batcher.take(); batch; batch = batcher.take()) await runBatch(batch);
+      for (;;) {
+        const filtered = batcher.takeFiltered();
+        if (filtered.length > 0) await setAside(filtered);
+        const batch = batcher.take();
+        if (!batch) break;
+        await runBatch(batch);
+      }
     } finally {
       stepping = false;
+    }
+  }
+
+  /** Groups the batch filter rejected: acknowledged once their feedback is out, never trained on. */
+  async function setAside(groups: Pending[][]) {
+    const all = groups.flat();
+    if (trainer.done) {
+      trainer.unusedAfterEnd += all.length;
+      for (const p of all) p.resolve();
+      return;
+    }
+    try {
+      await trainer.setAside(groups.map((g) => g.map((p) => p.trajectory)));
+      for (const p of all) p.resolve();
+    } catch (err) {
+      for (const p of all) p.reject(err);
     }
   }
 

@@ -176,6 +176,7 @@ export function taskFeedback(runId: string, step: number, trajs: readonly Trajec
       meanReverseKl: tokens ? kl / tokens : 0,
       groupId: g[0]!.groupId,
       droppedStale,
+      filtered: false,
       dispatchIndex: g[0]!.dispatchIndex,
     };
   });

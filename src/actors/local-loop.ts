@@ -1,9 +1,9 @@
 // The same compute as a distributed run, in one process and strictly on-policy: curriculum -> rollout -> verify
-// -> teacher score -> learner step. Used by `rlmesh compare`, the pipeline-overhead bench and learning tests.
+// -> (batch filter) -> teacher score -> learner step. Used by `rlmesh compare`, the pipeline-overhead bench and learning tests.
 import type { CompiledRunConfig } from '../config/index.ts';
 import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
-import { Learner, learnerOptionsFor } from './learner.ts';
+import { Learner, learnerOptionsFor, taskFeedback } from './learner.ts';
 import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
 import type { Policy } from './policy.ts';
@@ -43,14 +43,16 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const cfg = run.config;
   const learner = new Learner(student.model, learnerOptionsFor(run, student.tokenizer.padId));
   const curriculum = run.createCurriculum();
+  const filter = run.createBatchFilter();
   const s = cfg.rollout.sampling;
   const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: s.max_new_tokens, stopTokenIds: [], seed: 0 };
   const groups = Math.max(1, Math.ceil(cfg.learner.batch_size / cfg.rollout.group_size));
   const totals: LoopTotals = { steps: 0, rolloutTokens: 0, trajectories: 0 };
   let dispatch = 0;
-  for (let step = 0; step < opts.steps; step++) {
-    const picks = curriculum.next(groups);
-    const requests = picks.map((p): RolloutRequest => {
+
+  /** One generation batch: `groups` tasks from the curriculum, sampled and rewarded; one array per group. */
+  function sampleGroups(): Trajectory[][] {
+    const requests = curriculum.next(groups).map((p): RolloutRequest => {
       const task = generateTask({ category: p.category as never, difficulty: p.difficulty, split: 'train', index: p.index, template: p.templateIndex });
       return {
         runId: cfg.run_id, groupId: `${cfg.run_id}-g${dispatch++}`, task: toTaskSpec(task) as TaskSpec, sampling,
@@ -58,22 +60,43 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
       };
     });
     const chunks = opts.batchRows ? chunkByRows(requests, opts.batchRows) : requests.map((r) => [r]);
-    const trajs = chunks.flatMap((chunk) => rolloutGroups(student, chunk).flat());
-    rewardTrajectories(trajs, cfg.reward.weights);
+    const sampled = chunks.flatMap((chunk) => rolloutGroups(student, chunk));
+    for (const g of sampled) {
+      rewardTrajectories(g, cfg.reward.weights);
+      totals.trajectories += g.length;
+      totals.rolloutTokens += g.reduce((a, t) => a + t.completionTokenIds.length, 0);
+    }
+    return sampled;
+  }
+
+  for (let step = 0; step < opts.steps; step++) {
+    let batch: Trajectory[][];
+    const unused: Trajectory[][] = [];
+    const filterMetrics: Record<string, number> = {};
+    if (!filter) batch = sampleGroups();
+    else {
+      // DAPO dynamic sampling: generation batches until `groups` groups with contrast are admitted; the filtered
+      // ones and the surplus are not trained on but still tell the curriculum how the task went.
+      batch = [];
+      while (batch.length < groups) for (const g of sampleGroups()) (filter.admit(g) ? batch : unused).push(g);
+      unused.push(...batch.splice(groups));
+      const stats = filter.batchTaken();
+      Object.assign(filterMetrics, { filtered_groups: stats.filtered, filter_exhausted: stats.exhausted ? 1 : 0 });
+    }
+    const trajs = batch.flat();
     if (teacher && run.mode.needsTeacher) {
       const scores = scoreTrajectories(teacher, trajs, { full: learner.needs.full });
       trajs.forEach((t, i) => { t.teacher = scores[i]; });
     }
     const outcome = learner.trainStep(trajs);
     student.version = learner.policyVersion;
-    curriculum.update(outcome.feedback.map((f) => ({
+    const feedback = [...outcome.feedback, ...taskFeedback(cfg.run_id, outcome.step, unused.flat())];
+    curriculum.update(feedback.map((f) => ({
       category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
       samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
     })));
     totals.steps++;
-    totals.trajectories += trajs.length;
-    totals.rolloutTokens += trajs.reduce((a, t) => a + t.completionTokenIds.length, 0);
-    if (opts.onStep?.(totals.steps, outcome.metrics, totals)) break;
+    if (opts.onStep?.(totals.steps, { ...outcome.metrics, ...filterMetrics }, totals)) break;
   }
   return totals;
 }

@@ -186,6 +186,6 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
     objectives,
     rewardShaping,
     createCurriculum: make,
-    createBatchFilter: () => (filter ? batchFilters[filter.name]!.build(filter.params, config.learner.batch_size / config.rollout.group_size) : null),
+    createBatchFilter: () => (filter ? batchFilters[filter.name]!.build(filter.params, Math.ceil(config.learner.batch_size / config.rollout.group_size)) : null),
   };
 }

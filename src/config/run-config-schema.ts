@@ -173,7 +173,7 @@ export const runConfigObject = z
     reward_shaping: z.array(methodChoice).max(8).default([]),
     reward: rewardSection.default({}),
     curriculum: curriculumSection.default({}),
-    /** Group filter before a learner step (dapo-dynamic-sampling); default none. RL modes only. Validated; not yet applied by either training loop. */
+    /** Group filter before a learner step (dapo-dynamic-sampling); default none. RL modes only. Applied by the in-process loop and the distributed learner alike. */
     batch_filter: methodChoice.nullable().default(null),
     eval: evalSection.default({}),
     nats: natsSection.default({}),

@@ -16,7 +16,7 @@ export type {
 export type { CurriculumOptions, CurriculumSpec, MethodSpec } from './curriculum.ts';
 export type { BatchFilterMethod, CurriculumContext, CurriculumMethod, LayerMethod, ParamsSchema, SamplerMethod } from './registry.ts';
 export type { ArmKey } from './pool.ts';
-export type { SampledGroup, DynamicSamplingState, DynamicSamplingParams } from './dynamic-sampling.ts';
+export type { DynamicSamplingParams, DynamicSamplingStats, ScoredMember } from './dynamic-sampling.ts';
 export { createCurriculum, describeIssue, parseMethodParams, restoreCurriculum } from './curriculum.ts';
 export { curricula, batchFilters } from './registry.ts';
 export { validatePool, MAX_ARM_SIZE } from './pool.ts';
@@ -27,4 +27,4 @@ export { betaMean, curesProbabilities, curesQuota } from './cures.ts';
 export { horizonAt } from './horizon.ts';
 export { budgetAt } from './budget-schedule.ts';
 export { lengthLadder } from './entropy-gated-length.ts';
-export { DynamicSamplingFilter, keepGroup } from './dynamic-sampling.ts';
+export { DynamicSamplingFilter, groupValues, keepGroup } from './dynamic-sampling.ts';

@@ -223,7 +223,7 @@ test('no process crashed; the run completed and every dispatched group is accoun
   assert.equal(final.state, 'finished');
   assert.equal(final.step, 6);
   const a = final.accounting;
-  assert.equal(a.completed + a.droppedStale + final.inFlight, a.dispatched);
+  assert.equal(a.completed + a.droppedStale + a.filtered + final.inFlight, a.dispatched);
   const dispatched = new Set(Array.from({ length: a.dispatched }, (_, i) => `${h.runId}-g${i}`));
   const trained = new Set((h.trainerState().rng?.trainedIds ?? []).map(groupOf).filter((g) => dispatched.has(g)));
   assert.equal(trained.size, a.completed, 'dispatched groups trained = completed');

@@ -12,7 +12,7 @@ const CHARTS = [
   ['entropy', 'entropy (nats/token)', { entropy: ['entropy'] }],
   ['response_length', 'response length (tokens)', { length: ['response_length'] }],
   ['tokens_per_s', 'learner tokens/s', { 'tokens/s': ['tokens_per_s'] }],
-  ['staleness', 'staleness drops', { 'dropped (total)': ['dropped_stale_total'], 'dropped (step)': ['dropped_stale'] }],
+  ['staleness', 'not trained: stale drops and filtered groups', { 'stale (total)': ['dropped_stale_total'], 'stale (step)': ['dropped_stale'], 'filtered groups (step)': ['filtered_groups'] }],
 ];
 
 const $ = (id) => document.getElementById(id);
@@ -55,7 +55,7 @@ function showStatus(run) {
   $('stop').disabled = !(run.state === 'running' || run.state === 'starting');
   const a = run.accounting;
   $('run-facts').textContent = `${run.mode} / ${run.objective} · step ${run.step}/${run.steps} · policy v${run.policyVersion} · ` +
-    `groups: ${a.dispatched} dispatched, ${a.completed} trained, ${a.droppedStale} stale, ${a.deadLettered} dead-lettered · in flight ${run.inFlight}` +
+    `groups: ${a.dispatched} dispatched, ${a.completed} trained, ${a.droppedStale} stale, ${a.filtered ?? 0} filtered, ${a.deadLettered} dead-lettered · in flight ${run.inFlight}` +
     (run.error ? ` · error: ${run.error}` : '');
   renderWorkers($('workers').querySelector('tbody'), run.workers);
 }

@@ -13,7 +13,7 @@ const CURVES: Array<[string, string, Record<string, string[]>]> = [
   ['entropy', 'entropy (nats/token)', { entropy: ['entropy'] }],
   ['response_length', 'response length (tokens)', { length: ['response_length'] }],
   ['tokens_per_s', 'learner tokens/s', { 'tokens/s': ['tokens_per_s'] }],
-  ['staleness', 'staleness drops', { 'dropped (total)': ['dropped_stale_total'], 'dropped (step)': ['dropped_stale'] }],
+  ['staleness', 'not trained: stale drops and filtered groups', { 'stale (total)': ['dropped_stale_total'], 'stale (step)': ['dropped_stale'], 'filtered groups (step)': ['filtered_groups'] }],
 ];
 
 function readJsonLines(file: string): Array<Record<string, unknown>> {
