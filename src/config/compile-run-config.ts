@@ -114,6 +114,10 @@ function crossChecks(cfg: RunConfig, mode: ModeRule): void {
   }
   const groupRelative = PG_OBJECTIVES.has(cfg.objective.name) || cfg.objective.params.with_env_reward === true || cfg.batch_filter !== null;
   if (groupRelative && G < 2) throw invalidField('rollout.group_size', `must be >= 2 for group-relative advantages (${cfg.objective.name}${cfg.batch_filter ? ` + ${cfg.batch_filter.name}` : ''}), got ${G}`);
+  if (PG_OBJECTIVES.has(cfg.objective.name) && Number(cfg.objective.params.kl_coef ?? 0) > 0) {
+    // The k3 KL term needs log-probs of a frozen reference policy, and no actor of a run computes them.
+    throw invalidField('objective.params.kl_coef', 'must be 0: a run has no reference model to take the KL to (use entropy_control, or opd_kl_coef with a teacher)');
+  }
   if (!mode.usesRewards && cfg.reward_shaping.length > 0) {
     throw invalidField('reward_shaping', `mode "${cfg.mode}" trains on no verifier reward; reward shaping applies to modes rlvr and opd+rlvr`);
   }

@@ -90,6 +90,7 @@ test('cross-field checks', () => {
   fails({ eval: { heldout_size: 300 } }, 'eval.heldout_size', /<= tasks.heldout_size \(256\)/);
   fails({ reward_shaping: [{ name: 'overlong' }] }, 'reward_shaping', /mode "opd"/);
   fails({ batch_filter: { name: 'dapo-dynamic-sampling' } }, 'batch_filter', /mode "opd"/);
+  fails({ mode: 'rlvr', objective: { name: 'grpo', params: { kl_coef: 0.05 } } }, 'objective.params.kl_coef', /no reference model/);
   fails({ tasks: { suite: 'add:1-2,foo:3' } }, 'tasks.suite', /unknown category or suite "foo"/);
   fails({ curriculum: { name: 'h1-horizon' } }, 'curriculum.params.category', /chain/);
   fails({ mode: 'kl-mix', entropy_control: { name: 'entrocraft' } }, 'entropy_control.name', /does not compose with objective 'kl-mix'/);
