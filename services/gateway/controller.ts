@@ -10,7 +10,7 @@ import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { ConsumerName, consumeProto, deadLetterWeight, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
@@ -25,7 +25,7 @@ export interface RunAccounting {
   droppedStale: number;
   /** Groups the batch filter set aside (all samples scored the same; not trained on). */
   filtered: number;
-  /** Messages dead-lettered anywhere in the run. */
+  /** Dead letters anywhere in the run, per trajectory on the trajectory streams (deadLetterWeight), else per message. */
   deadLettered: number;
   /** Redeliveries (deliveries after the first) across the run's durable consumers, as counted by the broker. */
   redelivered: number;
@@ -223,8 +223,11 @@ export class RunController extends EventEmitter {
 
   private watchDeadLetters(): void {
     const names = runNames(this.runId);
-    // Core subscription: sees every dead letter as it is stored, without consuming the dead stream.
-    const sub = this.deps.nc.subscribe(names.stages.dead.subject, { callback: (err) => { if (!err) this.accounting.deadLettered++; } });
+    // Core subscription: sees every dead letter as it is stored, without consuming the dead stream. A TrajectoryBatch
+    // dead-lettered whole counts each of its trajectories.
+    const sub = this.deps.nc.subscribe(names.stages.dead.subject, {
+      callback: (err, msg) => { if (!err) this.accounting.deadLettered += deadLetterWeight(msg.headers, msg.data); },
+    });
     this.once('end', () => sub.unsubscribe());
   }
 

@@ -1,11 +1,16 @@
-// Learner NATS worker: scored (or rewarded) trajectories -> whole-group batches -> Trainer.step; each message is
-// acknowledged only after the step that used it is persisted (exactly-once with the trained-id set).
+// Learner NATS worker: TrajectoryBatch messages (scored, or rewarded) split into trajectories -> whole-group batches
+// -> Trainer.step. A message is acknowledged only once each of its trajectories settled: trained in a persisted step,
+// skipped as already trained, or dead-lettered on its own (malformed); a transient failure naks it, and the trained-id
+// set skips on redelivery what it already trained (exactly once). Spans: `process scored` per message and
+// `learner.ingest` per trajectory, in the trajectory's own trace (learner.step links them).
+import type { Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
-import { withSpan } from '../../src/platform/telemetry/index.ts';
-import { checkTrajectory } from '../../src/actors/index.ts';
-import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
+import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { ConsumerName, consumeProto, runNames, TrajectoryBatchParts, type ConsumeLoop, type MessageContext, type TrajectoryParts } from '../../src/platform/nats/index.ts';
+import { recordError } from '../../src/platform/telemetry/index.ts';
+import { checkTrajectory, type Learner } from '../../src/actors/index.ts';
+import { RlmeshError, ErrorCategory, isRlmeshError } from '../../src/errors.ts';
+import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { GroupBatcher, type Pending } from './batcher.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -87,36 +92,68 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
     }
   }
 
-  const loop = consumeProto(deps.js, {
+  const source = {
     stream: deps.withTeacher ? names.stages.scored.stream : names.stages.rewarded.stream,
     consumer: ConsumerName.learner,
-    type: Trajectory,
     deadSubject: names.stages.dead.subject,
-    batch: Math.min(256, deps.batchSize),
-    concurrency: deps.batchSize * 2,
-    onError: deps.onError,
-    handler: async (t, ctx) => {
+  };
+
+  /** Settles when every trajectory of the message did (see the top of the file); throws to nak it. */
+  async function handle(batch: TrajectoryParts, ctx: MessageContext): Promise<void> {
+    const { learner } = trainer.deps;
+    const refused: Refused[] = [];
+    const spans: Array<Span | undefined> = [];
+    const waiting: Array<{ index: number; settled: Promise<void> }> = [];
+    batch.trajectories.forEach((t, index) => {
       if (trainer.deps.store.trained.has(t.trajectoryId)) {
         trainer.duplicates++;
         return;
       }
       // Malformed trajectories (shapes, NaN/Inf, token ids) are refused at ingest, so they are dead-lettered even
       // after the last step; one overlong trajectory would make the engine refuse its whole batch.
-      const { learner } = trainer.deps;
-      checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
-      const maxPositions = learner.model.config.max_position_embeddings;
-      const len = t.promptTokenIds.length + t.completionTokenIds.length;
-      if (len > maxPositions) {
-        throw new RlmeshError(ErrorCategory.data, `trajectory: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'trajectory.completion_token_ids' });
+      const problem = ingestProblem(t, learner);
+      if (problem) {
+        refused.push({ index, error: problem });
+        return;
       }
-      const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.policy_version': t.policyVersion };
-      await withSpan('learner.ingest', { attributes }, (span) => new Promise<void>((resolve, reject) => {
-        const keepAlive = setInterval(() => ctx.working(), 5000);
-        const finish = (f: () => void) => { clearInterval(keepAlive); f(); };
-        batcher.add({ trajectory: t, span: span.spanContext(), resolve: () => finish(resolve), reject: (e) => finish(() => reject(e)) });
-        setImmediate(() => void drain());
-      }));
-    },
+      const span = trajectorySpan('learner.ingest', t, ctx, deps.runId);
+      spans[index] = span;
+      const settled = new Promise<void>((resolve, reject) => {
+        batcher.add({ trajectory: t, span: span.isRecording() ? span.spanContext() : undefined, resolve, reject });
+      });
+      waiting.push({ index, settled });
+    });
+    if (waiting.length > 0) setImmediate(() => void drain());
+    const keepAlive = setInterval(() => ctx.working(), 5000);
+    try {
+      const outcomes = await Promise.allSettled(waiting.map((w) => w.settled));
+      let retry: unknown;
+      outcomes.forEach((o, k) => {
+        if (o.status === 'fulfilled') return;
+        const { index } = waiting[k]!;
+        // The step refused this trajectory (a data error): its own dead letter. Anything else: the message is retried.
+        if (isPermanent(o.reason)) refused.push({ index, error: o.reason });
+        else {
+          retry ??= o.reason;
+          recordError(spans[index]!, o.reason);
+        }
+      });
+      await deadLetterRefused(deps.js, ctx, source, batch, refused, spans);
+      if (retry !== undefined) throw retry;
+    } finally {
+      clearInterval(keepAlive);
+      for (const span of spans) span?.end();
+    }
+  }
+
+  const loop = consumeProto(deps.js, {
+    ...source,
+    type: TrajectoryBatchParts,
+    // Messages, each of several trajectories; a step waits for whole groups, possibly across messages.
+    batch: Math.min(256, deps.batchSize),
+    concurrency: deps.batchSize * 2,
+    onError: deps.onError,
+    handler: handle,
   });
 
   // Incomplete groups time out even when no new trajectory arrives; an outbox left by a publish that gave up
@@ -136,4 +173,21 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
       await stopped;
     },
   };
+}
+
+const isPermanent = (err: unknown) => isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
+
+/** Why the learner cannot train on t (a data error naming the field), or undefined. */
+function ingestProblem(t: Trajectory, learner: Learner): unknown {
+  try {
+    checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
+  } catch (err) {
+    return err;
+  }
+  const maxPositions = learner.model.config.max_position_embeddings;
+  const len = t.promptTokenIds.length + t.completionTokenIds.length;
+  if (len > maxPositions) {
+    return new RlmeshError(ErrorCategory.data, `trajectory: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'trajectory.completion_token_ids' });
+  }
+  return undefined;
 }

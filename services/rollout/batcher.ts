@@ -1,6 +1,7 @@
 // Group batcher: the worker's handlers submit one task group each; the batcher runs the groups that arrive
 // together as ONE generate call (up to maxSequences rows), so a worker keeps its generation batch full even
-// when the controller dispatches small groups. Groups whose sampling differs go to separate calls.
+// when the controller dispatches small groups, and sends each call's groups on together (one message). Groups whose
+// sampling differs go to separate calls.
 import type { RolloutRequest } from '../../src/actors/index.ts';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 
@@ -13,6 +14,8 @@ export interface BatchStats {
 export interface GroupBatcherOptions {
   /** Samples a batch of compatible groups in one call (rolloutGroups). */
   generate: (reqs: RolloutRequest[]) => Trajectory[][];
+  /** Sends one call's groups on (one TrajectoryBatch); each group's submit settles once it has. Default: nothing to send. */
+  publish?: (groups: Trajectory[][]) => Promise<void>;
   /** May two requests share one call? (samplingCompatible on their sampling) */
   compatible: (a: RolloutRequest, b: RolloutRequest) => boolean;
   /** Rows (sequences) per generate call at most; a single larger group still runs alone. */
@@ -38,8 +41,9 @@ export class GroupBatcher {
   constructor(private readonly o: GroupBatcherOptions) {}
 
   /**
-   * Resolves with this group's trajectories once the batch it joined has been generated; `onStart` runs just
-   * before that batch's generate call (a worker tells the broker it is still working on the task).
+   * Resolves with this group's trajectories once the batch it joined has been generated and published (rejects when
+   * either failed); `onStart` runs just before that batch's generate call (a worker tells the broker it is still
+   * working on the task).
    */
   submit(req: RolloutRequest, onStart?: () => void): Promise<Trajectory[]> {
     return new Promise<Trajectory[]>((resolve, reject) => {
@@ -94,6 +98,7 @@ export class GroupBatcher {
       return;
     }
     this.o.onBatch?.({ groups: batch.length, sequences: rows, ms: performance.now() - t0 });
-    batch.forEach((p, i) => p.resolve(out[i]!));
+    const sent = this.o.publish ? this.o.publish(out) : Promise.resolve();
+    sent.then(() => batch.forEach((p, i) => p.resolve(out[i]!)), (e: unknown) => batch.forEach((p) => p.reject(e)));
   }
 }

@@ -1,11 +1,14 @@
-// Rollout NATS worker: RolloutTask (tasks) -> G trajectories (rollouts), acked after every publish. The groups a
-// worker holds at once are sampled together in one batched generate call (GroupBatcher).
-import { SpanKind } from '@opentelemetry/api';
+// Rollout NATS worker: RolloutTask (tasks) -> G trajectories each. The groups a worker holds at once are sampled
+// together in one batched generate call (GroupBatcher) and published as ONE TrajectoryBatch (rollouts) of whole
+// groups, its Nats-Msg-Id derived from the trajectory ids (a retried publish is deduplicated); each task is acked
+// after that publish. Spans: `process tasks` and `rollout.generate` per group (each trajectory's trace_context points
+// at its group's rollout.generate span), and `publish rollouts` per message (its own trace, linking the groups).
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { MAX_BATCH_SEQUENCES, rolloutGroups, samplingCompatible, type Policy } from '../../src/actors/index.ts';
 import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
-import { withSpan } from '../../src/platform/telemetry/index.ts';
+import { ConsumerName, consumeProto, publishTrajectoryBatch, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { isTelemetryActive, linksTo, spanContextFromMap, traceContextMap, withSpan } from '../../src/platform/telemetry/index.ts';
 import { check, requireInRange, requirePresent } from '../../src/platform/grpc/index.ts';
 import { checkSampling } from '../common/validate.ts';
 import { GroupBatcher, type BatchStats } from './batcher.ts';
@@ -60,8 +63,30 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
   const maxSequences = deps.maxBatchSequences ?? MAX_BATCH_SEQUENCES;
   const tasksPerPull = Math.max(1, Math.floor(deps.tasksPerPull ?? 1));
+  const subject = names.stages.rollouts.subject;
+
+  /** One generate call's groups as one TrajectoryBatch; retried across a short broker outage (deduplicated). */
+  async function publish(groups: Trajectory[][]): Promise<void> {
+    const ts = groups.flat();
+    const items = ts.map((t) => ({ id: t.trajectoryId, data: Trajectory.encode(t).finish() }));
+    const sampled = (g: Trajectory[]) => {
+      const sc = spanContextFromMap(g[0]?.traceContext);
+      return sc && sc.traceFlags & 1 ? sc : undefined;
+    };
+    const attributes = {
+      'messaging.system': 'nats', 'messaging.operation.type': 'send', 'messaging.destination.name': subject,
+      'rlmesh.run_id': deps.runId, 'rlmesh.groups': groups.length, 'rlmesh.trajectories': ts.length,
+    };
+    // The message is the root of its own trace (it serves several group traces); it links to each group's span.
+    await withSpan(`publish ${subject}`, { kind: SpanKind.PRODUCER, parent: ROOT_CONTEXT, attributes, links: isTelemetryActive() ? linksTo(groups.map(sampled)) : undefined }, () =>
+      retryTransient(() => publishTrajectoryBatch(deps.js, subject, items, { stage: 'rollout' }), {
+        maxMs: 20_000, onRetry: (e) => deps.onError?.(e),
+      }));
+  }
+
   const batcher = new GroupBatcher({
     generate: (reqs) => rolloutGroups(deps.policy, reqs),
+    publish,
     compatible: (a, b) => samplingCompatible(a.sampling, b.sampling),
     maxSequences,
     maxGroups: tasksPerPull,
@@ -87,21 +112,23 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
       const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.task_id': task.task?.taskId ?? '' };
       await withSpan('rollout.generate', { kind: SpanKind.INTERNAL, attributes }, async (span) => {
         const t0 = performance.now();
-        // The policy cannot change during the (synchronous) generate call; the version is the one sampled with.
-        const trajectories = await batcher.submit({
-          runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling!, // required by validateRolloutTask
-          groupSize: task.groupSize, workerId: deps.workerId, dispatchIndex: task.dispatchIndex,
-        }, () => ctx.working());
+        // Generation and the batch's publish may outlast ack_wait while other groups wait for the same call.
+        const keepAlive = setInterval(() => ctx.working(), 2000);
+        let trajectories: Trajectory[];
+        try {
+          // The policy cannot change during the (synchronous) generate call; the version is the one sampled with.
+          trajectories = await batcher.submit({
+            runId: deps.runId, groupId: task.dispatchId, task: task.task!, sampling: task.sampling!, // required by validateRolloutTask
+            groupSize: task.groupSize, workerId: deps.workerId, dispatchIndex: task.dispatchIndex,
+            // Each trajectory's trace continues from this span (also when unsampled: downstream keeps the decision).
+            traceContext: isTelemetryActive() ? traceContextMap() : undefined,
+          }, () => ctx.working());
+        } finally {
+          clearInterval(keepAlive);
+        }
         const tokens = trajectories.reduce((a, t) => a + t.completionTokenIds.length, 0);
         span.setAttribute('rlmesh.policy_version', trajectories[0]?.policyVersion ?? deps.policy.version);
         span.setAttribute('rlmesh.completion_tokens', tokens);
-        ctx.working();
-        for (const t of trajectories) {
-          await publishProto(deps.js, names.stages.rollouts.subject, Trajectory, t, {
-            msgId: `${t.trajectoryId}:rollout`,
-            attributes: { 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.run_id': deps.runId },
-          });
-        }
         deps.onGroup?.(tokens, performance.now() - t0);
       });
     },

@@ -1,10 +1,19 @@
-// Teacher NATS worker: rewarded trajectories -> teacher scores on the same tokens -> scored (ack after publish).
+// Teacher NATS worker: TrajectoryBatch (rewarded) -> teacher scores on the same tokens -> TrajectoryBatch (scored),
+// published before the input is acked. The trajectories of the messages in hand are scored in batched forward passes
+// (MicroBatcher); each is forwarded as its received bytes with the encoded scores (and its new trace context)
+// appended. Spans: `process rewarded` per message and `teacher.score` per trajectory, in the trajectory's own trace.
+// A malformed trajectory (empty, longer than the context, token ids outside the vocabulary) is dead-lettered on its
+// own while the rest of its batch flows on.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { scoreTrajectories, type Teacher, type TeacherNeeds } from '../../src/actors/index.ts';
-import { Trajectory, type TokenScores } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, publishProto, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
-import { withSpan } from '../../src/platform/telemetry/index.ts';
-import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
+import type { TokenScores, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import {
+  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
+  type MessageContext, type TrajectoryParts,
+} from '../../src/platform/nats/index.ts';
+import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
+import { ErrorCategory, isRlmeshError, RlmeshError } from '../../src/errors.ts';
+import { deadLetterRefused, forwardTrajectory, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { MicroBatcher } from './batcher.ts';
 
 export interface TeacherWorkerDeps {
@@ -12,41 +21,84 @@ export interface TeacherWorkerDeps {
   runId: string;
   teacher: Teacher;
   needs: TeacherNeeds;
+  /** called once per trajectory published to scored, with its completion tokens */
   onScored?: (tokens: number) => void;
   onError?: (err: unknown) => void;
 }
 
+/** Why the teacher cannot score t (a data error naming the field), or undefined. */
+export function teacherInputProblem(t: Trajectory, vocab: number, maxPositions: number): RlmeshError | undefined {
+  if (t.trajectoryId === '') return new RlmeshError(ErrorCategory.data, 'trajectory.trajectory_id: is required (it is the dedupe id)', { field: 'trajectory.trajectory_id' });
+  if (t.completionTokenIds.length === 0 || t.promptTokenIds.length === 0) {
+    return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: empty prompt or completion`, { field: 'completion_token_ids' });
+  }
+  const len = t.promptTokenIds.length + t.completionTokenIds.length;
+  if (len > maxPositions) return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'completion_token_ids' });
+  for (const ids of [t.promptTokenIds, t.completionTokenIds]) {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: token id ${id} outside [0, ${vocab})`, { field: 'completion_token_ids' });
+    }
+  }
+  return undefined;
+}
+
+const isDataError = (err: unknown) => isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
+
 export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
+  const source = { stream: names.stages.rewarded.stream, consumer: ConsumerName.teacher, deadSubject: names.stages.dead.subject };
   const vocab = deps.teacher.model.config.vocab_size;
   const maxPositions = deps.teacher.model.config.max_position_embeddings;
+  // Trajectories submitted in one tick (a message's, and those of the other messages in hand) share forward passes.
   const batcher = new MicroBatcher<Trajectory, TokenScores>((ts) => scoreTrajectories(deps.teacher, ts, { full: deps.needs.full }), 32);
-  return consumeProto(deps.js, {
-    stream: names.stages.rewarded.stream,
-    consumer: ConsumerName.teacher,
-    type: Trajectory,
-    deadSubject: names.stages.dead.subject,
-    batch: 32,
-    concurrency: 32,
-    onError: deps.onError,
-    handler: async (t) => {
-      const attributes = { 'rlmesh.run_id': deps.runId, 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.task_id': t.taskId };
-      await withSpan('teacher.score', { attributes }, async () => {
-        if (t.completionTokenIds.length === 0 || t.promptTokenIds.length === 0) {
-          throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: empty prompt or completion`, { field: 'completion_token_ids' });
-        }
-        const len = t.promptTokenIds.length + t.completionTokenIds.length;
-        if (len > maxPositions) throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'completion_token_ids' });
-        for (const id of [...t.promptTokenIds, ...t.completionTokenIds]) {
-          if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: token id ${id} outside [0, ${vocab})`, { field: 'completion_token_ids' });
-        }
-        const scores = await batcher.submit(t);
-        await publishProto(deps.js, names.stages.scored.subject, Trajectory, { ...t, teacher: scores }, {
-          msgId: `${t.trajectoryId}:teacher`,
-          attributes: { 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.run_id': deps.runId },
-        });
-        deps.onScored?.(t.completionTokenIds.length);
+
+  async function handle(batch: TrajectoryParts, ctx: MessageContext): Promise<void> {
+    const ts = batch.trajectories;
+    const spans = isTelemetryActive() ? ts.map((t) => trajectorySpan('teacher.score', t, ctx, deps.runId)) : undefined;
+    try {
+      const refused: Refused[] = [];
+      const scoring: Array<Promise<TokenScores> | undefined> = ts.map((t, i) => {
+        const problem = teacherInputProblem(t, vocab, maxPositions);
+        if (!problem) return batcher.submit(t);
+        refused.push({ index: i, error: problem });
+        return undefined;
       });
-    },
+      const scores = await Promise.allSettled(scoring.map((p) => p ?? Promise.resolve(undefined)));
+      const out: EncodedTrajectory[] = [];
+      const tokens: number[] = [];
+      for (let i = 0; i < ts.length; i++) {
+        const s = scores[i]!;
+        if (!scoring[i]) continue;
+        if (s.status === 'rejected') {
+          // Scoring failed for this trajectory alone (MicroBatcher retries a failed batch item by item): a data error
+          // is its own dead letter, as is any error on the message's last delivery; otherwise the message is retried.
+          if (isDataError(s.reason) || ctx.lastDelivery) refused.push({ index: i, error: s.reason });
+          else throw s.reason;
+          continue;
+        }
+        const t = ts[i]!;
+        out.push({ id: t.trajectoryId, data: forwardTrajectory(batch.encoded[i]!, t, spans?.[i], { teacher: s.value }) });
+        tokens.push(t.completionTokenIds.length);
+      }
+      // The message is acked only once every trajectory is stored on scored or dead-lettered.
+      await Promise.all([deadLetterRefused(deps.js, ctx, source, batch, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, out, { stage: 'teacher' })]);
+      if (deps.onScored) for (const n of tokens) deps.onScored(n);
+    } catch (err) {
+      if (spans) for (const span of spans) recordError(span, err);
+      throw err;
+    } finally {
+      if (spans) for (const span of spans) span.end();
+    }
+  }
+
+  return consumeProto(deps.js, {
+    stream: source.stream,
+    consumer: source.consumer,
+    type: TrajectoryBatchParts,
+    deadSubject: source.deadSubject,
+    batch: 2,
+    concurrency: 2,
+    onError: deps.onError,
+    handler: handle,
   });
 }

@@ -1,20 +1,22 @@
-// Verifier NATS worker: Trajectory (rollouts) -> reward set (+ run-config shaping) -> rewarded, msgId
-// `<trajectory_id>:verifier`. Batched: the messages of a pull are graded with one verifyBatch call, their rewarded
-// copies published together and, once JetStream has acknowledged each, the inputs acked (consumeProto's batch
-// mode). Each trajectory keeps its own spans: process rollouts -> verifier.verify -> publish rewarded. A trajectory
-// without a task, or whose task id the generators cannot regenerate, is a data error: dead-lettered with the
-// reason while the rest of its batch flows.
-import { SpanKind } from '@opentelemetry/api';
+// Verifier NATS worker: TrajectoryBatch (rollouts) -> rewards set (+ run-config shaping) -> one TrajectoryBatch
+// (rewarded) of the trajectories it could grade, published before the input is acked. Every trajectory of a message
+// is graded in one verifyBatch call and forwarded as its received bytes with the encoded reward (and its new trace
+// context) appended, never re-encoding its token and log-prob arrays. Spans: `process rollouts` per message (from
+// consumeProto) and `verifier.verify` per trajectory, in the trajectory's own trace. A trajectory without a task,
+// or whose task id the generators cannot regenerate, is a data error: dead-lettered on its own with the reason
+// while the rest of its batch flows on.
 import type { Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import { Trajectory, type Reward } from '../../src/generated/rlmesh/v1/common.ts';
+import type { Reward, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  ConsumerName, consumeProto, publishProtoBatch, runNames, type BatchItem, type BatchPublishItem, type ConsumeLoop,
+  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
+  type MessageContext, type TrajectoryParts,
 } from '../../src/platform/nats/index.ts';
-import { contextWithSpan, isTelemetryActive, recordError, startSpan } from '../../src/platform/telemetry/index.ts';
+import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
 import { verifyBatch, type CompiledRewardOptions, type Task, type VerifyInput } from '../../src/tasks/index.ts';
+import { deadLetterRefused, forwardTrajectory, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { lengthBudgetOf, runRewardOptions, shapeReward, shapingSample, toRewardMessage } from './rewards.ts';
 
 export interface VerifierWorkerDeps {
@@ -23,10 +25,11 @@ export interface VerifierWorkerDeps {
   run: CompiledRunConfig;
   /** task id -> task, shared with the gRPC handlers */
   cache: Map<string, Task>;
-  /** messages per pull, graded and published together; default 64 */
+  /** TrajectoryBatch messages per pull; default 4 */
   batch?: number;
-  /** batches in flight (one grades while another waits for its PubAcks); default 4 */
+  /** messages in flight (one grades while another waits for its PubAck); default 4 */
   concurrency?: number;
+  /** called once per trajectory published to rewarded */
   onVerified?: (correct: boolean) => void;
   onError?: (err: unknown) => void;
 }
@@ -38,11 +41,11 @@ function taskIdOf(t: Trajectory): string {
   return t.task.taskId;
 }
 
-export type Graded = { ok: true; trajectory: Trajectory } | { ok: false; error: unknown };
+export type Graded = { ok: true; reward: Reward } | { ok: false; error: unknown };
 
 /**
- * Grades trajectories (one verifyBatch call per distinct reward options, usually one) and sets each one's `reward`
- * in place; per trajectory, in order, it or why it cannot be graded (a data error naming the field).
+ * Grades trajectories (one verifyBatch call per distinct reward options, usually one): per trajectory, in order, its
+ * reward (run-config shaping applied) or why it cannot be graded (a data error naming the field).
  */
 export function rewardTrajectories(ts: readonly Trajectory[], deps: Pick<VerifierWorkerDeps, 'run' | 'cache'>, optionsFor: ReturnType<typeof runRewardOptions>): Graded[] {
   const out = new Array<Graded>(ts.length);
@@ -76,8 +79,7 @@ export function rewardTrajectories(ts: readonly Trajectory[], deps: Pick<Verifie
         continue;
       }
       try {
-        t.reward = shapeReward(deps.run, toRewardMessage(outcome.reward), shapingSample(t, outcome.reward, budgets[i]));
-        out[i] = { ok: true, trajectory: t };
+        out[i] = { ok: true, reward: shapeReward(deps.run, toRewardMessage(outcome.reward), shapingSample(t, outcome.reward, budgets[i])) };
       } catch (error) {
         out[i] = { ok: false, error };
       }
@@ -86,88 +88,52 @@ export function rewardTrajectories(ts: readonly Trajectory[], deps: Pick<Verifie
   return out;
 }
 
-const emptyTrajectory = Trajectory.fromPartial({});
-
-/**
- * The rewarded message as bytes: the received bytes with the encoded `reward` field appended. Protobuf parses a
- * repeated message field by merging, so for an input that carried no reward this is exactly the re-encoded
- * trajectory with `reward` set (unknown fields kept), without re-encoding its token and log-prob arrays.
- */
-export function appendReward(received: Uint8Array, reward: Reward): Uint8Array {
-  const field = Trajectory.encode({ ...emptyTrajectory, reward }).finish();
-  const out = new Uint8Array(received.length + field.length);
-  out.set(received);
-  out.set(field, received.length);
-  return out;
-}
-
 export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
   const subject = names.stages.rewarded.subject;
+  const source = { stream: names.stages.rollouts.stream, consumer: ConsumerName.verifier, deadSubject: names.stages.dead.subject };
   const optionsFor = runRewardOptions(deps.run);
 
-  async function handleBatch(items: readonly BatchItem<Trajectory>[]): Promise<PromiseSettledResult<unknown>[]> {
-    const traced = isTelemetryActive();
-    const spans = new Array<Span | undefined>(items.length);
-    if (traced) {
-      for (let i = 0; i < items.length; i++) {
-        const { value: t, ctx } = items[i]!;
-        spans[i] = startSpan('verifier.verify', {
-          kind: SpanKind.INTERNAL,
-          parent: contextWithSpan(ctx.span),
-          attributes: {
-            'rlmesh.run_id': deps.runId, 'rlmesh.task_id': t.task?.taskId ?? t.taskId, 'rlmesh.trajectory_id': t.trajectoryId,
-            'rlmesh.policy_version': t.policyVersion,
-          },
-        });
+  async function handle(batch: TrajectoryParts, ctx: MessageContext): Promise<void> {
+    const ts = batch.trajectories;
+    const spans = isTelemetryActive() ? ts.map((t) => trajectorySpan('verifier.verify', t, ctx, deps.runId)) : undefined;
+    try {
+      const graded = rewardTrajectories(ts, deps, optionsFor);
+      const out: EncodedTrajectory[] = [];
+      const correct: boolean[] = [];
+      const refused: Refused[] = [];
+      for (let i = 0; i < graded.length; i++) {
+        const g = graded[i]!;
+        if (!g.ok) {
+          refused.push({ index: i, error: g.error });
+          continue;
+        }
+        const t = ts[i]!;
+        const span = spans?.[i];
+        if (span?.isRecording()) span.setAttributes({ 'rlmesh.reward': g.reward.total, 'rlmesh.correct': g.reward.correct });
+        out.push({ id: t.trajectoryId, data: forwardTrajectory(batch.encoded[i]!, t, span, { reward: g.reward }) });
+        correct.push(g.reward.correct);
       }
+      // The message is acked only once every trajectory is stored on rewarded or dead-lettered.
+      await Promise.all([deadLetterRefused(deps.js, ctx, source, batch, refused, spans), publishTrajectoryBatch(deps.js, subject, out, { stage: 'verifier' })]);
+      if (deps.onVerified) for (const c of correct) deps.onVerified(c);
+    } catch (err) {
+      if (spans) for (const span of spans) recordError(span, err);
+      throw err;
+    } finally {
+      if (spans) for (const span of spans) span.end();
     }
-    const unrewarded = items.map((it) => it.value.reward === undefined);
-    const graded = rewardTrajectories(items.map((it) => it.value), deps, optionsFor);
-    const outcomes = new Array<PromiseSettledResult<unknown>>(items.length);
-    const toPublish: BatchPublishItem<Trajectory>[] = [];
-    const at: number[] = [];
-    for (let i = 0; i < graded.length; i++) {
-      const g = graded[i]!;
-      const span = spans[i];
-      if (!g.ok) {
-        outcomes[i] = { status: 'rejected', reason: g.error };
-        if (span) recordError(span, g.error);
-        continue;
-      }
-      const t = g.trajectory;
-      if (span) {
-        span.setAttribute('rlmesh.reward', t.reward!.total);
-        span.setAttribute('rlmesh.correct', t.reward!.correct);
-      }
-      at.push(i);
-      toPublish.push({
-        value: t,
-        ...(unrewarded[i] ? { data: appendReward(items[i]!.ctx.data, t.reward!) } : {}),
-        msgId: `${t.trajectoryId}:verifier`,
-        ...(span ? { parent: contextWithSpan(span), attributes: { 'rlmesh.trajectory_id': t.trajectoryId, 'rlmesh.run_id': deps.runId } } : {}),
-      });
-    }
-    const published = await publishProtoBatch(deps.js, subject, Trajectory, toPublish);
-    for (let k = 0; k < at.length; k++) {
-      const i = at[k]!;
-      const p = published[k]!;
-      outcomes[i] = p;
-      if (p.status === 'fulfilled') deps.onVerified?.(toPublish[k]!.value.reward!.correct);
-      else if (spans[i]) recordError(spans[i]!, p.reason);
-    }
-    for (const span of spans) span?.end();
-    return outcomes;
   }
 
   return consumeProto(deps.js, {
-    stream: names.stages.rollouts.stream,
-    consumer: ConsumerName.verifier,
-    type: Trajectory,
-    deadSubject: names.stages.dead.subject,
-    batch: deps.batch ?? 64,
+    stream: source.stream,
+    consumer: source.consumer,
+    type: TrajectoryBatchParts,
+    deadSubject: source.deadSubject,
+    batch: deps.batch ?? 4,
     concurrency: deps.concurrency ?? 4,
     onError: deps.onError,
-    handleBatch,
+    handler: handle,
   });
 }
+

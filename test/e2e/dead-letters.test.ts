@@ -1,11 +1,13 @@
 // Malformed messages published mid-run to every work stream (tasks, rollouts, rewarded, scored, feedback, metrics),
 // plus one decodable message of the wrong type: each is dead-lettered by the actor that consumes it, with its
-// reason, source stream/consumer and original bytes; the controller counts them; the run still completes.
+// reason, source stream/consumer and original bytes; the controller counts them; the run still completes. And a
+// decodable TrajectoryBatch on `scored` holding two malformed trajectories: the learner dead-letters each on its own
+// (a batch of one, with its reason), and the controller counts dead letters per trajectory.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { MetricsEvent, RolloutTask, TaskFeedback, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import { MetricsEvent, RolloutTask, TaskFeedback, Trajectory, TrajectoryBatch } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, Header, runNames, type Stage } from '../../src/platform/nats/index.ts';
 import type { SpanRecord } from '../../src/platform/telemetry/index.ts';
 import { RunHarness, type RunStatusView } from './harness.ts';
@@ -15,9 +17,9 @@ import { assertAccounting } from './run-checks.ts';
 const GARBAGE = Uint8Array.from([0x0a, 0x10, 0x01]);
 const TARGETS: Array<{ stage: Stage; consumer: string; type: string }> = [
   { stage: 'tasks', consumer: ConsumerName.rollout, type: 'rlmesh.v1.RolloutTask' },
-  { stage: 'rollouts', consumer: ConsumerName.verifier, type: 'rlmesh.v1.Trajectory' },
-  { stage: 'rewarded', consumer: ConsumerName.teacher, type: 'rlmesh.v1.Trajectory' },
-  { stage: 'scored', consumer: ConsumerName.learner, type: 'rlmesh.v1.Trajectory' },
+  { stage: 'rollouts', consumer: ConsumerName.verifier, type: 'rlmesh.v1.TrajectoryBatch' },
+  { stage: 'rewarded', consumer: ConsumerName.teacher, type: 'rlmesh.v1.TrajectoryBatch' },
+  { stage: 'scored', consumer: ConsumerName.learner, type: 'rlmesh.v1.TrajectoryBatch' },
   { stage: 'feedback', consumer: ConsumerName.controller, type: 'rlmesh.v1.TaskFeedback' },
   { stage: 'metrics', consumer: ConsumerName.gateway, type: 'rlmesh.v1.MetricsEvent' },
 ];
@@ -29,6 +31,13 @@ let final: RunStatusView;
 let dead: StoredMsg[] = [];
 let spans: SpanRecord[];
 const published: Array<{ stream: string; seq: number }> = [];
+/** Two trajectories the learner must refuse (a group no dispatch made): NaN sampling log-prob, completion of no tokens. */
+const BAD = [
+  Trajectory.fromPartial({ trajectoryId: 'dead-bad/0', groupId: 'dead-bad', groupSize: 2, promptTokenIds: [4, 5], completionTokenIds: [6, 7], samplingLogprobs: [Number.NaN, -1] }),
+  Trajectory.fromPartial({ trajectoryId: 'dead-bad/1', groupId: 'dead-bad', groupSize: 2, promptTokenIds: [4, 5], completionTokenIds: [] }),
+];
+/** Dead letters: one per garbage message, the wrong-type task, and one per bad trajectory. */
+const EXPECTED_DEAD = TARGETS.length + 1 + BAD.length;
 
 before(async () => {
   h = await RunHarness.create({ prefix: 'dead', config: { learner: { steps: 4 } } });
@@ -50,10 +59,15 @@ before(async () => {
   wrong.set(Header.type, 'rlmesh.v1.TaskFeedback');
   wrong.set(Header.msgId, 'wrong-type-tasks');
   await js.publish(names.stages.tasks.subject, TaskFeedback.encode(TaskFeedback.fromPartial({ runId: h.runId, taskId: 'x' })).finish(), { headers: wrong });
+  // Decodable, two malformed trajectories inside.
+  const bad = natsHeaders();
+  bad.set(Header.type, 'rlmesh.v1.TrajectoryBatch');
+  bad.set(Header.msgId, 'bad-batch:teacher');
+  await js.publish(names.stages.scored.subject, TrajectoryBatch.encode({ trajectories: BAD }).finish(), { headers: bad });
 
   const deadStream = names.stages.dead.stream;
   for (let i = 0; i < 240; i++) {
-    if ((await jsm.streams.info(deadStream)).state.messages >= TARGETS.length + 1) break;
+    if ((await jsm.streams.info(deadStream)).state.messages >= EXPECTED_DEAD) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   const n = (await jsm.streams.info(deadStream)).state.messages;
@@ -70,11 +84,11 @@ after(async () => {
 });
 
 test('the garbage payload is undecodable for every message type involved', () => {
-  for (const type of [RolloutTask, Trajectory, TaskFeedback, MetricsEvent]) assert.throws(() => type.decode(GARBAGE));
+  for (const type of [RolloutTask, Trajectory, TrajectoryBatch, TaskFeedback, MetricsEvent]) assert.throws(() => type.decode(GARBAGE));
 });
 
 test('each malformed message is dead-lettered by its consumer with a reason and its original bytes', () => {
-  assert.equal(dead.length, TARGETS.length + 1, `dead letters: ${dead.map((m) => m.header?.get(Header.msgId)).join(', ')}`);
+  assert.equal(dead.length, EXPECTED_DEAD, `dead letters: ${dead.map((m) => m.header?.get(Header.msgId)).join(', ')}`);
   const names = runNames(h.runId);
   const byId = new Map(dead.map((m) => [m.header?.get(Header.msgId) ?? '', m]));
   for (const t of TARGETS) {
@@ -94,10 +108,24 @@ test('each malformed message is dead-lettered by its consumer with a reason and 
   assert.match(w.header!.get(Header.deadReason), /expected rlmesh\.v1\.RolloutTask, message says rlmesh\.v1\.TaskFeedback/);
 });
 
+test('each malformed trajectory of a decodable batch is dead-lettered on its own, with its reason and content', () => {
+  const names = runNames(h.runId);
+  const reasons: Record<string, RegExp> = { 'dead-bad/0': /sampling_logprobs.*finite/, 'dead-bad/1': /completion_token_ids.*must not be empty/ };
+  for (const t of BAD) {
+    const m = dead.find((d) => d.header?.get(Header.msgId) === `${t.trajectoryId}:learner:dead`);
+    assert.ok(m, `dead letter of ${t.trajectoryId}`);
+    assert.deepEqual(TrajectoryBatch.decode(m.data).trajectories, [t], 'a batch of one, its original content');
+    assert.equal(m.header!.get(Header.type), 'rlmesh.v1.TrajectoryBatch');
+    assert.equal(m.header!.get(Header.deadConsumer), ConsumerName.learner);
+    assert.equal(m.header!.get(Header.deadStream), names.stages.scored.stream);
+    assert.match(m.header!.get(Header.deadReason), reasons[t.trajectoryId]!);
+  }
+});
+
 test('the controller counts the dead letters, the run completes and its groups add up', async () => {
   assert.equal(final.state, 'finished');
   assert.equal(final.step, 4);
-  assert.equal(final.accounting.deadLettered, TARGETS.length + 1);
+  assert.equal(final.accounting.deadLettered, EXPECTED_DEAD, 'counted per trajectory: the bad batch counts 2');
   assertAccounting(h, final, spans);
   // Work streams are work queues: the dead-lettered originals are removed from them.
   for (const p of published) {

@@ -61,9 +61,12 @@ export function assertTrainedOnce(h: RunHarness, spans: readonly SpanRecord[], c
   return { stepSpans, linked, duplicates: twice.length + ids.length - new Set(ids).size };
 }
 
-/** Spans of messages a consumer got more than once (the broker's delivery count on the `process` span). */
+/**
+ * Spans of messages a consumer got more than once (the broker's delivery count on the message's CONSUMER `process`
+ * span; the per-trajectory spans of a batch message carry the count too, but are not messages).
+ */
 export function redeliveredSpans(spans: readonly SpanRecord[]): SpanRecord[] {
-  return spans.filter((s) => Number(s.attributes['messaging.message.delivery_count'] ?? 1) > 1);
+  return spans.filter((s) => s.kind === 'CONSUMER' && Number(s.attributes['messaging.message.delivery_count'] ?? 1) > 1);
 }
 
 /**

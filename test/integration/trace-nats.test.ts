@@ -1,5 +1,5 @@
 // One trace across processes: the test publishes a task inside `gateway.dispatch`; a child process
-// consumes it and publishes a Trajectory. Spans read back from both span files share one trace id, and
+// consumes it and publishes a TrajectoryBatch. Spans read back from both span files share one trace id, and
 // the child's `process` span is a child of this process's `publish` span.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,6 +1,8 @@
-// The verifier's NATS worker as `rlmesh serve verifier` in a child process on the real NATS: trajectories on
-// `rollouts` come out on `rewarded` with their rewards (run-config shaping applied) and `<id>:verifier` dedupe ids;
-// a trajectory without a task or with an unknown task id is dead-lettered with its reason while later ones flow.
+// The verifier's NATS worker as `rlmesh serve verifier` in a child process on the real NATS: a TrajectoryBatch on
+// `rollouts` comes out as one TrajectoryBatch on `rewarded` with the rewards (run-config shaping applied) and a dedupe
+// id derived from its trajectory ids; a trajectory without a task or with an unknown task id is dead-lettered on its
+// own, as a batch of one with its reason, while the rest of its batch flows on. A redelivered batch is deduplicated.
+// Each trajectory keeps its own trace: verifier.verify is a child of its trace_context and writes its own back.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,8 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
-import { connectNats, deleteRun, Header, provisionRun, publishProto, runNames, type RunNames } from '../../src/platform/nats/index.ts';
+import { Trajectory, TrajectoryBatch } from '../../src/generated/rlmesh/v1/common.ts';
+import {
+  connectNats, deleteRun, Header, provisionRun, publishProto, runNames, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId, type RunNames,
+} from '../../src/platform/nats/index.ts';
 import { readSpanFile } from '../../src/platform/telemetry/index.ts';
 import { listTasks, toTaskSpec, type Task } from '../../src/tasks/index.ts';
 import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
@@ -49,10 +53,15 @@ function trajectory(id: string, task: Task | undefined, completion: string, toke
   return Trajectory.fromPartial({
     trajectoryId: id, runId, taskId: task?.taskId ?? '', groupId: 'g', task: task && toTaskSpec(task), completionText: completion,
     completionTokenIds: Array.from({ length: tokens }, () => 5), policyVersion: 3,
+    // the rollout worker's span for the group (a sampled W3C context)
+    traceContext: { traceparent: `00-${TRACE_ID}-${ROLLOUT_SPAN}-01` },
   });
 }
 
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const ROLLOUT_SPAN = '00f067aa0ba902b7';
 const drain = (stream: string, consumer: string, count: number) => readMessages(js, stream, consumer, count, 10_000);
+const batchOf = (ts: Trajectory[]) => TrajectoryBatch.encode({ trajectories: ts }).finish();
 
 async function processedCount(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
@@ -60,10 +69,12 @@ async function processedCount(): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-test('rollouts in -> rewarded out with rewards, shaping and dedupe ids; bad trajectories dead-lettered with reasons', async () => {
+let sent: Trajectory[];
+
+test('a batch with malformed trajectories among good ones: the good ones rewarded in one message, each bad one dead-lettered alone with its reason', async () => {
   const [a, b, c, d, e, f] = tasks as [Task, Task, Task, Task, Task, Task];
   const wrong = (t: Task) => t.referenceSolution.replace(/<answer>.*<\/answer>/, '<answer>999999</answer>');
-  const sent = [
+  sent = [
     trajectory('g/0', a, a.referenceSolution, 20),
     trajectory('g/1', b, wrong(b), 20),
     trajectory('g/2', undefined, 'no task at all'),
@@ -72,17 +83,17 @@ test('rollouts in -> rewarded out with rewards, shaping and dedupe ids; bad traj
     trajectory('g/5', e, ''),
     trajectory('g/6', f, f.referenceSolution, 20),
   ];
-  for (const t of sent) await publishProto(js, names.stages.rollouts.subject, Trajectory, t, { msgId: `${t.trajectoryId}:rollout` });
+  await publishProto(js, names.stages.rollouts.subject, TrajectoryBatch, { trajectories: sent }, { msgId: trajectoryBatchMsgId(sent.map((t) => t.trajectoryId), 'rollout') });
 
-  const out = await drain(names.stages.rewarded.stream, 'teacher', 5);
-  const byId = new Map(out.map((m) => [Trajectory.decode(m.data).trajectoryId, m]));
-  assert.deepEqual([...byId.keys()].sort(), ['g/0', 'g/1', 'g/4', 'g/5', 'g/6']);
-  for (const [id, m] of byId) {
-    assert.equal(m.headers?.get(Header.msgId), `${id}:verifier`);
-    assert.equal(m.headers?.get(Header.type), 'rlmesh.v1.Trajectory');
-  }
-  const reward = (id: string) => Trajectory.decode(byId.get(id)!.data).reward!;
-  const t0 = Trajectory.decode(byId.get('g/0')!.data);
+  const [out] = await drain(names.stages.rewarded.stream, 'teacher', 1);
+  const good = ['g/0', 'g/1', 'g/4', 'g/5', 'g/6'];
+  assert.equal(out!.headers?.get(Header.msgId), trajectoryBatchMsgId(good, 'verifier'));
+  assert.equal(out!.headers?.get(Header.type), TRAJECTORY_BATCH_TYPE);
+  const rewarded = TrajectoryBatch.decode(out!.data).trajectories;
+  assert.deepEqual(rewarded.map((t) => t.trajectoryId), good, 'in order, one message');
+  const byId = new Map(rewarded.map((t) => [t.trajectoryId, t]));
+  const reward = (id: string) => byId.get(id)!.reward!;
+  const t0 = byId.get('g/0')!;
   assert.equal(t0.policyVersion, 3, 'the rest of the trajectory is kept');
   assert.equal(t0.completionTokenIds.length, 20);
   assert.equal(reward('g/0').correct, true);
@@ -96,27 +107,44 @@ test('rollouts in -> rewarded out with rewards, shaping and dedupe ids; bad traj
   assert.equal(reward('g/5').total, 0);
   assert.match(reward('g/5').reason, /empty/);
   assert.equal(reward('g/6').correct, true, 'trajectories after the dead-lettered ones still flow');
+  for (const t of rewarded) {
+    const tp = t.traceContext.traceparent ?? '';
+    assert.match(tp, new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`), `${t.trajectoryId}: its own trace continues`);
+    assert.ok(!tp.includes(ROLLOUT_SPAN), `${t.trajectoryId}: the context now names the verifier's span`);
+  }
 
   const dead = await drain(names.stages.dead.stream, 'gateway', 2);
-  const reasons = new Map(dead.map((m) => [Trajectory.decode(m.data).trajectoryId, m.headers?.get(Header.deadReason) ?? '']));
+  const reasons = new Map<string, string>();
+  for (const m of dead) {
+    const batch = TrajectoryBatch.decode(m.data).trajectories;
+    assert.equal(batch.length, 1, 'a dead-lettered trajectory travels alone');
+    const id = batch[0]!.trajectoryId;
+    assert.deepEqual(batch[0], sent.find((t) => t.trajectoryId === id), 'its original content');
+    reasons.set(id, m.headers?.get(Header.deadReason) ?? '');
+    assert.equal(m.headers?.get(Header.msgId), `${id}:verifier:dead`);
+    assert.equal(m.headers?.get(Header.type), TRAJECTORY_BATCH_TYPE);
+    assert.equal(m.headers?.get(Header.deadConsumer), 'verifier');
+    assert.equal(m.headers?.get(Header.deadStream), names.stages.rollouts.stream);
+    assert.equal(m.headers?.get(Header.deadSubject), names.stages.rollouts.subject);
+    assert.equal(m.headers?.get(Header.deadDeliveries), '1');
+  }
   assert.match(reasons.get('g/2')!, /^data: trajectory\.task: is required/);
   assert.match(reasons.get('g/3')!, /^data: trajectory\.task\.task_id: unknown task category "nope"/);
-  for (const m of dead) assert.equal(m.headers?.get(Header.deadConsumer), 'verifier');
 
-  // A redelivered rollout (new rollouts msgId, same trajectory) is verified again but dropped by rewarded's dedupe.
+  // The same batch redelivered (a new rollouts msgId, same trajectories) is verified again, but its rewarded message
+  // and its dead letters are dropped by their dedupe ids.
   const before = await processedCount();
-  await publishProto(js, names.stages.rollouts.subject, Trajectory, sent[0]!, { msgId: 'g/0:rollout-again' });
+  await publishProto(js, names.stages.rollouts.subject, TrajectoryBatch, { trajectories: sent }, { msgId: 'again:rollout' });
   for (let waited = 0; (await processedCount()) < before + 1; waited += 50) {
     assert.ok(waited < 20_000, 'the repeat is processed');
     await new Promise((r) => setTimeout(r, 50));
   }
-  const info = await jsm.streams.info(names.stages.rewarded.stream);
-  assert.equal(info.state.messages, 0, 'the repeat did not reach rewarded (the 5 originals were acked away)');
-  const rollouts = await jsm.streams.info(names.stages.rollouts.stream);
-  assert.equal(rollouts.state.messages, 0, 'every rollout was acked or dead-lettered');
+  assert.equal((await jsm.streams.info(names.stages.rewarded.stream)).state.messages, 0, 'the repeat did not reach rewarded (the original was acked away)');
+  assert.equal((await jsm.streams.info(names.stages.dead.stream)).state.messages, 2, 'nor were its bad trajectories dead-lettered twice');
+  assert.equal((await jsm.streams.info(names.stages.rollouts.stream)).state.messages, 0, 'every rollouts message was acked');
 });
 
-test('after SIGTERM the worker exits 0 and its spans chain process rollouts -> verifier.verify -> publish rewarded', async () => {
+test('after SIGTERM the worker exits 0; each trajectory\'s verifier.verify joins its own trace, the message has one process span', async () => {
   const code = await server.stop();
   assert.equal(code, 0, `stderr: ${server.stderr().slice(-1000)}`);
   const spans = readSpanFile(spanFile);
@@ -126,11 +154,15 @@ test('after SIGTERM the worker exits 0 and its spans chain process rollouts -> v
   assert.equal(verify.attributes['rlmesh.task_id'], tasks[3]!.taskId);
   assert.equal(verify.attributes['rlmesh.policy_version'], 3);
   assert.equal(verify.attributes['rlmesh.correct'], true);
-  const parent = spans.find((s) => s.spanId === verify.parentSpanId);
-  assert.equal(parent?.name, `process ${names.stages.rollouts.subject}`);
-  const publish = spans.find((s) => s.parentSpanId === verify.spanId);
-  assert.equal(publish?.name, `publish ${names.stages.rewarded.subject}`);
-  assert.equal(publish?.attributes['messaging.message.id'], 'g/4:verifier');
+  assert.equal(verify.attributes['messaging.message.delivery_count'], 1);
+  assert.equal(verify.traceId, TRACE_ID, 'in the trajectory\'s trace');
+  assert.equal(verify.parentSpanId, ROLLOUT_SPAN, 'a child of the span its trace_context named');
+  const processSpans = spans.filter((s) => s.name === `process ${names.stages.rollouts.subject}`);
+  assert.equal(processSpans.length, 2, 'one process span per message (the batch and its repeat)');
+  assert.ok(processSpans.every((s) => s.kind === 'CONSUMER' && s.traceId !== TRACE_ID));
+  // one span per trajectory per delivery: 7 + 7 (the repeat), nothing else per trajectory
+  assert.equal(spans.filter((s) => s.name === 'verifier.verify').length, 14);
+  assert.equal(spans.length, 16, `spans: ${spans.map((s) => s.name).join(', ')}`);
   const dead = spans.find((s) => s.name === 'verifier.verify' && s.attributes['rlmesh.trajectory_id'] === 'g/3');
   assert.equal(dead?.status.code, 'ERROR', 'the span of the dead-lettered trajectory records the error');
 });

@@ -22,6 +22,8 @@ export interface MessageContext {
   headers: MsgHdrs;
   /** 1 on first delivery */
   deliveryCount: number;
+  /** this is the last delivery before the message is dead-lettered (deliveryCount >= max_deliver) */
+  lastDelivery: boolean;
   subject: string;
   /** stream sequence */
   seq: number;
@@ -140,7 +142,7 @@ class Delivery implements MessageContext {
   readonly seq: number;
   readonly data: Uint8Array;
 
-  constructor(private readonly m: JsMsg, readonly deliveryCount: number, readonly span: Span, readonly signal: AbortSignal) {
+  constructor(private readonly m: JsMsg, readonly deliveryCount: number, readonly lastDelivery: boolean, readonly span: Span, readonly signal: AbortSignal) {
     this.headers = m.headers ?? natsHeaders();
     this.subject = m.subject;
     this.seq = m.seq;
@@ -215,7 +217,8 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     }
   }
 
-  const contextOf = (m: JsMsg, deliveryCount: number, span: Span): MessageContext => new Delivery(m, deliveryCount, span, signal);
+  const contextOf = (m: JsMsg, deliveryCount: number, maxDeliver: number, span: Span): MessageContext =>
+    new Delivery(m, deliveryCount, deliveryCount >= maxDeliver, span, signal);
 
   /** A handler failed on m: hand back (stopping), dead-letter (permanent or last delivery) or nak with backoff. */
   async function failed(m: JsMsg, deliveryCount: number, maxDeliver: number, span: Span, err: unknown, handBack: JsMsg[]): Promise<void> {
@@ -245,7 +248,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
         return;
       }
       try {
-        await opts.handler!(value, contextOf(m, deliveryCount, span));
+        await opts.handler!(value, contextOf(m, deliveryCount, maxDeliver, span));
       } catch (err) {
         await failed(m, deliveryCount, maxDeliver, span, err, handBack);
         return;
@@ -275,7 +278,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
         waits.push(deadLetter(m, deadLetterReason(e)).finally(() => span.end()));
         continue;
       }
-      items.push({ value, ctx: contextOf(m, deliveryCount, span) });
+      items.push({ value, ctx: contextOf(m, deliveryCount, maxDeliver, span) });
       held.push(m);
     }
     if (items.length > 0) {

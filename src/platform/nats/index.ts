@@ -6,7 +6,8 @@ export type { ProtoMessageType } from './proto-types.ts';
 export type { PublishOptions, PublishResult } from './publish.ts';
 export type { BatchPublishItem, BatchPublishOptions } from './publish-batch.ts';
 export type { BatchItem, ConsumeCounters, ConsumeLoop, ConsumeOptions, MessageContext, ProtoBatchHandler, ProtoHandler } from './consume.ts';
-export type { DeadLetterSource } from './dead-letter.ts';
+export type { DeadLetterSource, DeadTrajectory, DeliveredMessage } from './dead-letter.ts';
+export type { EncodedTrajectory, TrajectoryBatchPublishOptions, TrajectoryParts } from './trajectory-batch.ts';
 export type { WeightInfo, WeightStoreOptions } from './weight-store.ts';
 export type { RetryOptions } from './retry.ts';
 export { compileNatsOptions, connectNats, DEFAULT_NATS_URL, describeNatsOptions, natsOptionsFromEnv } from './connection.ts';
@@ -19,5 +20,8 @@ export { publishProtoBatch } from './publish-batch.ts';
 export { redeliveriesOf } from './redeliveries.ts';
 export { retryTransient } from './retry.ts';
 export { consumeProto } from './consume.ts';
-export { deadLetterReason, publishDeadLetter } from './dead-letter.ts';
+export { deadLetterReason, deadLetterWeight, publishDeadLetter, publishDeadTrajectory } from './dead-letter.ts';
+export {
+  countTrajectories, joinTrajectories, publishTrajectoryBatch, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId, TrajectoryBatchParts, withFields,
+} from './trajectory-batch.ts';
 export { sha256Hex, WeightStore } from './weight-store.ts';

@@ -1,6 +1,7 @@
 // Protobuf message types that travel over NATS, and their full names for the `Rlmesh-Type` header.
-import { MetricsEvent, RolloutTask, TaskFeedback, Trajectory, WeightsAnnouncement } from '../../generated/rlmesh/v1/common.ts';
+import { MetricsEvent, RolloutTask, TaskFeedback, Trajectory, TrajectoryBatch, WeightsAnnouncement } from '../../generated/rlmesh/v1/common.ts';
 import { ErrorCategory, RlmeshError } from '../../errors.ts';
+import { TRAJECTORY_BATCH_TYPE, TrajectoryBatchParts } from './trajectory-batch.ts';
 
 /** What publish/consume need from a ts-proto message object (`Trajectory`, `RolloutTask`, ...). */
 export interface ProtoMessageType<T> {
@@ -11,6 +12,8 @@ export interface ProtoMessageType<T> {
 const known = new Map<object, string>([
   [RolloutTask, 'rlmesh.v1.RolloutTask'],
   [Trajectory, 'rlmesh.v1.Trajectory'],
+  [TrajectoryBatch, TRAJECTORY_BATCH_TYPE],
+  [TrajectoryBatchParts, TRAJECTORY_BATCH_TYPE],
   [TaskFeedback, 'rlmesh.v1.TaskFeedback'],
   [MetricsEvent, 'rlmesh.v1.MetricsEvent'],
   [WeightsAnnouncement, 'rlmesh.v1.WeightsAnnouncement'],

@@ -1,4 +1,6 @@
-// initTelemetry: one tracer provider per service process (OTLP http or a JSON-lines span file), W3C propagation.
+// initTelemetry: one tracer provider per service process (OTLP http or a JSON-lines span file), W3C propagation, the
+// sampler the standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name (sampler.ts; default always on), and
+// OTEL_SDK_DISABLED=true to run without tracing at all.
 import { randomUUID } from 'node:crypto';
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Tracer } from '@opentelemetry/api';
@@ -10,6 +12,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import { SpanFileExporter } from './span-file.ts';
+import { samplerFromEnv } from './sampler.ts';
 import { setTelemetryActive, TRACER_NAME } from './spans.ts';
 
 export interface TelemetryOptions {
@@ -18,14 +21,17 @@ export interface TelemetryOptions {
   attributes?: Attributes;
   /** JSON-lines span file when no OTLP endpoint is set; default `RLMESH_SPAN_FILE`, else `runs/<run>/spans.jsonl`. */
   spanFile?: string;
-  /** Environment to read `OTEL_EXPORTER_OTLP_ENDPOINT` / `RLMESH_SPAN_FILE` from; default process.env. */
+  /**
+   * Environment to read `OTEL_EXPORTER_OTLP_ENDPOINT`, `RLMESH_SPAN_FILE`, `OTEL_TRACES_SAMPLER`(`_ARG`) and
+   * `OTEL_SDK_DISABLED` from; default process.env.
+   */
   env?: Record<string, string | undefined>;
 }
 
 export interface Telemetry {
   tracer: Tracer;
-  /** `otlp` or `file` */
-  exporter: 'otlp' | 'file';
+  /** `otlp`, `file`, or `none` (OTEL_SDK_DISABLED=true: spans are no-ops and no context is propagated) */
+  exporter: 'otlp' | 'file' | 'none';
   /** the span file, when exporter is `file` */
   spanFile?: string;
   /** Flushes pending spans and unregisters the provider (initTelemetry may be called again after). */
@@ -49,6 +55,11 @@ function pickExporter(options: TelemetryOptions): { exporter: SpanExporter; kind
 export function initTelemetry(options: TelemetryOptions): Telemetry {
   if (!options.serviceName) throw new RlmeshError(ErrorCategory.config, 'serviceName: required', { field: 'serviceName' });
   if (current) throw new RlmeshError(ErrorCategory.config, 'telemetry already initialized in this process', { field: 'serviceName' });
+  const env = options.env ?? process.env;
+  if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
+    return { tracer: trace.getTracer(TRACER_NAME), exporter: 'none', shutdown: async () => undefined };
+  }
+  const { sampler } = samplerFromEnv(env);
   const { exporter, kind, spanFile } = pickExporter(options);
   const resource = resourceFromAttributes({
     ...options.attributes,
@@ -59,7 +70,8 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   });
   const provider = new NodeTracerProvider({
     resource,
-    // A busy actor ends tens of thousands of spans a second (a verifier: 3 per trajectory) while one export is
+    sampler,
+    // A busy actor ends tens of thousands of spans a second (a verifier: one per trajectory) while one export is
     // in flight; the SDK drops spans past maxQueueSize (default 2048), so the queue holds seconds of them.
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 500, maxExportBatchSize: 2048, maxQueueSize: 1 << 16 })],
   });

@@ -1,5 +1,6 @@
-// Span helpers: withSpan (a no-op until initTelemetry runs), W3C context through NATS headers, link helpers.
-import { context, INVALID_SPAN_CONTEXT, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+// Span helpers: withSpan (a no-op until initTelemetry runs), W3C context through NATS headers and through a
+// trajectory's own trace_context map (one span per trajectory of a batch message), link helpers.
+import { context, INVALID_SPAN_CONTEXT, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Span, SpanContext, TextMapGetter, TextMapSetter } from '@opentelemetry/api';
 
 /** The part of NATS `MsgHdrs` (or any header map) that propagation needs. */
@@ -111,4 +112,64 @@ export function currentSpanContext(): SpanContext | undefined {
 /** Builds links from span contexts, dropping missing ones. */
 export function linksTo(contexts: Array<SpanContext | undefined>, attributes?: Attributes): Link[] {
   return contexts.filter((c): c is SpanContext => c !== undefined).map((c) => ({ context: c, attributes }));
+}
+
+/** A W3C trace context as a string map (a trajectory's `trace_context`); an empty value counts as absent. */
+export type TraceContextMap = Readonly<Record<string, string>>;
+
+const mapGetter: TextMapGetter<TraceContextMap> = {
+  get: (carrier, key) => {
+    const v = carrier[key];
+    return v === '' ? undefined : v;
+  },
+  keys: (carrier) => Object.keys(carrier),
+};
+
+const mapSetter: TextMapSetter<Record<string, string>> = {
+  set: (carrier, key, value) => { carrier[key] = value; },
+};
+
+/**
+ * Starts a span the caller ends, parented on the context a trace_context map carries (the trajectory's trace), or on
+ * options.parent / the active context when the map carries none. A no-op span while telemetry is stopped. Set
+ * attributes after `span.isRecording()` so an unsampled span costs no attribute work.
+ */
+export function startSpanFromMap(name: string, map: TraceContextMap | undefined, options: Omit<SpanOptions, 'attributes'> = {}): Span {
+  if (!state.active) return noopSpan;
+  const parent = map?.traceparent ? propagation.extract(ROOT_CONTEXT, map, mapGetter) : options.parent ?? context.active();
+  return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, links: options.links }, parent);
+}
+
+/** The trace context a map carries, as a context (the root context when it carries none). */
+export function contextFromMap(map: TraceContextMap | undefined): Context {
+  return map?.traceparent ? propagation.extract(ROOT_CONTEXT, map, mapGetter) : ROOT_CONTEXT;
+}
+
+/** The span context a map carries, for span links; undefined when it carries none. */
+export function spanContextFromMap(map: TraceContextMap | undefined): SpanContext | undefined {
+  if (!map?.traceparent) return undefined;
+  const sc = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, map, mapGetter));
+  return sc && trace.isSpanContextValid(sc) ? sc : undefined;
+}
+
+/** `traceparent`/`tracestate` of ctx (default the active context) as a new map; empty while telemetry is stopped. */
+export function traceContextMap(ctx: Context = context.active()): Record<string, string> {
+  const out: Record<string, string> = {};
+  propagation.inject(ctx, out, mapSetter);
+  return out;
+}
+
+/**
+ * What to write into a trajectory's trace_context after `span` handled it, or undefined to leave it as it is: while
+ * telemetry is stopped, and for an unsampled span when the trajectory already carries a context (downstream then
+ * parents on the same trace with the same not-sampled decision, so no serialising is needed). Keys of `previous`
+ * the new context lacks are kept with an empty value, so the map can be appended to encoded bytes (protobuf maps:
+ * the last value of a key wins).
+ */
+export function traceContextAfter(span: Span, previous: TraceContextMap | undefined): Record<string, string> | undefined {
+  if (!state.active) return undefined;
+  if (!span.isRecording() && previous?.traceparent) return undefined;
+  const out = traceContextMap(trace.setSpan(ROOT_CONTEXT, span));
+  if (previous) for (const k of Object.keys(previous)) if (!(k in out)) out[k] = '';
+  return out;
 }

@@ -64,6 +64,34 @@ test('one failing group is rejected alone; the groups batched with it still get 
   assert.equal((results[0] as PromiseFulfilledResult<Trajectory[]>).value.length, 2);
 });
 
+test('each generate call is published once, whole groups together; its groups settle only after the publish', async () => {
+  const published: string[][] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => { release = r; });
+  const batcher = new GroupBatcher({
+    generate: (reqs) => reqs.map((r) => Array.from({ length: r.groupSize }, (_, i) => ({ trajectoryId: `${r.groupId}/${i}`, traceContext: r.traceContext }) as Trajectory)),
+    publish: async (groups) => { published.push(groups.flat().map((t) => t.trajectoryId)); await gate; },
+    compatible: () => true, maxSequences: 32, maxGroups: 2, lingerMs: 5,
+  });
+  let settled = 0;
+  const ctx = { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` };
+  const out = ['a', 'b'].map((g) => batcher.submit({ ...req(g, 2), traceContext: ctx }).then((ts) => { settled++; return ts; }));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(published, [['a/0', 'a/1', 'b/0', 'b/1']], 'one message for the call');
+  assert.equal(settled, 0, 'nothing settles (no task is acked) before the publish');
+  release();
+  const [a] = await Promise.all(out);
+  assert.equal(a![0]!.traceContext, ctx);
+
+  const failing = new GroupBatcher({
+    generate: (reqs) => reqs.map((r) => [{ trajectoryId: `${r.groupId}/0` } as Trajectory]),
+    publish: async () => { throw new Error('broker down'); },
+    compatible: () => true, maxSequences: 32, maxGroups: 2, lingerMs: 5,
+  });
+  const results = await Promise.allSettled(['x', 'y'].map((g) => failing.submit(req(g, 1))));
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected'], 'a failed publish fails every group of the call (their tasks are redelivered)');
+});
+
 test('pull size fills a generate call but takes no more than a worker share of the groups in flight', () => {
   assert.equal(pullSizeFor({ groupSize: 4, maxInFlight: 48, workers: 1 }), 8);
   assert.equal(pullSizeFor({ groupSize: 4, maxInFlight: 48, workers: 2 }), 8);

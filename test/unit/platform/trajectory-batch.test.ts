@@ -1,0 +1,101 @@
+// The trajectory streams' payload: a TrajectoryBatch round-trips through its parts (each trajectory with its own bytes),
+// appending fields to received bytes equals re-encoding, dedupe ids are deterministic, oversized batches are split,
+// malformed bytes are refused, and a dead letter counts per trajectory.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { Trajectory, TrajectoryBatch, type Reward, type TokenScores } from '../../../src/generated/rlmesh/v1/common.ts';
+import {
+  countTrajectories, deadLetterWeight, Header, joinTrajectories, protoTypeName, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE,
+  trajectoryBatchMsgId, TrajectoryBatchParts, withFields,
+} from '../../../src/platform/nats/index.ts';
+import { chunkBySize } from '../../../src/platform/nats/trajectory-batch.ts';
+
+function trajectory(i: number, over: Partial<Trajectory> = {}): Trajectory {
+  return Trajectory.fromPartial({
+    trajectoryId: `g/${i}`, runId: 'run-a', taskId: 'add/d2/train/7', groupId: 'g', sampleIndex: i,
+    task: { taskId: 'add/d2/train/7', category: 'add', difficulty: 2, params: { length_budget: '64' } },
+    completionText: '<think>12+30=42</think><answer>42</answer>', completionTokenIds: [5, 9, 300 + i, 2],
+    samplingLogprobs: [-0.5, -1.25, -0.125, -2], modelLogprobs: [-0.5, -1, -0.25, -2], entropies: [0.5, 0.25, 1, 0.75],
+    policyVersion: 4, groupSize: 8, traceContext: { traceparent: `00-${'a'.repeat(31)}${i}-${'b'.repeat(16)}-01`, tracestate: 'k=v' },
+    ...over,
+  });
+}
+
+test('a TrajectoryBatch round-trips: generated encode -> parts -> join gives the same bytes and trajectories', () => {
+  const ts = [trajectory(0), trajectory(1, { traceContext: {} }), trajectory(2, { completionTokenIds: [] })];
+  const bytes = TrajectoryBatch.encode({ trajectories: ts }).finish();
+  const parts = TrajectoryBatchParts.decode(bytes);
+  assert.deepEqual(parts.trajectories, ts);
+  assert.deepEqual(parts.encoded.map((e) => Trajectory.decode(e)), ts);
+  assert.deepEqual([...joinTrajectories(parts.encoded)], [...bytes]);
+  assert.deepEqual([...TrajectoryBatchParts.encode(parts).finish()], [...bytes]);
+  assert.deepEqual(TrajectoryBatch.decode(joinTrajectories(parts.encoded)).trajectories, ts);
+  assert.equal(countTrajectories(bytes), 3);
+  assert.deepEqual(splitTrajectoryBatch(new Uint8Array()), [], 'an empty batch is valid');
+  assert.equal(protoTypeName(TrajectoryBatchParts), 'rlmesh.v1.TrajectoryBatch');
+  assert.equal(protoTypeName(TrajectoryBatch), TRAJECTORY_BATCH_TYPE);
+});
+
+test('malformed batches are refused: truncated trajectory, bad inner bytes, bad tag', () => {
+  const bytes = TrajectoryBatch.encode({ trajectories: [trajectory(0), trajectory(1)] }).finish();
+  assert.throws(() => splitTrajectoryBatch(bytes.subarray(0, bytes.length - 3)), /claims \d+ bytes/);
+  assert.throws(() => TrajectoryBatchParts.decode(Uint8Array.from([0x0a, 0x10, 0x01])));
+  // field 1 holds 3 bytes that are not a Trajectory (a string field claiming more bytes than there are)
+  assert.throws(() => TrajectoryBatchParts.decode(Uint8Array.from([0x0a, 0x03, 0x0a, 0x10, 0x01])), /trajectories\[0\]/);
+  assert.throws(() => splitTrajectoryBatch(Uint8Array.from([0x04])), /invalid tag/);
+});
+
+test('withFields: received bytes + appended fields decode to the trajectory with them, equal to a re-encode', () => {
+  const t = trajectory(3, { reward: undefined });
+  const encoded = Trajectory.encode(t).finish();
+  const reward: Reward = { total: 0.85, components: { correctness: 1, format: 0.1, shaping: -0.25 }, correct: true, parsedAnswer: '42', reason: '', formatOk: true };
+  const traceContext = { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`, tracestate: '' };
+  const appended = withFields(encoded, t, { reward, traceContext });
+  assert.ok(appended.length > encoded.length && [...appended.subarray(0, encoded.length)].every((b, i) => b === encoded[i]), 'the received bytes are kept as they are');
+  const back = Trajectory.decode(appended);
+  assert.deepEqual(back, { ...t, reward, traceContext });
+  assert.deepEqual(Trajectory.encode(back).finish(), Trajectory.encode({ ...t, reward, traceContext }).finish());
+  // an all-default reward still reads back as present
+  const zero: Reward = { total: 0, components: {}, correct: false, parsedAnswer: '', reason: '', formatOk: false };
+  assert.deepEqual(Trajectory.decode(withFields(encoded, t, { reward: zero })).reward, zero);
+  // teacher scores append the same way
+  const teacher: TokenScores = { logprobs: [-1, -2, -0.5, -3], entropies: [1, 1, 1, 1], topK: 0, topkIds: [], topkLogprobs: [], fullLogprobs: undefined, modelVersion: 2, modelId: 'teacher' };
+  assert.deepEqual(Trajectory.decode(withFields(encoded, t, { teacher })), { ...t, teacher });
+  // a message field the trajectory already carries is re-encoded, not merged
+  const rewarded = { ...t, reward: { ...reward, components: { correctness: 1, stale: 3 } } };
+  assert.deepEqual(Trajectory.decode(withFields(Trajectory.encode(rewarded).finish(), rewarded, { reward })).reward, reward);
+  assert.equal(withFields(encoded, t, {}), encoded, 'nothing to add: the same bytes');
+});
+
+test('batch dedupe ids: deterministic per trajectory set and stage; one trajectory keeps `<id>:<stage>`', () => {
+  const ids = ['run-g1/0', 'run-g1/1', 'run-g2/0'];
+  const a = trajectoryBatchMsgId(ids, 'verifier');
+  assert.equal(a, trajectoryBatchMsgId([...ids], 'verifier'));
+  assert.match(a, /^run-g1\/0\+2~[0-9a-f]{16}:verifier$/);
+  assert.notEqual(a, trajectoryBatchMsgId(ids, 'teacher'));
+  assert.notEqual(a, trajectoryBatchMsgId(ids.slice(0, 2), 'verifier'));
+  assert.notEqual(a, trajectoryBatchMsgId(['run-g1/0', 'run-g1/1', 'run-g2/1'], 'verifier'));
+  assert.equal(trajectoryBatchMsgId(['g/3'], 'rollout'), 'g/3:rollout');
+});
+
+test('chunkBySize keeps order and each chunk under the limit; an oversized trajectory goes alone', () => {
+  const items = [10, 20, 30, 200, 5, 5].map((n, i) => ({ id: `t${i}`, data: new Uint8Array(n) }));
+  const chunks = chunkBySize(items, 64);
+  assert.deepEqual(chunks.map((c) => c.map((x) => x.id)), [['t0', 't1'], ['t2'], ['t3'], ['t4', 't5']]);
+  for (const c of chunks) if (c.length > 1) assert.ok(joinTrajectories(c.map((x) => x.data)).length <= 64);
+  assert.deepEqual(chunkBySize(items, 1 << 20).map((c) => c.length), [6]);
+});
+
+test('a dead letter counts per trajectory for a TrajectoryBatch, 1 otherwise or when undecodable', () => {
+  const h = natsHeaders();
+  h.set(Header.type, TRAJECTORY_BATCH_TYPE);
+  const three = TrajectoryBatch.encode({ trajectories: [trajectory(0), trajectory(1), trajectory(2)] }).finish();
+  assert.equal(deadLetterWeight(h, three), 3);
+  assert.equal(deadLetterWeight(h, joinTrajectories([Trajectory.encode(trajectory(0)).finish()])), 1);
+  assert.equal(deadLetterWeight(h, Uint8Array.from([0x0a, 0x10, 0x01])), 1, 'garbage counts once');
+  const other = natsHeaders();
+  other.set(Header.type, 'rlmesh.v1.RolloutTask');
+  assert.equal(deadLetterWeight(other, three), 1);
+  assert.equal(deadLetterWeight(undefined, three), 1);
+});
