@@ -10,7 +10,7 @@ import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, deadLetterWeight, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
@@ -223,10 +223,20 @@ export class RunController extends EventEmitter {
 
   private watchDeadLetters(): void {
     const names = runNames(this.runId);
-    // Core subscription: sees every dead letter as it is stored, without consuming the dead stream. A TrajectoryBatch
-    // dead-lettered whole counts each of its trajectories.
+    // Core subscription: sees every dead letter as it is published, without consuming the dead stream. A
+    // TrajectoryBatch dead-lettered whole counts each of its trajectories. A repeat of a dead letter (a redelivered
+    // batch dead-letters its bad trajectories again) reaches subscribers although the stream drops it: counted once.
+    const seen = new Set<string>();
     const sub = this.deps.nc.subscribe(names.stages.dead.subject, {
-      callback: (err, msg) => { if (!err) this.accounting.deadLettered += deadLetterWeight(msg.headers, msg.data); },
+      callback: (err, msg) => {
+        if (err) return;
+        const id = msg.headers?.get(Header.msgId);
+        if (id) {
+          if (seen.has(id)) return;
+          seen.add(id);
+        }
+        this.accounting.deadLettered += deadLetterWeight(msg.headers, msg.data);
+      },
     });
     this.once('end', () => sub.unsubscribe());
   }

@@ -2,14 +2,15 @@
 // random bytes, mutations of valid messages and hostile decodable ones (NaN/Inf log-probs, wrong shapes,
 // out-of-range token ids, forged group sizes, wrong Rlmesh-Type) on every stream's subject, and malformed JSON,
 // wrong types, huge bodies and odd paths on the gateway's HTTP API. Every message is either processed or
-// dead-lettered with a reason (undecodable and hostile ones always dead-lettered), every HTTP call gets a 4xx
+// dead-lettered with a reason (undecodable and hostile ones always dead-lettered; a hostile trajectory inside a
+// decodable TrajectoryBatch is dead-lettered on its own, under its trajectory's id), every HTTP call gets a 4xx
 // JSON error, no process crashes, and the run still completes with its dispatched groups accounted for.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { MetricsEvent, RolloutTask, TaskFeedback, Trajectory, WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
-import { Header, runNames, type Stage } from '../../src/platform/nats/index.ts';
+import { MetricsEvent, RolloutTask, TaskFeedback, Trajectory, TrajectoryBatch, WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
+import { ConsumerName, Header, runNames, TrajectoryBatchParts, type Stage } from '../../src/platform/nats/index.ts';
 import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
 import { RunHarness, type RunStatusView } from '../e2e/harness.ts';
 import { groupOf } from '../e2e/run-checks.ts';
@@ -20,7 +21,11 @@ const RANDOM_PER_STREAM = 40;
 const MUTATED_PER_STREAM = 40;
 const TOKEN = 'fuzz-api-token-1234567890';
 
-interface Sent { stage: Stage; id: string; stream: string; seq: number; mustDeadLetter: boolean; what: string }
+interface Sent {
+  stage: Stage; id: string; stream: string; seq: number; mustDeadLetter: boolean; what: string;
+  /** Nats-Msg-Id of its dead letter: its own, or its trajectory's for a hostile trajectory in a decodable batch */
+  deadId: string;
+}
 
 let h: RunHarness;
 let nc: NatsConnection;
@@ -47,22 +52,27 @@ function trajectory(over: Partial<Trajectory> = {}): Trajectory {
 }
 
 const typeOf: Record<string, string> = {
-  tasks: 'rlmesh.v1.RolloutTask', rollouts: 'rlmesh.v1.Trajectory', rewarded: 'rlmesh.v1.Trajectory', scored: 'rlmesh.v1.Trajectory',
+  tasks: 'rlmesh.v1.RolloutTask', rollouts: 'rlmesh.v1.TrajectoryBatch', rewarded: 'rlmesh.v1.TrajectoryBatch', scored: 'rlmesh.v1.TrajectoryBatch',
   feedback: 'rlmesh.v1.TaskFeedback', metrics: 'rlmesh.v1.MetricsEvent', weights: 'rlmesh.v1.WeightsAnnouncement',
 };
 const decoderOf: Record<string, (b: Uint8Array) => unknown> = {
-  tasks: (b) => RolloutTask.decode(b), rollouts: (b) => Trajectory.decode(b), rewarded: (b) => Trajectory.decode(b), scored: (b) => Trajectory.decode(b),
+  tasks: (b) => RolloutTask.decode(b), rollouts: (b) => TrajectoryBatchParts.decode(b), rewarded: (b) => TrajectoryBatchParts.decode(b),
+  scored: (b) => TrajectoryBatchParts.decode(b),
   feedback: (b) => TaskFeedback.decode(b), metrics: (b) => MetricsEvent.decode(b), weights: (b) => WeightsAnnouncement.decode(b),
 };
 const decodes = (stage: string, b: Uint8Array) => { try { decoderOf[stage]!(b); return true; } catch { return false; } };
 
-async function publish(stage: Stage, bytes: Uint8Array, id: string, what: string, mustDeadLetter: boolean, type = typeOf[stage]!): Promise<void> {
+/** A TrajectoryBatch of these trajectories. */
+const batch = (...ts: Trajectory[]) => TrajectoryBatch.encode({ trajectories: ts }).finish();
+const consumerOf: Partial<Record<Stage, string>> = { rollouts: ConsumerName.verifier, rewarded: ConsumerName.teacher, scored: ConsumerName.learner };
+
+async function publish(stage: Stage, bytes: Uint8Array, id: string, what: string, mustDeadLetter: boolean, type = typeOf[stage]!, deadId = id): Promise<void> {
   const js = jetstream(nc);
   const hd = natsHeaders();
   hd.set(Header.type, type);
   hd.set(Header.msgId, id);
   const ack = await js.publish(runNames(h.runId).stages[stage].subject, bytes, { headers: hd });
-  sent.push({ stage, id, stream: ack.stream, seq: ack.seq, mustDeadLetter, what });
+  sent.push({ stage, id, stream: ack.stream, seq: ack.seq, mustDeadLetter, what, deadId });
 }
 
 async function http(method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -81,9 +91,9 @@ before(async () => {
   const r = rng(SEED);
   const seeds: Record<string, Uint8Array> = {
     tasks: RolloutTask.encode(RolloutTask.fromPartial({ runId: h.runId, dispatchId: 'fuzz-d', task, sampling, groupSize: 1 })).finish(),
-    rollouts: Trajectory.encode(trajectory({ reward: undefined, teacher: undefined })).finish(),
-    rewarded: Trajectory.encode(trajectory({ teacher: undefined })).finish(),
-    scored: Trajectory.encode(trajectory()).finish(),
+    rollouts: batch(trajectory({ reward: undefined, teacher: undefined })),
+    rewarded: batch(trajectory({ teacher: undefined })),
+    scored: batch(trajectory()),
     feedback: TaskFeedback.encode(TaskFeedback.fromPartial({ runId: h.runId, taskId: task.taskId, groupId: 'fuzz-no-such-group', samples: 1, passRate: 0.5 })).finish(),
     metrics: MetricsEvent.encode(MetricsEvent.fromPartial({ runId: h.runId, step: 1, source: 'fuzz', values: { x: 1 } })).finish(),
     weights: WeightsAnnouncement.encode(WeightsAnnouncement.fromPartial({ runId: h.runId, version: 999, bucket: 'nope', objectName: 'nope' })).finish(),
@@ -102,22 +112,26 @@ before(async () => {
     }
     if (work) for (let i = 0; i < 3; i++) await publish(stage, seeds[stage]!, `fuzz-${n++}`, 'wrong Rlmesh-Type', true, ['rlmesh.v1.Nope', 'rlmesh.v1.WeightsAnnouncement', ''][i] || 'x');
   }
-  // Hostile but decodable: each must be refused by its consumer.
+  // Hostile but decodable: each must be refused by its consumer (a trajectory: on its own, under its own id).
   const hostile: Array<[Stage, Uint8Array, string]> = [
     ['tasks', RolloutTask.encode(RolloutTask.fromPartial({ runId: h.runId, dispatchId: 'fuzz-big', task, sampling, groupSize: 1_000_000 })).finish(), 'a million samples'],
     ['tasks', RolloutTask.encode(RolloutTask.fromPartial({ runId: h.runId, dispatchId: 'fuzz-nan', task, sampling: { ...sampling, temperature: NaN }, groupSize: 2 })).finish(), 'NaN temperature'],
     ['tasks', RolloutTask.encode(RolloutTask.fromPartial({ runId: h.runId, dispatchId: 'fuzz-long', task: { ...task, prompt: '1'.repeat(50_000) }, sampling, groupSize: 2 })).finish(), 'prompt longer than the context'],
-    ['rollouts', Trajectory.encode(trajectory({ task: undefined })).finish(), 'no task'],
-    ['rollouts', Trajectory.encode(trajectory({ task: { ...task, taskId: 'add:77:bogus' } })).finish(), 'unknown task id'],
-    ['rewarded', Trajectory.encode(trajectory({ completionTokenIds: [1, 1 << 24, 3] })).finish(), 'out-of-range token id'],
-    ['rewarded', Trajectory.encode(trajectory({ completionTokenIds: Array(4000).fill(3) })).finish(), 'longer than the context'],
-    ['scored', Trajectory.encode(trajectory({ trajectoryId: 'fuzz-h1/0', groupId: 'fuzz-h1', samplingLogprobs: [NaN, -1, -1] })).finish(), 'NaN sampling log-prob'],
-    ['scored', Trajectory.encode(trajectory({ trajectoryId: 'fuzz-h2/0', groupId: 'fuzz-h2', samplingLogprobs: [-1] })).finish(), 'log-probs shorter than the completion'],
-    ['scored', Trajectory.encode(trajectory({ trajectoryId: 'fuzz-h3/0', groupId: 'fuzz-h3', teacher: { ...trajectory().teacher!, logprobs: [-Infinity, -1, -1] } })).finish(), '-Inf teacher log-prob'],
-    ['scored', Trajectory.encode(trajectory({ trajectoryId: 'fuzz-h4/0', groupId: 'fuzz-h4', promptTokenIds: Array(3000).fill(4) })).finish(), 'longer than the context'],
+    ['rollouts', batch(trajectory({ trajectoryId: 'fuzz-r1/0', task: undefined })), 'no task'],
+    ['rollouts', batch(trajectory({ trajectoryId: 'fuzz-r2/0', task: { ...task, taskId: 'add:77:bogus' } })), 'unknown task id'],
+    ['rewarded', batch(trajectory({ trajectoryId: 'fuzz-w1/0', completionTokenIds: [1, 1 << 24, 3] })), 'out-of-range token id'],
+    ['rewarded', batch(trajectory({ trajectoryId: 'fuzz-w2/0', completionTokenIds: Array(4000).fill(3) })), 'longer than the context'],
+    ['scored', batch(trajectory({ trajectoryId: 'fuzz-h1/0', groupId: 'fuzz-h1', samplingLogprobs: [NaN, -1, -1] })), 'NaN sampling log-prob'],
+    ['scored', batch(trajectory({ trajectoryId: 'fuzz-h2/0', groupId: 'fuzz-h2', samplingLogprobs: [-1] })), 'log-probs shorter than the completion'],
+    ['scored', batch(trajectory({ trajectoryId: 'fuzz-h3/0', groupId: 'fuzz-h3', teacher: { ...trajectory().teacher!, logprobs: [-Infinity, -1, -1] } })), '-Inf teacher log-prob'],
+    ['scored', batch(trajectory({ trajectoryId: 'fuzz-h4/0', groupId: 'fuzz-h4', promptTokenIds: Array(3000).fill(4) })), 'longer than the context'],
     ['feedback', TaskFeedback.encode(TaskFeedback.fromPartial({ runId: h.runId, groupId: 'x' })).finish().subarray(0, 3), 'truncated'],
   ];
-  for (const [stage, bytes, what] of hostile) await publish(stage, bytes, `fuzz-${n++}`, what, true);
+  for (const [stage, bytes, what] of hostile) {
+    const consumer = consumerOf[stage];
+    const deadId = consumer ? `${TrajectoryBatch.decode(bytes).trajectories[0]!.trajectoryId}:${consumer}:dead` : undefined;
+    await publish(stage, bytes, `fuzz-${n++}`, what, true, typeOf[stage], deadId);
+  }
 
   // Gateway HTTP: malformed JSON, wrong types, huge bodies, odd paths. None may start a run.
   const valid = JSON.stringify({ mode: 'opd', learner: { steps: 3 } });
@@ -176,8 +190,8 @@ test('undecodable, wrong-type and hostile messages on every stream are dead-lett
   const must = sent.filter((s) => s.mustDeadLetter);
   assert.ok(must.length >= 6 * 3 + 12, `${must.length} messages must be dead-lettered`);
   for (const s of must) {
-    const m = dead.get(s.id);
-    assert.ok(m, `${s.stage} ${s.what} (${s.id}) has a dead letter`);
+    const m = dead.get(s.deadId);
+    assert.ok(m, `${s.stage} ${s.what} (${s.id}, dead letter ${s.deadId}) has a dead letter`);
     assert.ok((m.header?.get(Header.deadReason) ?? '').length > 5, `${s.id} reason: ${m.header?.get(Header.deadReason)}`);
     assert.equal(m.header!.get(Header.deadStream), s.stream);
   }
@@ -185,7 +199,7 @@ test('undecodable, wrong-type and hostile messages on every stream are dead-lett
   for (const s of sent) {
     const e = byStage.get(s.stage) ?? { tried: 0, dead: 0 };
     e.tried++;
-    if (dead.has(s.id)) e.dead++;
+    if (dead.has(s.deadId)) e.dead++;
     byStage.set(s.stage, e);
   }
   for (const [stage, e] of byStage) process.stdout.write(`fuzz nats ${stage}: ${e.tried} inputs, ${e.dead} dead-lettered, ${e.tried - e.dead} processed\n`);
