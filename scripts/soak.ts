@@ -196,7 +196,7 @@ try {
   const check = (what: string, fn: () => void) => {
     try { fn(); } catch (e) { failures.push(`${what}: ${e instanceof Error ? e.message : String(e)}`); }
   };
-  // Dead letters are messages, not groups: a group with a dead-lettered trajectory is trained with the rest.
+  // Dead letters count trajectories, not groups: a group with a dead-lettered trajectory is trained with the rest.
   const ids = h.trainerState().rng?.trainedIds ?? [];
   const trainedGroups = new Set(ids.map(groupOf));
   check('accounting', () => assertAccounting(h, final, spans));
@@ -229,7 +229,7 @@ try {
   }));
   console.log('\nProcesses (RSS):');
   console.table(rows);
-  console.log('Streams:');
+  console.log('Streams (messages; on rollouts/rewarded/scored each is a TrajectoryBatch of one generate call\'s groups):');
   console.table(streamRows);
   console.log('Faults:');
   console.table(faults.map(({ kind, atS, stepBefore, durationMs, recoveryMs }) => ({ kind, atS, stepBefore, durationMs, recoveryMs: recoveryMs ?? 'none' })));

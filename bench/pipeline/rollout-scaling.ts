@@ -8,8 +8,8 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
-import { connectNats, deleteRun, provisionRun, publishProto, runNames } from '../../src/platform/nats/index.ts';
+import { RolloutTask, TrajectoryBatch } from '../../src/generated/rlmesh/v1/common.ts';
+import { connectNats, countTrajectories, deleteRun, provisionRun, publishProto, runNames } from '../../src/platform/nats/index.ts';
 import { Supervisor } from '../../src/platform/process/index.ts';
 import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
 import { MAX_BATCH_SEQUENCES } from '../../src/actors/index.ts';
@@ -61,11 +61,21 @@ function tasksFor(runId: string, prefix: string, n: number, groupSize: number, m
   }));
 }
 
-async function waitForMessages(jsm: JetStreamManager, stream: string, count: number, onCount: (n: number) => void): Promise<void> {
+/**
+ * Waits until the stream's messages from `fromSeq` on hold `count` trajectories (each message is a TrajectoryBatch of
+ * one generate call); returns the sequence after the last message read.
+ */
+async function waitForTrajectories(jsm: JetStreamManager, stream: string, fromSeq: number, count: number, onCount: (n: number) => void): Promise<number> {
+  let seq = fromSeq;
+  let n = 0;
   for (;;) {
-    const n = (await jsm.streams.info(stream)).state.messages;
+    const last = (await jsm.streams.info(stream)).state.last_seq;
+    for (; seq <= last; seq++) {
+      const m = await jsm.streams.getMessage(stream, { seq });
+      if (m) n += countTrajectories(m.data);
+    }
     onCount(n);
-    if (n >= count) return;
+    if (n >= count) return seq;
     await sleep(20);
   }
 }
@@ -74,12 +84,12 @@ async function publishTasks(js: JetStreamClient, subject: string, tasks: readonl
   await Promise.all(tasks.map((t) => publishProto(js, subject, RolloutTask, t, { msgId: `${t.dispatchId}:tasks` })));
 }
 
-/** Completion tokens of stream messages [fromSeq, toSeq], read back with direct gets. */
+/** Completion tokens of the trajectories in stream messages [fromSeq, toSeq), read back with direct gets. */
 async function tokensOnStream(jsm: JetStreamManager, stream: string, fromSeq: number, toSeq: number): Promise<number> {
   let tokens = 0;
-  for (let seq = fromSeq; seq <= toSeq; seq++) {
+  for (let seq = fromSeq; seq < toSeq; seq++) {
     const m = await jsm.streams.getMessage(stream, { seq });
-    if (m) tokens += Trajectory.decode(m.data).completionTokenIds.length;
+    if (m) for (const t of TrajectoryBatch.decode(m.data).trajectories) tokens += t.completionTokenIds.length;
   }
   return tokens;
 }
@@ -103,12 +113,11 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     // Warm-up (JIT, wasm kernels at full batch shapes), not timed: rounds of full batches until EVERY worker has
     // made WARM_CALLS generate calls (a worker pulls several tasks at once, so one round may all go to one worker).
     const scrape = (name: string) => Promise.all(workers.map((w) => scrapeMetric(w.metricsPort, name)));
-    let warmCount = 0;
+    let nextSeq = 1;
     for (let round = 0; round < 10; round++) {
       const warm = tasksFor(runId, `warm${round}`, o.workers * (MAX_BATCH_SEQUENCES / o.groupSize), o.groupSize, o.maxNewTokens);
       await publishTasks(js, names.stages.tasks.subject, warm);
-      warmCount += warm.length * o.groupSize;
-      await waitForMessages(jsm, names.stages.rollouts.stream, warmCount, () => {});
+      nextSeq = await waitForTrajectories(jsm, names.stages.rollouts.stream, nextSeq, warm.length * o.groupSize, () => {});
       if ((await scrape('rlmesh_rollout_generate_calls_total')).every((c) => c >= WARM_CALLS)) break;
     }
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -121,16 +130,15 @@ export async function measureRollout(o: ScalingOptions): Promise<RolloutRate> {
     const load0 = os.loadavg()[0]!;
 
     const timed = tasksFor(runId, 'timed', o.groups, o.groupSize, o.maxNewTokens);
-    const total = warmCount + timed.length * o.groupSize;
+    const firstTimed = nextSeq;
     const t0 = performance.now();
     await publishTasks(js, names.stages.tasks.subject, timed);
-    await waitForMessages(jsm, names.stages.rollouts.stream, total, (n) => o.onGroup(Math.floor((n - warmCount) / o.groupSize)));
+    const afterTimed = await waitForTrajectories(jsm, names.stages.rollouts.stream, firstTimed, timed.length * o.groupSize, (n) => o.onGroup(Math.floor(n / o.groupSize)));
     const seconds = (performance.now() - t0) / 1000;
 
     const [tokens1, groups1, cpu1, calls1, rows1] = await counters();
     const cpuSeconds = sum(cpu1) - sum(cpu0); // includes the few ms of the /metrics scrapes themselves
-    const first = (await jsm.streams.info(names.stages.rollouts.stream)).state.first_seq;
-    const tokens = await tokensOnStream(jsm, names.stages.rollouts.stream, first + warmCount, first + total - 1);
+    const tokens = await tokensOnStream(jsm, names.stages.rollouts.stream, firstTimed, afterTimed);
     return {
       workers: o.workers, groups: o.groups, trajectories: timed.length * o.groupSize, tokens, counterTokens: sum(tokens1) - sum(tokens0),
       seconds, tokensPerSecond: tokens / seconds, cores: cpuSeconds / seconds, tokensPerCpuSecond: tokens / cpuSeconds,
