@@ -7,6 +7,7 @@ import { loadRunConfig } from './run-config.ts';
 import { createGrpcServer, stderrLog, type GrpcServer } from '../../src/platform/grpc/index.ts';
 import { connectNats, natsOptionsFromEnv } from '../../src/platform/nats/index.ts';
 import { createMetrics, initTelemetry, serveMetrics, type ActorMetrics, type Telemetry } from '../../src/platform/telemetry/index.ts';
+import { startCpuProfile } from '../../src/platform/telemetry/cpu-profile.ts';
 
 export interface ActorRuntimeOptions {
   actor: string;
@@ -47,6 +48,8 @@ export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorR
   const close = async () => { for (const c of closers.splice(0).reverse()) await c(); };
   const log = (m: string) => process.stderr.write(`[${options.workerId}] ${m}\n`);
   try {
+    const stopProfile = await startCpuProfile(options.workerId); // RLMESH_CPU_PROF_DIR; written first thing in stop()
+    closers.push(stopProfile);
     const run = await loadRunConfig(options.configPath ?? process.env.RLMESH_CONFIG, options.runId ?? process.env.RLMESH_RUN_ID);
     const runId = run.config.run_id;
     const telemetry = initTelemetry({ serviceName: `rlmesh-${options.actor}`, runId, attributes: { 'rlmesh.worker_id': options.workerId } });
@@ -65,6 +68,7 @@ export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorR
       options, run, runId, telemetry, metrics, metricsPort: metricsServer.port, nc, js, jsm, grpc, log,
       onStop: (fn) => { stops.push(fn); },
       async stop() {
+        await stopProfile().catch((e: unknown) => log(`cpu profile: ${String(e)}`));
         await grpc.drain().catch((e: unknown) => log(`drain: ${String(e)}`));
         for (const s of stops.splice(0).reverse()) await s();
         await close();
