@@ -1,7 +1,8 @@
 // TensorFlow.js backend selection: webgpu (Dawn), tensorflow (tfjs-node[-gpu]), wasm (CPU default), cpu.
 import * as tf from '@tensorflow/tfjs';
 import { RlmeshError, ErrorCategory, invalidField } from '../errors.ts';
-import { installWasmKernels } from './wasm-kernels.ts';
+import { blasThreadsFromEnv, loadNativeBlas, nativeBlasModeFromEnv } from './native-blas.ts';
+import { installWasmKernels, useNativeBlas } from './wasm-kernels.ts';
 import { prepareWasmThreads, unrefWasmThreads, wasmThreadsFromEnv, withCpuCountFor } from './wasm-threads.ts';
 
 export const BACKENDS = ['webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -56,18 +57,23 @@ async function initTensorflow(): Promise<string> {
   throw new Error(errors.join('; '));
 }
 
-/** RLMESH_WASM_THREADS (default 1) threads; > 1 starts the threaded SIMD build (wasm-threads.ts). */
+/**
+ * RLMESH_WASM_THREADS (default 1) threads; > 1 starts the threaded SIMD build (wasm-threads.ts). Products go to
+ * the OpenBLAS addon when it is built (native-blas.ts: RLMESH_NATIVE_BLAS, RLMESH_BLAS_THREADS).
+ */
 async function initWasm(): Promise<string> {
   const threads = wasmThreadsFromEnv();
+  const products = loadNativeBlas(nativeBlasModeFromEnv(), blasThreadsFromEnv());
   await prepareWasmThreads(threads);
   if (!(await withCpuCountFor(threads, () => tf.setBackend('wasm')))) throw new Error('tf.setBackend(wasm) failed');
   installWasmKernels();
+  useNativeBlas(products.blas);
   unrefWasmThreads(tf.backend());
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const got = wasm.getThreadsCount();
   if (got !== threads) throw new Error(`asked for ${threads} wasm threads (RLMESH_WASM_THREADS), the module started ${got}`);
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'SIMD' : 'no SIMD';
-  return `${threads} thread${threads === 1 ? '' : 's'}, ${simd}; batched products on XNNPACK`;
+  return `${threads} thread${threads === 1 ? '' : 's'}, ${simd}; ${products.detail}`;
 }
 
 async function initCpu(): Promise<string> {
@@ -95,7 +101,11 @@ export async function initBackend(preferred?: string, log: (line: string) => voi
   } else {
     order = ['tensorflow', 'wasm', 'cpu'];
   }
-  wasmThreadsFromEnv(); // a bad RLMESH_WASM_THREADS fails here, not as a silent fall-back to another backend
+  // A bad RLMESH_WASM_THREADS / RLMESH_NATIVE_BLAS / RLMESH_BLAS_THREADS fails here, not as a silent fall-back to
+  // another backend.
+  wasmThreadsFromEnv();
+  nativeBlasModeFromEnv();
+  blasThreadsFromEnv();
   const failures: string[] = [];
   for (const name of order) {
     try {
@@ -105,6 +115,7 @@ export async function initBackend(preferred?: string, log: (line: string) => voi
       log(`rlmesh engine backend: ${name} (${detail})`);
       return name;
     } catch (e) {
+      if (e instanceof RlmeshError && e.field === 'RLMESH_NATIVE_BLAS') throw e; // asked for, so never skipped
       if (forced) throw unavailable(name, e);
       failures.push(`${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }

@@ -9,10 +9,15 @@
 // SplitV and rank-2 Transpose: the stock kernels walk every element through generic index arithmetic
 // (a [4096, 1024] split took longer than the product that made it). Here a split is one memmove per row and
 // a transpose is a cache-blocked copy, both straight on the wasm heap. Other dtypes and ranks keep the stock kernels.
+//
+// With the optional OpenBLAS addon (native-blas.ts, `useNativeBlas`), every float32 product goes to OpenBLAS
+// instead, on the same heap views; the XNNPACK path above serves whatever it declines.
 import * as tf from '@tensorflow/tfjs';
+import type { NativeBlas } from './native-blas.ts';
+import { nativeBatchMatMul } from './native-blas.ts';
 
 /** The parts of tfjs-backend-wasm's BackendWasm this file uses (not in its public typings). */
-interface WasmBackendInternals {
+export interface WasmBackendInternals {
   dataIdNextNumber: number;
   readonly wasm: WasmModule;
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
@@ -30,10 +35,27 @@ interface TransposeAttrs { perm: number[] }
 
 const F32 = 4;
 let installed = false;
+/** The XNNPACK BatchMatMul (set by installWasmKernels) and, when the addon is in use, the OpenBLAS one over it. */
+let xnnpackProducts: tf.KernelFunc | null = null;
+let nativeProducts: tf.KernelFunc | null = null;
 
 /** Whether the override is in place (the backend log and tests read it). */
 export function wasmKernelsInstalled(): boolean {
   return installed;
+}
+
+/** What runs float32 products on wasm now. */
+export function wasmProducts(): 'openblas' | 'xnnpack' | 'stock' {
+  return nativeProducts ? 'openblas' : installed ? 'xnnpack' : 'stock';
+}
+
+/**
+ * Sends every float32 BatchMatMul to OpenBLAS (`blas`), or back to XNNPACK (`null`). Takes effect for the next
+ * product; call after installWasmKernels.
+ */
+export function useNativeBlas(blas: NativeBlas | null): void {
+  if (!installed || !xnnpackProducts) throw new Error('useNativeBlas: call installWasmKernels first (on the wasm backend)');
+  nativeProducts = blas ? nativeBatchMatMul(blas, xnnpackProducts) : null;
 }
 
 /** Shape [1, rows, cols] as the byte array the C kernel reads. */
@@ -47,7 +69,10 @@ function shapeBytes(rows: number, cols: number): Uint8Array {
  */
 export function installWasmKernels(): void {
   if (installed || tf.getBackend() !== 'wasm') return;
-  override('BatchMatMul', batchMatMulKernel);
+  override('BatchMatMul', (stock) => {
+    const xnnpack = (xnnpackProducts = batchMatMulKernel(stock));
+    return (args) => (nativeProducts ?? xnnpack)(args);
+  });
   override('SplitV', splitVKernel);
   override('Transpose', transposeKernel);
   installed = true;

@@ -1,11 +1,12 @@
 // The wasm BatchMatMul override (src/engine/wasm-kernels.ts) against a plain triple loop and the stock paths:
 // same numbers for rank 3 and 4, forward and gradient, and the stock kernel still serves what it does not take.
+// These test the XNNPACK path, so the OpenBLAS addon is switched off when it is built (native-blas.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/engine/backend.ts';
 import { bmm } from '../../../src/engine/layers.ts';
-import { wasmKernelsInstalled } from '../../../src/engine/wasm-kernels.ts';
+import { useNativeBlas, wasmKernelsInstalled, wasmProducts } from '../../../src/engine/wasm-kernels.ts';
 import { Prng } from '../../../src/engine/prng.ts';
 
 function randomArray(n: number, seed: number): Float32Array {
@@ -37,6 +38,8 @@ function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
 test('batched products on the wasm override equal a plain loop (rank 3 and 4, odd sizes)', async () => {
   assert.equal(await initBackend('wasm', () => {}), 'wasm');
   assert.ok(wasmKernelsInstalled(), 'the BatchMatMul override is registered');
+  useNativeBlas(null);
+  assert.equal(wasmProducts(), 'xnnpack');
   const cases: Array<[number[], number, number, number]> = [[[5], 7, 3, 9], [[2, 3], 17, 8, 5], [[24], 64, 32, 64], [[1, 4], 1, 16, 33]];
   for (const [lead, M, K, N] of cases) {
     const batch = lead.reduce((x, y) => x * y, 1);
