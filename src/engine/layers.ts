@@ -1,10 +1,23 @@
 // Transformer building blocks on tfjs ops, with hand-written gradients where tfjs' own are slow.
 import * as tf from '@tensorflow/tfjs';
+import { wasmProducts } from './wasm-kernels.ts';
 
 /**
- * x·W for x [N, in], W [in, out]. The gradient uses explicit transposes and plain products:
- * tfjs' transposed-operand matMul flags run ~15x slower than the forward product (PERF-NOTES.md).
+ * a·bᵀ (`tb`) or aᵀ·b (`ta`) for the gradients below. Explicit transposes and a plain product by default: tfjs'
+ * transposed-operand matMul flags run ~15x slower than the forward product on wasm (PERF-NOTES.md); OpenBLAS
+ * (native-blas.ts) reads a transposed operand in place, so there the flags save the transpose's copy.
  */
+function matMulT<T extends tf.Tensor>(a: T, b: T, ta: boolean, tb: boolean): T {
+  if (wasmProducts() === 'openblas') return tf.matMul(a, b, ta, tb) as T;
+  const swap = (x: T) => {
+    const perm = [...x.shape.keys()]; // [..., r-2, r-1] -> [..., r-1, r-2]
+    perm.push(...perm.splice(-2).reverse());
+    return tf.transpose(x, perm);
+  };
+  return tf.matMul(ta ? swap(a) : a, tb ? swap(b) : b) as T;
+}
+
+/** x·W for x [N, in], W [in, out]. The gradient's products take transposed operands (matMulT). */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return linearGrad(x, w) as tf.Tensor2D;
 }
@@ -15,7 +28,7 @@ const linearGrad = tf.customGrad((x, w, save) => {
     value: tf.matMul(xs, ws),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sw)), tf.matMul(tf.transpose(sx), dy as tf.Tensor2D)];
+      return [matMulT(dy as tf.Tensor2D, sw, false, true), matMulT(sx, dy as tf.Tensor2D, true, false)];
     },
   };
 });
@@ -32,7 +45,7 @@ const bmmGrad = tf.customGrad((a, b, save) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
       const d = dy as tf.Tensor4D;
-      return [tf.matMul(d, tf.transpose(sb, [0, 1, 3, 2])), tf.matMul(tf.transpose(sa, [0, 1, 3, 2]), d)];
+      return [matMulT(d, sb, false, true), matMulT(sa, d, true, false)];
     },
   };
 });
@@ -47,7 +60,7 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
     (save as tf.GradSaveFunc)([ids]); // keeps ids alive until the backward pass
     return {
       value: tf.gather(t as tf.Tensor2D, ids),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(tf.transpose(tf.oneHot(saved[0] as tf.Tensor1D, V).toFloat()), dy as tf.Tensor2D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => matMulT(tf.oneHot(saved[0] as tf.Tensor1D, V).toFloat() as tf.Tensor2D, dy as tf.Tensor2D, true, false),
     };
   });
   return f(table) as tf.Tensor2D;
