@@ -1,6 +1,6 @@
 // Learner actor logic: staleness filter, objective, AdamW step, per-task feedback. No I/O.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, pickTokens, type AdamWOptions, type LlamaModel } from '../engine/index.ts';
+import { AdamW, CONSTANT_LR, learningRateAt, pickTokens, type AdamWOptions, type LlamaModel, type LrSchedule } from '../engine/index.ts';
 import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
 import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import type { CompiledRunConfig } from '../config/index.ts';
@@ -12,6 +12,9 @@ export interface LearnerOptions {
   /** Objective params as configured (to know what teacher scores it needs). */
   objectiveParams: Record<string, unknown>;
   optimizer: AdamWOptions;
+  /** How `optimizer.lr` changes over `totalSteps` steps; default constant. */
+  lrSchedule?: LrSchedule;
+  totalSteps?: number;
   /** Trajectories older than this many versions are dropped (and counted). */
   maxStaleness: number;
   padId: number;
@@ -25,6 +28,8 @@ export function learnerOptionsFor(run: CompiledRunConfig, padId: number): Learne
     objectives: run.objectives,
     objectiveParams: run.config.objective.params,
     optimizer: { lr: l.lr, beta1: l.betas[0], beta2: l.betas[1], eps: l.eps, weightDecay: l.weight_decay, maxGradNorm: l.grad_clip },
+    lrSchedule: { name: l.lr_schedule, warmupSteps: l.warmup_steps, minRatio: l.min_lr_ratio },
+    totalSteps: l.steps,
     maxStaleness: l.max_staleness,
     padId,
   };
@@ -84,6 +89,8 @@ export class Learner {
     const arrays = buildArrays(used, this.needs, V, this.options.padId);
     const c = toTensors(arrays, V);
     let objectiveMetrics: ObjectiveMetrics = {};
+    const lr = learningRateAt(this.options.optimizer.lr ?? 1e-3, this.step, this.options.totalSteps ?? 1, this.options.lrSchedule ?? CONSTANT_LR);
+    this.optimizer.setLearningRate(lr);
     const t0 = performance.now();
     try {
       const res = this.optimizer.trainStep(() => {
@@ -114,6 +121,7 @@ export class Learner {
         ...batchMetrics(used, arrays.completionTokens),
         loss: res.loss,
         grad_norm: res.gradNorm,
+        lr,
         step_ms: performance.now() - t0,
         trajectories: used.length,
         dropped_stale: stale.length,

@@ -86,6 +86,12 @@ export const learnerSection = z
     batch_size: z.number().int().min(1).default(64),
     /** AdamW learning rate. Default 3e-4 (tiny models; the spec's 1e-6 is for billion-parameter LLMs). */
     lr: z.number().gt(0).max(1).default(3e-4),
+    /** Learning-rate schedule over the run's steps: constant, linear or cosine decay (after warmup). Default constant. */
+    lr_schedule: z.enum(['constant', 'linear', 'cosine']).default('constant'),
+    /** Linear warmup steps from 0 to lr. Default 0. */
+    warmup_steps: z.number().int().min(0).default(0),
+    /** Floor of the decay as a fraction of lr, [0, 1]. Default 0. */
+    min_lr_ratio: z.number().min(0).max(1).default(0),
     /** AdamW decoupled weight decay. Default 0. */
     weight_decay: z.number().min(0).max(1).default(0),
     /** AdamW [beta1, beta2], each in [0, 1). Default [0.9, 0.999]. */
