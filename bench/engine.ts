@@ -6,6 +6,9 @@
 //      npm run bench:engine -- --gen-threads 2  (rlmesh generation threads; default 1, see GEN_THREADS)
 // rlmesh's learner and generation parts each run in a child process (a wasm backend starts once per process).
 //      RLMESH_BACKEND=webgpu npm run bench:engine   (GPU host; torch_ref.py then uses CUDA if present)
+//      npm run bench:engine -- --profile [--rows 16]  (where one learner step's time goes, per wasm kernel and phase;
+//                                                     no PyTorch; --rows shortens the step)
+//      RLMESH_NATIVE_BLAS=0 npm run bench:engine     (products on XNNPACK even when the OpenBLAS addon is built)
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -34,6 +37,8 @@ const genThreadsArg = process.argv.indexOf('--gen-threads');
  * thread each and scale by process; the learner and teacher use RLMESH_WASM_THREADS.
  */
 const GEN_THREADS = genThreadsArg > 0 ? Number(process.argv[genThreadsArg + 1]) : 1;
+const profile = process.argv.includes('--profile');
+const rowsArg = process.argv.indexOf('--rows');
 const partArg = process.argv.indexOf('--part');
 /** Set in a child process: which part to measure. */
 const childPart = partArg > 0 ? (process.argv[partArg + 1] as Part) : null;
@@ -130,6 +135,87 @@ function cpuModel(): string {
 
 function gitCommit(): string {
   try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+}
+
+interface KernelTime { ms: number; calls: number; flop: number }
+type Phase = 'forward' | 'backward' | 'update';
+const PHASES: Phase[] = ['forward', 'backward', 'update'];
+
+/**
+ * Wraps every wasm kernel with a wall-clock timer (wasm kernels are synchronous, so the time around the call is
+ * the kernel's). Phase: tfjs runs a gradient's forward pass in a scope named 'forward' and backpropagation in one
+ * named 'backward'; the rest of a step (summing micro-batch gradients, AdamW) is 'update'.
+ */
+function timeKernels(): { table: Map<string, Record<Phase, KernelTime>>; on: (v: boolean) => void } {
+  const table = new Map<string, Record<Phase, KernelTime>>();
+  let recording = false;
+  const scopes = () => (tf.engine().state as unknown as { scopeStack: Array<{ name: string }> }).scopeStack;
+  for (const k of tf.getKernelsForBackend('wasm')) {
+    const run = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({ kernelName: k.kernelName, backendName: 'wasm', kernelFunc: (args) => {
+      if (!recording) return run(args);
+      const t0 = performance.now();
+      const out = run(args);
+      const ms = performance.now() - t0;
+      let key = k.kernelName, flop = 0;
+      if (k.kernelName === 'BatchMatMul') {
+        const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+        const { transposeA: ta, transposeB: tb } = args.attrs as { transposeA: boolean; transposeB: boolean };
+        const ra = a.shape.length, rb = b.shape.length, batch = Math.max(tf.util.sizeFromShape(a.shape.slice(0, -2)), tf.util.sizeFromShape(b.shape.slice(0, -2)));
+        flop = 2 * batch * a.shape[ra - 1]! * a.shape[ra - 2]! * (tb ? b.shape[rb - 2]! : b.shape[rb - 1]!);
+        key = `BatchMatMul ${batch > 1 ? 'batched (attention)' : '2-D (projections)'}`;
+      } else if (k.kernelName === 'Transpose') key = `Transpose rank ${(args.inputs as { x: tf.TensorInfo }).x.shape.length}`;
+      const names = scopes().map((sc) => sc.name);
+      const phase: Phase = names.includes('backward') ? 'backward' : names.includes('forward') ? 'forward' : 'update';
+      const row = table.get(key) ?? { forward: { ms: 0, calls: 0, flop: 0 }, backward: { ms: 0, calls: 0, flop: 0 }, update: { ms: 0, calls: 0, flop: 0 } };
+      row[phase].ms += ms; row[phase].calls++; row[phase].flop += flop;
+      table.set(key, row);
+      return out;
+    } });
+  }
+  return { table, on: (v) => { recording = v; } };
+}
+
+/** `--profile`: one learner step per size with every kernel timed; prints a markdown table per size. */
+async function profileSteps(): Promise<void> {
+  const name = await initBackend();
+  if (name !== 'wasm') throw new Error(`bench:engine --profile times wasm kernels; the backend is ${name}`);
+  const timer = timeKernels();
+  const f = (ms: number) => (ms / 1000).toFixed(2);
+  const out: string[] = [`backend wasm (${backendInfo()?.detail}); CPU ${cpuModel()}; 1-min load average ${os.loadavg()[0]!.toFixed(1)} at start; commit ${gitCommit()}`];
+  for (const s of SIZES) {
+    const rows = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : s.batch;
+    if (!(rows > 0 && rows % s.micro === 0)) throw new Error(`--rows ${rows}: must be a multiple of ${s.name}'s micro-batch (${s.micro} rows)`);
+    const bench = learnerStepBench({ ...s, batch: rows });
+    bench.step(); // warm-up
+    timer.table.clear();
+    timer.on(true);
+    const t0 = performance.now();
+    bench.step();
+    const wall = performance.now() - t0;
+    timer.on(false);
+    bench.dispose();
+    const total = (r: Record<Phase, KernelTime>) => PHASES.reduce((x, p) => x + r[p].ms, 0);
+    const rowsSorted = [...timer.table.entries()].sort((x, y) => total(y[1]) - total(x[1]));
+    const inKernels = rowsSorted.reduce((x, [, r]) => x + total(r), 0);
+    const byPhase = PHASES.map((p) => `${p} ${f(rowsSorted.reduce((x, [, r]) => x + r[p].ms, 0))} s`).join(', ');
+    out.push('', `${s.name}: one learner step on ${rows} rows x ${s.seq} tokens (micro-batches of ${s.micro}): ${f(wall)} s wall; kernels ${f(inKernels)} s (${byPhase}); outside kernels (op dispatch, tape, JS) ${f(wall - inKernels)} s`, '',
+      '| kernel | forward s | backward s | update s | share of step | calls | GFLOP/s |', '|---|---|---|---|---|---|---|');
+    const shown = rowsSorted.filter(([, r]) => total(r) >= 0.005 * wall);
+    for (const [key, r] of shown) {
+      const flop = PHASES.reduce((x, p) => x + r[p].flop, 0);
+      out.push(`| ${key} | ${f(r.forward.ms)} | ${f(r.backward.ms)} | ${f(r.update.ms)} | ${(100 * total(r) / wall).toFixed(1)}% | ${PHASES.reduce((x, p) => x + r[p].calls, 0)} | ${flop ? (flop / total(r) / 1e6).toFixed(1) : ''} |`);
+    }
+    const rest = rowsSorted.slice(shown.length).reduce((x, [, r]) => x + total(r), 0);
+    out.push(`| ${rowsSorted.length - shown.length} other kernels | | | | ${(100 * rest / wall).toFixed(1)}% | | |`);
+  }
+  console.log(out.join('\n'));
+}
+
+if (profile) {
+  await profileSteps();
+  process.exit(0);
 }
 
 if (childPart) {
