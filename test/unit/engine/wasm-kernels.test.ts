@@ -5,9 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/engine/backend.ts';
+import { AdamW, LlamaModel } from '../../../src/engine/index.ts';
 import { bmm } from '../../../src/engine/layers.ts';
 import { useNativeBlas, wasmKernelsInstalled, wasmProducts } from '../../../src/engine/wasm-kernels.ts';
 import { Prng } from '../../../src/engine/prng.ts';
+import { tinyConfig } from './reference.ts';
 
 function randomArray(n: number, seed: number): Float32Array {
   const r = new Prng(seed);
@@ -96,4 +98,32 @@ test('split and rank-2 transpose on the wasm overrides equal the cpu backend (fl
   await tf.setBackend('wasm');
   assert.equal(onWasm.length, onCpu.length);
   onWasm.forEach((got, i) => assert.deepEqual(got, onCpu[i], `output ${i}`));
+});
+
+test('identity on wasm shares memory: a clone outlives its source, and a training step frees what it allocates', async () => {
+  await initBackend('wasm', () => {});
+  const backend = tf.backend() as unknown as { numDataIds(): number };
+  const ids0 = backend.numDataIds(), bytes0 = tf.memory().numBytes;
+  const values = randomArray(1000, 11);
+  const x = tf.tensor(values, [10, 100]);
+  const y = tf.clone(x);
+  assert.equal(backend.numDataIds(), ids0 + 1, 'the clone shares its source\'s memory');
+  x.dispose();
+  assert.deepEqual(y.dataSync(), values, 'the clone still reads its values after the source is disposed');
+  y.dispose();
+  assert.equal(backend.numDataIds(), ids0);
+  assert.equal(tf.memory().numBytes, bytes0);
+
+  const model = LlamaModel.init({ ...tinyConfig(), hidden_size: 32, intermediate_size: 48 }, 3);
+  const opt = new AdamW(model.params, { lr: 1e-2 });
+  const ids = [[1, 5, 9, 3, 7, 2], [1, 6, 2, 8, 4, 9]];
+  const loss = () => tf.neg(tf.mean(model.tokenLogprobs(ids.map((r) => r.slice(0, 5)), undefined, ids.map((r) => r.slice(1))))) as tf.Scalar;
+  // After one step every variable holds memory of its own (the tensors they were made from hold the rest).
+  const first = opt.trainStep(loss).loss;
+  const before = { tensors: tf.memory().numTensors, ids: backend.numDataIds() };
+  const second = opt.trainStep([loss, loss]).loss / 2;
+  assert.ok(second < first, `the steps train: loss ${first} then ${second}`);
+  assert.deepEqual({ tensors: tf.memory().numTensors, ids: backend.numDataIds() }, before);
+  opt.dispose();
+  model.dispose();
 });
