@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Objm } from '@nats-io/obj';
+import { getSha256Backend, Objm } from '@nats-io/obj';
 import { RlmeshError } from '../../src/errors.ts';
 import { runNames, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
 import { useSharedNats } from '../fixtures/nats-session.ts';
@@ -36,6 +36,19 @@ test('a 20 MB weights blob round-trips byte-exact with its sha256 and metadata',
   assert.deepEqual(got.info.meta, { step: '70', dtype: 'float32' });
   assert.equal(got.info.version, 7);
   assert.equal(got.info.sha256, info.sha256);
+});
+
+test('puts digest with node:crypto and stay readable by @nats-io/obj itself (its get verifies the object digest)', async () => {
+  const runId = newRunId();
+  const store = await WeightStore.open(nats.js, runId);
+  assert.equal(getSha256Backend(), 'native');
+  const blob = randomBytes(3 * 1024 * 1024 + 5);
+  await store.put(1, blob);
+  const os = await new Objm(nats.js).open(store.bucket);
+  const info = await os.info(runNames(runId).weightsObject(1));
+  assert.equal(info?.digest, `SHA-256=${Buffer.from(sha256Hex(blob), 'hex').toString('base64url')}=`);
+  const viaObj = await os.getBlob(runNames(runId).weightsObject(1));
+  assert.ok(viaObj && Buffer.from(viaObj).equals(blob), 'the object store client reads the same bytes');
 });
 
 test('list and latest follow versions; old versions are pruned past keep', async () => {

@@ -8,7 +8,7 @@
 // record or chunk, nothing left on the server), and a pruned version's records are purged, not only marked deleted.
 import { createHash } from 'node:crypto';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { Objm, StorageType } from '@nats-io/obj';
+import { Objm, setSha256Backend, StorageType } from '@nats-io/obj';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { ErrorCategory, invalidField, RlmeshError } from '../../errors.ts';
 import { runNames } from './names.ts';
@@ -91,6 +91,9 @@ export class WeightStore {
     if (!Number.isInteger(chunkBytes) || chunkBytes < 1024) throw invalidField('chunkBytes', `must be an integer >= 1024, got ${chunkBytes}`);
     const keep = opts.keep ?? 4;
     if (!Number.isInteger(keep) || keep < 0) throw invalidField('keep', `must be a non-negative integer, got ${keep}`);
+    // @nats-io/obj digests every put with a pure-JS SHA-256 unless told to use node:crypto (a process-wide switch):
+    // 4x slower puts, e.g. 480-580 ms instead of 125 ms for a 25 MB M-size checkpoint (scratch measurement, same run).
+    setSha256Backend('native');
     try {
       const os = await new Objm(js).create(bucket, {
         storage: opts.storage === 'memory' ? StorageType.Memory : StorageType.File,
