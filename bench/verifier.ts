@@ -1,27 +1,29 @@
 // Verifier throughput: arithmetic completions verified per second per core through the library, through gRPC
-// Verify (`rlmesh serve verifier` in a child process) and through the NATS worker end to end (rollouts -> rewarded),
-// then the transport ceiling measured in the same run: the same trajectories moved rollouts -> rewarded without
-// grading by raw nats.js (fetch + ack only; fetch + js.publish + ack) and by the worker's own transport
-// (consumeProto batch mode + publishProtoBatch with a no-op handler, untraced and traced).
+// Verify (`rlmesh serve verifier` in a child process) and through the NATS worker end to end (rollouts -> rewarded,
+// TrajectoryBatch messages of --batch trajectories, as rollout workers publish them), untraced (OTEL_SDK_DISABLED),
+// traced with OTEL_TRACES_SAMPLER=parentbased_traceidratio 0.01 and traced always on; then the transport ceiling
+// measured in the same run: the same batches moved rollouts -> rewarded without grading by raw nats.js (fetch + ack
+// only; fetch + js.publish + ack) and by the worker's own transport (consumeProto + decode + publishTrajectoryBatch).
 // Run: npm run bench:verifier   (options: --n 200000 --batch 64 --service-n 50000 --profile DIR; NATS at RLMESH_NATS_URL)
 // --profile DIR writes V8 CPU profiles: one per served verifier (node --cpu-prof) and one per in-process ceiling.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
-import { Trajectory } from '../src/generated/rlmesh/v1/common.ts';
+import { Trajectory, TrajectoryBatch } from '../src/generated/rlmesh/v1/common.ts';
 import { VerifierRewardClient, type VerifyRequest } from '../src/generated/rlmesh/v1/verifier.ts';
 import { callUnary, createGrpcClient } from '../src/platform/grpc/index.ts';
 import {
-  connectNats, ConsumerName, consumeProto, deleteRun, Header, provisionRun, publishProtoBatch, runNames, type RunNames,
+  connectNats, ConsumerName, consumeProto, deleteRun, Header, provisionRun, publishTrajectoryBatch, runNames, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId,
+  trajectoryBatchSummaries, type RunNames,
 } from '../src/platform/nats/index.ts';
-import { contextWithSpan, initTelemetry, readSpanFile } from '../src/platform/telemetry/index.ts';
+import { readSpanFile } from '../src/platform/telemetry/index.ts';
 import {
   compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,
 } from '../src/tasks/index.ts';
@@ -37,6 +39,7 @@ const { values } = parseArgs({
     mover: { type: 'string' },
     run: { type: 'string' },
     count: { type: 'string' },
+    messages: { type: 'string' },
   },
 });
 const N = Number(values.n);
@@ -111,11 +114,11 @@ interface ServedVerifier {
 /** `rlmesh serve verifier` in a child process (the deployable as users run it); resolves on its READY line. */
 const spanFileOf = (runId: string): string => path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`);
 
-async function serveVerifier(runId: string): Promise<ServedVerifier> {
+async function serveVerifier(runId: string, env: Record<string, string> = {}): Promise<ServedVerifier> {
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : [];
   const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli/main.ts', 'serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RLMESH_SPAN_FILE: spanFileOf(runId) },
+    env: { ...process.env, RLMESH_SPAN_FILE: spanFileOf(runId), ...env },
   });
   let err = '';
   proc.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
@@ -140,13 +143,13 @@ async function serveVerifier(runId: string): Promise<ServedVerifier> {
   };
 }
 
-/** The child's CPU seconds so far and a gauge value, read from its own /metrics (prom-client process metrics). */
-async function scrape(port: number): Promise<{ cpuSeconds: number; processed: number }> {
+/** The child's CPU seconds and trajectories verified over NATS so far, read from its own /metrics. */
+async function scrape(port: number): Promise<{ cpuSeconds: number; verified: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const value = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
   return {
     cpuSeconds: value(/^process_cpu_seconds_total(?:\{[^}]*\})? ([\d.e+-]+)$/m),
-    processed: value(/^rlmesh_verifier_worker_messages\{outcome="processed"[^}]*\} ([\d.e+-]+)$/m),
+    verified: value(/^rlmesh_verifier_verified_total\{source="nats"[^}]*\} ([\d.e+-]+)$/m),
   };
 }
 
@@ -185,15 +188,26 @@ async function measureGrpc(tasks: readonly Task[], texts: readonly string[], bat
   }
 }
 
-/** Trajectories as a rollout worker publishes them: task spec, completion text, token ids and [T] float arrays. */
-function trajectoriesFor(runId: string, tasks: readonly Task[], texts: readonly string[]): Trajectory[] {
+/** Messages a verifier pulls at once (its default); the raw movers pull as many. */
+const PULL = 8;
+
+/**
+ * Trajectories as a rollout worker publishes them: task spec, completion text, token ids, [T] float arrays and the
+ * group's trace context (groups of 8 share a trace; a group is sampled when its index is a multiple of
+ * `sampledEvery`, as an upstream parentbased_traceidratio sampler at 1 / sampledEvery would have decided).
+ */
+function trajectoriesFor(runId: string, tasks: readonly Task[], texts: readonly string[], sampledEvery: number): Trajectory[] {
   return tasks.map((t, i) => {
     const T = completionLength(texts[i]!);
     const floats = Array.from({ length: T }, (_, j) => -0.01 * ((i + j) % 97));
+    const g = Math.floor(i / 8);
+    const traceId = (g + 1).toString(16).padStart(32, '0');
+    const traceparent = `00-${traceId}-${(i + 1).toString(16).padStart(16, '0')}-${g % sampledEvery === 0 ? '01' : '00'}`;
     return Trajectory.fromPartial({
-      trajectoryId: `bench/${i}`, runId, taskId: t.taskId, groupId: 'bench', sampleIndex: i % 8, task: toTaskSpec(t),
+      trajectoryId: `bench-g${g}/${i % 8}`, runId, taskId: t.taskId, groupId: `bench-g${g}`, sampleIndex: i % 8, task: toTaskSpec(t),
       completionText: texts[i]!, completionTokenIds: Array.from({ length: T }, (_, j) => (i + j) % 100),
       samplingLogprobs: floats, modelLogprobs: floats, entropies: floats.map((x) => -x), policyVersion: 1, groupSize: 8,
+      traceContext: { traceparent },
     });
   });
 }
@@ -203,6 +217,8 @@ interface NatsRate extends ServiceRate {
   natsServerCpuSeconds: number | null;
   /** worker only: spans its span file holds per name after it stopped (tracing must stay complete under load) */
   spans?: Record<string, number>;
+  /** worker only: warm-up trajectories it verified before the timed window */
+  warm?: number;
 }
 
 interface LoadedRun {
@@ -212,47 +228,79 @@ interface LoadedRun {
   runId: string;
   /** trajectories waiting on `rollouts` */
   count: number;
+  /** TrajectoryBatch messages holding them */
+  messages: number;
+  /** the first of those messages are a warm-up (not timed) */
+  warmMessages: number;
 }
 
-/** A fresh run whose `rollouts` holds the trajectories (published before fn runs); deleted after fn. */
-async function withLoadedRun<T>(label: string, tasks: readonly Task[], texts: readonly string[], fn: (run: LoadedRun) => Promise<T>): Promise<T> {
+/**
+ * A fresh run whose `rollouts` holds the trajectories in TrajectoryBatch messages of BATCH (published before fn runs),
+ * after `warm` trajectories (whole messages, ids of their own) for a warm-up; deleted after fn.
+ */
+async function withLoadedRun<T>(label: string, tasks: readonly Task[], texts: readonly string[], sampledEvery: number, fn: (run: LoadedRun) => Promise<T>, warm = 0): Promise<T> {
   const nc = await connectNats({ servers: NATS_URL, name: `rlmesh-bench-verifier-${label}` });
   const js = jetstream(nc, { timeout: 30_000 });
   const jsm = await jetstreamManager(nc);
   const runId = `bench-${label}-${process.pid}-${Date.now().toString(36)}`;
   const names = runNames(runId);
   try {
-    await provisionRun(jsm, runId, { maxMsgs: tasks.length + 1000, maxBytes: 1 << 30, maxAckPending: 10_000 });
-    const trajectories = trajectoriesFor(runId, tasks, texts);
-    for (let i = 0; i < trajectories.length; i += 1000) {
-      await Promise.all(trajectories.slice(i, i + 1000).map((t) =>
-        js.publish(names.stages.rollouts.subject, Trajectory.encode(t).finish(), { msgID: `${t.trajectoryId}:rollout` })));
+    await provisionRun(jsm, runId, { maxMsgs: tasks.length + warm + 1000, maxBytes: 1 << 30, maxAckPending: 10_000 });
+    const warmup = trajectoriesFor(`${runId}-warm`, tasks.slice(0, warm), texts.slice(0, warm), sampledEvery).map((t) => ({ ...t, trajectoryId: `warm-${t.trajectoryId}` }));
+    const trajectories = trajectoriesFor(runId, tasks, texts, sampledEvery);
+    const batches: Trajectory[][] = [];
+    for (let i = 0; i < warmup.length; i += BATCH) batches.push(warmup.slice(i, i + BATCH));
+    const warmMessages = batches.length;
+    for (let i = 0; i < trajectories.length; i += BATCH) batches.push(trajectories.slice(i, i + BATCH));
+    for (let i = 0; i < batches.length; i += 100) {
+      await Promise.all(batches.slice(i, i + 100).map((b) => js.publish(names.stages.rollouts.subject, TrajectoryBatch.encode({ trajectories: b }).finish(), {
+        msgID: trajectoryBatchMsgId(b.map((t) => t.trajectoryId), 'rollout'),
+      })));
     }
-    return await fn({ js, jsm, names, runId, count: tasks.length });
+    return await fn({ js, jsm, names, runId, count: tasks.length, messages: batches.length - warmMessages, warmMessages });
   } finally {
     await deleteRun(jsm, runId).catch(() => 0);
     await nc.close();
   }
 }
 
-/** Resolves once `rewarded` holds count messages. */
-async function untilRewarded(run: LoadedRun): Promise<void> {
+/** Resolves once `rewarded` holds `messages` (default: one per input message; every trajectory here is gradeable). */
+async function untilRewarded(run: LoadedRun, messages = run.warmMessages + run.messages): Promise<void> {
   for (;;) {
     const info = await run.jsm.streams.info(run.names.stages.rewarded.stream);
-    if (info.state.messages >= run.count) return;
-    await new Promise((r) => setTimeout(r, 50));
+    if (info.state.messages >= messages) return;
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 
+/** How the served verifier traces: its environment and how often the trajectories' upstream contexts are sampled. */
+interface TraceMode {
+  label: string;
+  env: Record<string, string>;
+  sampledEvery: number;
+}
+
+const TRACE_MODES = {
+  untraced: { label: 'untraced (OTEL_SDK_DISABLED=true)', env: { OTEL_SDK_DISABLED: 'true' }, sampledEvery: 1 },
+  ratio: {
+    label: 'traced, parentbased_traceidratio 0.01', env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.01' }, sampledEvery: 100,
+  },
+  alwaysOn: { label: 'traced, always on (the default)', env: {}, sampledEvery: 1 },
+} satisfies Record<string, TraceMode>;
+
 /**
- * The NATS worker end to end: N trajectories wait on a fresh run's `rollouts`, then the worker starts in a child
- * process (pull batch 64, 4 batches in flight) and the clock runs until `rewarded` holds all N. Rates are per
- * CPU-second of the worker process (its /metrics), counting messages it processed after READY.
+ * The NATS worker end to end: N trajectories wait on a fresh run's `rollouts` in TrajectoryBatch messages, behind a
+ * warm-up of one trajectory per distinct task (JIT and the worker's task cache, as the gRPC path warms up); then the
+ * worker starts in a child process and the clock runs from the warm-up's last rewarded message until `rewarded` holds
+ * them all. Rates are per CPU-second of the worker process over that time (its /metrics, read at both ends),
+ * counting the trajectories it verified in it.
  */
-async function measureNats(tasks: readonly Task[], texts: readonly string[]): Promise<NatsRate> {
-  return withLoadedRun('nats', tasks, texts, async (run) => {
-    const server = await serveVerifier(run.runId);
+async function measureNats(mode: TraceMode, tasks: readonly Task[], texts: readonly string[], distinct: number): Promise<NatsRate> {
+  const warm = Math.ceil(Math.min(distinct, tasks.length) / BATCH) * BATCH;
+  return withLoadedRun('nats', tasks, texts, mode.sampledEvery, async (run) => {
+    const server = await serveVerifier(run.runId, mode.env);
     try {
+      await untilRewarded(run, run.warmMessages);
       const natsCpu0 = natsServerCpuSeconds();
       const before = await scrape(server.metricsPort);
       const t0 = performance.now();
@@ -260,36 +308,40 @@ async function measureNats(tasks: readonly Task[], texts: readonly string[]): Pr
       const wallMs = performance.now() - t0;
       const after = await scrape(server.metricsPort);
       const natsCpu1 = natsServerCpuSeconds();
-      const counted = after.processed - before.processed;
+      const counted = after.verified - before.verified;
       await server.stop();
       const spans: Record<string, number> = {};
-      for (const s of readSpanFile(spanFileOf(run.runId))) spans[s.name] = (spans[s.name] ?? 0) + 1;
+      try {
+        for (const s of readSpanFile(spanFileOf(run.runId))) spans[s.name] = (spans[s.name] ?? 0) + 1;
+      } catch {
+        // untraced: no span file
+      }
       rmSync(spanFileOf(run.runId), { force: true });
       return {
         count: counted, cpu: counted / (after.cpuSeconds - before.cpuSeconds), wall: (counted / wallMs) * 1000,
-        natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0, spans,
+        natsServerCpuSeconds: natsCpu0 === null || natsCpu1 === null ? null : natsCpu1 - natsCpu0, spans, warm,
       };
     } finally {
       await server.stop();
     }
-  });
+  }, warm);
 }
 
 interface Mover {
   stop(): Promise<void>;
-  /** resolves when the mover's work is done; default: once `rewarded` holds every trajectory */
+  /** resolves when the mover's work is done; default: once `rewarded` holds every message */
   done?(run: LoadedRun): Promise<void>;
 }
 
 /**
- * Transport ceiling: the same trajectories moved rollouts -> rewarded by a mover in a child process of its own (a
- * fresh heap, like the worker's), started once they are stored and timed until its work is done; rate per
+ * Transport ceiling: the same batches moved rollouts -> rewarded by a mover in a child process of its own (a fresh
+ * heap, like the worker's), started once they are stored and timed until its work is done; rate (trajectories) per
  * CPU-second of that child over that time, as the child measures it (`MOVED {json}` on stdout).
  */
 async function measureMover(mover: MoverName, tasks: readonly Task[], texts: readonly string[]): Promise<NatsRate> {
-  return withLoadedRun(mover, tasks, texts, async (run) => {
+  return withLoadedRun(mover, tasks, texts, 1, async (run) => {
     const natsCpu0 = natsServerCpuSeconds();
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/verifier.ts', '--mover', mover, '--run', run.runId, '--count', String(run.count), '--batch', String(BATCH), ...(values.profile ? ['--profile', values.profile] : [])], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/verifier.ts', '--mover', mover, '--run', run.runId, '--count', String(run.count), '--messages', String(run.messages), '--batch', String(BATCH), ...(values.profile ? ['--profile', values.profile] : [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -308,16 +360,12 @@ async function measureMover(mover: MoverName, tasks: readonly Task[], texts: rea
   });
 }
 
-/** Child mode (`--mover NAME --run ID --count N`): runs one mover on a loaded run and prints what it cost. */
-async function moverMain(name: MoverName, runId: string, count: number): Promise<void> {
+/** Child mode (`--mover NAME --run ID --count N --messages M`): runs one mover on a loaded run and prints what it cost. */
+async function moverMain(name: MoverName, runId: string, count: number, messages: number): Promise<void> {
   const nc = await connectNats({ servers: NATS_URL, name: `rlmesh-bench-mover-${name}` });
   const js = jetstream(nc, { timeout: 30_000 });
   const jsm = await jetstreamManager(nc);
-  const run: LoadedRun = { js, jsm, names: runNames(runId), runId, count };
-  // traced: as in the worker (BatchSpanProcessor, span file); 2 spans per message here, the worker makes 3
-  const telemetry = name === 'noop-traced'
-    ? initTelemetry({ serviceName: 'rlmesh-bench-mover', spanFile: path.join(tmpdir(), `rlmesh-bench-${runId}.jsonl`), env: {} })
-    : undefined;
+  const run: LoadedRun = { js, jsm, names: runNames(runId), runId, count, messages, warmMessages: 0 };
   const profiler = values.profile ? new Session() : undefined;
   if (profiler) {
     profiler.connect();
@@ -332,8 +380,6 @@ async function moverMain(name: MoverName, runId: string, count: number): Promise
   } finally {
     await mover.stop();
   }
-  await telemetry?.shutdown(); // the spans still queued are exported inside the measured time
-  if (telemetry?.spanFile) rmSync(telemetry.spanFile, { force: true });
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   if (profiler) {
@@ -345,7 +391,7 @@ async function moverMain(name: MoverName, runId: string, count: number): Promise
   console.log(`MOVED ${JSON.stringify({ cpuSeconds: (c.user + c.system) / 1e6, wallMs })}`);
 }
 
-/** Raw nats.js: fetch 64, js.publish each payload unchanged (Nats-Msg-Id), await the PubAcks together, ack all. */
+/** Raw nats.js: fetch PULL messages, js.publish each payload unchanged (Nats-Msg-Id), await the PubAcks together, ack all. */
 function rawNatsMover(run: LoadedRun): Mover {
   let stopped = false;
   const done = (async () => {
@@ -353,7 +399,7 @@ function rawNatsMover(run: LoadedRun): Mover {
     const out = run.names.stages.rewarded.subject;
     while (!stopped) {
       const batch: JsMsg[] = [];
-      for await (const m of await consumer.fetch({ max_messages: BATCH, expires: 1000 })) batch.push(m);
+      for await (const m of await consumer.fetch({ max_messages: PULL, expires: 1000 })) batch.push(m);
       await Promise.all(batch.map((m) => run.js.publish(out, m.data, { msgID: `${m.headers?.get(Header.msgId) ?? m.seq}:verifier` })));
       for (const m of batch) m.ack();
     }
@@ -361,14 +407,14 @@ function rawNatsMover(run: LoadedRun): Mover {
   return { stop: async () => { stopped = true; await done; } };
 }
 
-/** The least a JetStream consumer does per message: fetch 64, ack each (nothing published); done when `rollouts` is empty. */
+/** The least a JetStream consumer does per message: fetch PULL, ack each (nothing published); done when `rollouts` is empty. */
 function fetchAckMover(run: LoadedRun): Mover {
   let stopped = false;
   const loop = (async () => {
     const consumer = await run.js.consumers.get(run.names.stages.rollouts.stream, ConsumerName.verifier);
     while (!stopped) {
       const batch: JsMsg[] = [];
-      for await (const m of await consumer.fetch({ max_messages: BATCH, expires: 1000 })) batch.push(m);
+      for await (const m of await consumer.fetch({ max_messages: PULL, expires: 1000 })) batch.push(m);
       for (const m of batch) m.ack();
     }
   })();
@@ -383,14 +429,17 @@ function fetchAckMover(run: LoadedRun): Mover {
   };
 }
 
-/** consumeProto (batch mode, so each message is decoded) + publishProtoBatch, the worker's transport; the handler forwards the received bytes. */
+/**
+ * The worker's transport with nothing graded: consumeProto batch mode reading each TrajectoryBatch as summaries (as
+ * the worker does), then one publishTrajectoryBatch per message of the received trajectory bytes unchanged; untraced.
+ */
 function noopMover(run: LoadedRun): Mover {
+  const type = trajectoryBatchSummaries({ taskParams: ['length_budget'] });
   const loop = consumeProto(run.js, {
-    stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type: Trajectory, deadSubject: run.names.stages.dead.subject,
-    batch: BATCH, concurrency: 4, expiresMs: 1000,
-    handleBatch: (items) => publishProtoBatch(run.js, run.names.stages.rewarded.subject, Trajectory, items.map(({ value, ctx }) => ({
-      value, data: ctx.data, msgId: `${value.trajectoryId}:verifier`, parent: contextWithSpan(ctx.span),
-    }))),
+    stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type, typeName: TRAJECTORY_BATCH_TYPE, deadSubject: run.names.stages.dead.subject,
+    batch: 8, concurrency: 2, expiresMs: 1000,
+    handleBatch: (items) => Promise.allSettled(items.map(({ value }) => publishTrajectoryBatch(run.js, run.names.stages.rewarded.subject,
+      value.encoded.map((data, i) => ({ id: value.summaries[i]!.trajectoryId, data })), { stage: 'verifier' }))),
   });
   return { stop: () => loop.stop() };
 }
@@ -399,7 +448,6 @@ const movers = {
   'fetch-ack': fetchAckMover,
   raw: rawNatsMover,
   noop: noopMover,
-  'noop-traced': noopMover,
 } satisfies Record<string, (run: LoadedRun) => Mover>;
 type MoverName = keyof typeof movers;
 
@@ -429,29 +477,32 @@ function natsServerCpuSeconds(): number | null {
 
 interface ServicePaths {
   grpc: ServiceRate | string;
-  nats: NatsRate | string;
+  nats: Record<keyof typeof TRACE_MODES, NatsRate | string>;
   rawNats: NatsRate | string;
   fetchAck: NatsRate | string;
   noop: NatsRate | string;
-  noopTraced: NatsRate | string;
 }
 
-/** gRPC Verify, the NATS worker and the transport ceilings at the same batch size; a path that cannot run reports why. */
-async function measureServicePaths(tasks: readonly Task[], texts: readonly string[], batch: number): Promise<ServicePaths> {
+/** gRPC Verify, the NATS worker (three trace modes) and the transport ceilings; a path that cannot run reports why. */
+async function measureServicePaths(tasks: readonly Task[], texts: readonly string[], batch: number, distinct: number): Promise<ServicePaths> {
   const reason = (e: unknown) => `not measured: ${e instanceof Error ? e.message : String(e)}`;
   const grpc = await measureGrpc(tasks, texts, batch).catch(reason);
-  const nats = await measureNats(tasks, texts).catch(reason);
+  const nats = {
+    untraced: await measureNats(TRACE_MODES.untraced, tasks, texts, distinct).catch(reason),
+    ratio: await measureNats(TRACE_MODES.ratio, tasks, texts, distinct).catch(reason),
+    alwaysOn: await measureNats(TRACE_MODES.alwaysOn, tasks, texts, distinct).catch(reason),
+  };
   const fetchAck = await measureMover('fetch-ack', tasks, texts).catch(reason);
   const rawNats = await measureMover('raw', tasks, texts).catch(reason);
   const noop = await measureMover('noop', tasks, texts).catch(reason);
-  const noopTraced = await measureMover('noop-traced', tasks, texts).catch(reason);
-  return { grpc, nats, fetchAck, rawNats, noop, noopTraced };
+  return { grpc, nats, fetchAck, rawNats, noop };
 }
 
 async function main(): Promise<void> {
   const distinct = listTasks({ suite: 'arithmetic', split: 'train', limit: 10000, seed: 1 });
   const tasks = Array.from({ length: N }, (_, i) => distinct[i % distinct.length]!);
   const texts = completionsFor(tasks);
+  const load0 = loadavg()[0]!;
   const lib = measureLibrary(tasks, texts);
   const byId = measureBatchById(tasks, texts, BATCH, false);
   const byIdCached = measureBatchById(tasks, texts, BATCH, true);
@@ -461,7 +512,7 @@ async function main(): Promise<void> {
   console.log(`library, by task id, batch ${BATCH}, no cache:    ${fmt(byId.cpu)}/s [${fmt(byId.wall)}/s] ratio to resolved ${(byId.cpu / lib.cpu).toFixed(2)}`);
   console.log(`library, by task id, batch ${BATCH}, shared cache: ${fmt(byIdCached.cpu)}/s [${fmt(byIdCached.wall)}/s] ratio to resolved ${(byIdCached.cpu / lib.cpu).toFixed(2)}`);
   console.log(`graded correct: ${lib.correct} of ${N}`);
-  const service = await measureServicePaths(tasks.slice(0, SERVICE_N), texts.slice(0, SERVICE_N), BATCH);
+  const service = await measureServicePaths(tasks.slice(0, SERVICE_N), texts.slice(0, SERVICE_N), BATCH, distinct.length);
   const ratio = (r: Rate) => `ratio to library ${(r.cpu / lib.cpu).toFixed(2)}`;
   if (typeof service.grpc === 'string') console.log(`gRPC Verify: ${service.grpc}`);
   else console.log(`gRPC Verify, batch ${BATCH}, 4 calls in flight:      ${fmt(service.grpc.cpu)}/s [${fmt(service.grpc.wall)}/s] per server CPU-second; ${ratio(service.grpc)} (${service.grpc.count} completions)`);
@@ -473,25 +524,32 @@ async function main(): Promise<void> {
     const server = r.natsServerCpuSeconds === null ? '' : `; nats-server ${r.natsServerCpuSeconds.toFixed(2)} CPU-s (${fmt(r.count / Math.max(r.natsServerCpuSeconds, 1e-3))}/s per nats-server CPU-second)`;
     console.log(`${label} ${fmt(r.cpu)}/s [${fmt(r.wall)}/s] per ${per} CPU-second; ${ratio(r)}${server}`);
   };
-  natsLine(`NATS worker, pull batch ${BATCH}, 4 batches in flight:`, service.nats, 'worker');
-  if (typeof service.nats !== 'string') {
-    console.log(`  target NATS worker >= 0.50 of library: ${service.nats.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET'} (${service.nats.count} trajectories rollouts -> rewarded)`);
-    const spans = Object.entries(service.nats.spans ?? {}).map(([name, n]) => `${name.replace(/ rlmesh\.[^.]+\./, ' ')} ${n}`).join(', ');
-    console.log(`  worker spans written (expected ${SERVICE_N} of each): ${spans}`);
+  console.log(`NATS worker, rollouts -> rewarded, TrajectoryBatch messages of ${BATCH} trajectories (batch ${BATCH}), pull ${PULL} messages graded together, 2 pulls in flight:`);
+  for (const key of Object.keys(TRACE_MODES) as Array<keyof typeof TRACE_MODES>) {
+    const r = service.nats[key];
+    natsLine(`  ${TRACE_MODES[key].label}:`, r, 'worker');
+    if (typeof r !== 'string') {
+      const spans = Object.entries(r.spans ?? {}).map(([name, n]) => `${name.replace(/ rlmesh\.[^.]+\./, ' ')} ${n}`).join(', ');
+      console.log(`    ${r.count} trajectories verified in the timed window, after ${r.warm ?? 0} warm-up ones; spans written in all: ${spans || 'none'}`);
+    }
   }
-  console.log(`transport ceiling (no grading; the same ${SERVICE_N} trajectories rollouts -> rewarded, each mover in a child process; per its CPU-second):`);
-  natsLine(`  raw nats.js: fetch ${BATCH}, ack (nothing published; the floor):`, service.fetchAck, 'mover');
-  natsLine(`  raw nats.js: fetch ${BATCH}, js.publish each, await PubAcks, ack:`, service.rawNats, 'mover');
-  natsLine(`  consumeProto batch + publishProtoBatch, no-op (forwards bytes), untraced:`, service.noop, 'mover');
-  natsLine(`  consumeProto batch + publishProtoBatch, no-op (forwards bytes), traced:`, service.noopTraced, 'mover');
-  if (typeof service.nats !== 'string' && typeof service.noopTraced !== 'string') {
-    console.log(`  worker / traced no-op ceiling: ${(service.nats.cpu / service.noopTraced.cpu).toFixed(2)}; traced no-op ceiling / library: ${(service.noopTraced.cpu / lib.cpu).toFixed(2)}`);
+  const untraced = service.nats.untraced;
+  if (typeof untraced !== 'string') {
+    console.log(`  target NATS worker (untraced) >= 0.50 of library: ${untraced.cpu >= 0.5 * lib.cpu ? 'PASS' : 'BELOW TARGET'}`);
   }
+  console.log(`transport ceiling (no grading; the same ${SERVICE_N} trajectories in batches of ${BATCH} rollouts -> rewarded, each mover in a child process; trajectories per its CPU-second):`);
+  natsLine(`  raw nats.js: fetch ${PULL}, ack (nothing published; the floor):`, service.fetchAck, 'mover');
+  natsLine(`  raw nats.js: fetch ${PULL}, js.publish each, await PubAcks, ack:`, service.rawNats, 'mover');
+  natsLine(`  the worker's transport (consumeProto batch of 8, summaries read, publishTrajectoryBatch), no grading, untraced:`, service.noop, 'mover');
+  if (typeof untraced !== 'string' && typeof service.noop !== 'string') {
+    console.log(`  worker (untraced) / no-op ceiling: ${(untraced.cpu / service.noop.cpu).toFixed(2)}; no-op ceiling / library: ${(service.noop.cpu / lib.cpu).toFixed(2)}`);
+  }
+  console.log(`1-min load average: ${load0.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end`);
 }
 
 if (values.mover) {
   if (!Object.hasOwn(movers, values.mover)) throw new Error(`--mover: one of ${Object.keys(movers).join(', ')}`);
-  await moverMain(values.mover as MoverName, values.run ?? '', Number(values.count));
+  await moverMain(values.mover as MoverName, values.run ?? '', Number(values.count), Number(values.messages));
 } else {
   await main();
 }

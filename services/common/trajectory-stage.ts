@@ -5,22 +5,30 @@ import type { Attributes, Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  deadLetterReason, publishDeadTrajectory, withFields, type DeadLetterSource, type MessageContext, type TrajectoryParts,
+  carriesOf, deadLetterReason, publishDeadTrajectory, withFields, type DeadLetterSource, type MessageContext,
 } from '../../src/platform/nats/index.ts';
-import { contextWithSpan, recordError, startSpanFromMap, traceContextAfter } from '../../src/platform/telemetry/index.ts';
+import { contextWithSpan, recordError, startSpanFromMap, traceContextAfter, type TraceContextMap } from '../../src/platform/telemetry/index.ts';
+
+/** What a stage's span reads of a trajectory (a decoded Trajectory or a TrajectorySummary). */
+export interface SpanSubject {
+  trajectoryId: string;
+  task?: { taskId: string } | undefined;
+  policyVersion: number;
+  traceContext: TraceContextMap;
+}
 
 /**
  * The stage's span for one trajectory of the message in ctx: a child of the trajectory's trace context (of the
  * message's `process` span when it carries none). Attributes are set only when the span records (unsampled spans
  * cost no attribute work); the delivery count of the message is one of them.
  */
-export function trajectorySpan(name: string, t: Trajectory, ctx: MessageContext, runId: string, extra?: Attributes): Span {
-  const span = startSpanFromMap(name, t.traceContext, { parent: contextWithSpan(ctx.span) });
+export function trajectorySpan(name: string, t: SpanSubject, ctx: MessageContext, runId: string, extra?: Attributes): Span {
+  const span = startSpanFromMap(name, t.traceContext, { parent: () => contextWithSpan(ctx.span) });
   if (span.isRecording()) {
     span.setAttributes({
       'rlmesh.run_id': runId,
       'rlmesh.trajectory_id': t.trajectoryId,
-      'rlmesh.task_id': t.task?.taskId ?? t.taskId,
+      'rlmesh.task_id': t.task?.taskId ?? '',
       'rlmesh.policy_version': t.policyVersion,
       'messaging.message.delivery_count': ctx.deliveryCount,
       ...extra,
@@ -29,13 +37,15 @@ export function trajectorySpan(name: string, t: Trajectory, ctx: MessageContext,
   return span;
 }
 
-/**
- * The trajectory's bytes with `fields` set and, when span is given (tracing), its trace_context pointing at span
- * (withFields: appended to the received bytes, not re-encoded).
- */
+/** `fields` plus, when span is given (tracing) and the context changed, the trace_context pointing at span. */
+function withTraceContext(fields: Partial<Trajectory>, span: Span | undefined, previous: TraceContextMap): Partial<Trajectory> {
+  const traceContext = span && traceContextAfter(span, previous);
+  return traceContext ? { ...fields, traceContext } : fields;
+}
+
+/** The trajectory's bytes with `fields` and its new trace context set (withFields: appended, not re-encoded). */
 export function forwardTrajectory(encoded: Uint8Array, t: Trajectory, span: Span | undefined, fields: Partial<Trajectory> = {}): Uint8Array {
-  const traceContext = span && traceContextAfter(span, t.traceContext);
-  return withFields(encoded, t, traceContext ? { ...fields, traceContext } : fields);
+  return withFields(encoded, carriesOf(t), withTraceContext(fields, span, t.traceContext));
 }
 
 /** A trajectory of the batch that cannot go on, and why (a data error names the field). */
@@ -45,16 +55,18 @@ export interface Refused {
 }
 
 /**
- * Dead-letters each refused trajectory on its own (a batch of one with the reason; its span records the error) while
- * the rest of the message flows on. Resolves once every dead letter is stored; rejects (transport) otherwise, and the
- * caller fails the message so it is redelivered (the dead letters are deduplicated by their ids).
+ * Dead-letters each refused trajectory on its own (a batch of one with the reason, its bytes as received; its span
+ * records the error) while the rest of the message flows on. Resolves once every dead letter is stored; rejects
+ * (transport) otherwise, and the caller fails the message so it is redelivered (the dead letters are deduplicated by
+ * their ids).
  */
 export async function deadLetterRefused(
-  js: JetStreamClient, ctx: MessageContext, source: DeadLetterSource, batch: TrajectoryParts, refused: readonly Refused[], spans?: ReadonlyArray<Span | undefined>,
+  js: JetStreamClient, ctx: MessageContext, source: DeadLetterSource,
+  batch: { encoded: readonly Uint8Array[]; idOf(index: number): string }, refused: readonly Refused[], spans?: ReadonlyArray<Span | undefined>,
 ): Promise<void> {
   await Promise.all(refused.map(({ index, error }) => {
     const span = spans?.[index];
     if (span) recordError(span, error);
-    return publishDeadTrajectory(js, ctx, source, { trajectoryId: batch.trajectories[index]!.trajectoryId, index, data: batch.encoded[index]! }, deadLetterReason(error));
+    return publishDeadTrajectory(js, ctx, source, { trajectoryId: batch.idOf(index), index, data: batch.encoded[index]! }, deadLetterReason(error));
   }));
 }

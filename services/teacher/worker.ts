@@ -21,7 +21,7 @@ export interface TeacherWorkerDeps {
   runId: string;
   teacher: Teacher;
   needs: TeacherNeeds;
-  /** called once per trajectory published to scored, with its completion tokens */
+  /** called once per message with the completion tokens of the trajectories it published to scored */
   onScored?: (tokens: number) => void;
   onError?: (err: unknown) => void;
 }
@@ -65,7 +65,7 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
       });
       const scores = await Promise.allSettled(scoring.map((p) => p ?? Promise.resolve(undefined)));
       const out: EncodedTrajectory[] = [];
-      const tokens: number[] = [];
+      let tokens = 0;
       for (let i = 0; i < ts.length; i++) {
         const s = scores[i]!;
         if (!scoring[i]) continue;
@@ -78,11 +78,11 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
         }
         const t = ts[i]!;
         out.push({ id: t.trajectoryId, data: forwardTrajectory(batch.encoded[i]!, t, spans?.[i], { teacher: s.value }) });
-        tokens.push(t.completionTokenIds.length);
+        tokens += t.completionTokenIds.length;
       }
       // The message is acked only once every trajectory is stored on scored or dead-lettered.
-      await Promise.all([deadLetterRefused(deps.js, ctx, source, batch, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, out, { stage: 'teacher' })]);
-      if (deps.onScored) for (const n of tokens) deps.onScored(n);
+      await Promise.all([deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, out, { stage: 'teacher' })]);
+      deps.onScored?.(tokens);
     } catch (err) {
       if (spans) for (const span of spans) recordError(span, err);
       throw err;

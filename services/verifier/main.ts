@@ -20,7 +20,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   }));
   const worker = startVerifierWorker({
     js: rt.js, runId: rt.runId, run: rt.run, cache,
-    onVerified: (ok) => { verified.inc({ source: 'nats' }); if (ok) correct.inc({ source: 'nats' }); },
+    onVerified: (items, ok) => { verified.inc({ source: 'nats' }, items); correct.inc({ source: 'nats' }, ok); },
     onError: (e) => rt.log(`worker: ${e instanceof Error ? e.message : String(e)}`),
   });
   new Gauge({

@@ -2,7 +2,7 @@
 // run-config weights, the wire `Reward`, and run-config reward shaping of one trajectory's reward.
 import { applyRewardShaping, type CompiledRunConfig } from '../../src/config/index.ts';
 import { ErrorCategory, RlmeshError, invalidField } from '../../src/errors.ts';
-import type { Reward, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import type { Reward } from '../../src/generated/rlmesh/v1/common.ts';
 import type { RewardSample } from '../../src/objectives/index.ts';
 import {
   checkFormat,
@@ -89,15 +89,23 @@ function mean(xs: readonly number[], from: number, to: number): number {
   return s / (to - from);
 }
 
+/** What shaping reads of a trajectory (a TrajectorySummary has it). */
+export interface ShapingInput {
+  completionText: string;
+  /** completion length in tokens (0: measured from the text) */
+  completionTokens: number;
+  entropies: readonly number[];
+}
+
 /**
  * What a reward shaper sees for one trajectory. Think/answer entropies split the recorded per-token entropies at
  * the `</think>` token (ALGORITHMS.md 9d; one token per character and per special tag, as the built-in tokenizer
  * counts); they are left out when the trajectory carries no entropies, so a shaper that needs them names the field.
  */
-export function shapingSample(t: Trajectory, r: RewardResult, budget: number | undefined): RewardSample {
+export function shapingSample(t: ShapingInput, r: RewardResult, budget: number | undefined): RewardSample {
   const text = t.completionText;
   const format = checkFormat(text);
-  const length = t.completionTokenIds.length > 0 ? t.completionTokenIds.length : completionLength(text);
+  const length = t.completionTokens > 0 ? t.completionTokens : completionLength(text);
   const sample: RewardSample = {
     reward: r.total, correct: r.correct, length, parsed: r.answerSource !== 'none',
     thinkWellFormed: format.thinkOk, answerWellFormed: format.answerOk,

@@ -1,23 +1,23 @@
 // Verifier NATS worker: TrajectoryBatch (rollouts) -> rewards set (+ run-config shaping) -> one TrajectoryBatch
-// (rewarded) of the trajectories it could grade, published before the input is acked. Every trajectory of a message
-// is graded in one verifyBatch call and forwarded as its received bytes with the encoded reward (and its new trace
-// context) appended, never re-encoding its token and log-prob arrays. Spans: `process rollouts` per message (from
-// consumeProto) and `verifier.verify` per trajectory, in the trajectory's own trace. A trajectory without a task,
-// or whose task id the generators cannot regenerate, is a data error: dead-lettered on its own with the reason
-// while the rest of its batch flows on.
+// (rewarded) of the trajectories it could grade, published before the input is acked. It reads only what grading
+// needs of each trajectory (a TrajectorySummary: no token or log-prob array is decoded), grades every trajectory of
+// a message in one verifyBatch call, and forwards each as its received bytes with the encoded reward (and its new
+// trace context) appended. Spans: `process rollouts` per message (from consumeProto) and `verifier.verify` per
+// trajectory, in the trajectory's own trace. A trajectory without a task, or whose task id the generators cannot
+// regenerate, is a data error: dead-lettered on its own with the reason while the rest of its batch flows on.
 import type { Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import type { Reward, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
-  type MessageContext, type TrajectoryParts,
+  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, TRAJECTORY_BATCH_TYPE, trajectoryBatchSummaries,
+  encodeTails, withFields, type BatchItem, type ConsumeLoop, type EncodedTrajectory, type MessageContext, type TrajectorySummaries, type TrajectorySummary,
 } from '../../src/platform/nats/index.ts';
-import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
-import { verifyBatch, type CompiledRewardOptions, type Task, type VerifyInput } from '../../src/tasks/index.ts';
-import { deadLetterRefused, forwardTrajectory, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
-import { lengthBudgetOf, runRewardOptions, shapeReward, shapingSample, toRewardMessage } from './rewards.ts';
+import { isTelemetryActive, recordError, traceContextAfter } from '../../src/platform/telemetry/index.ts';
+import { verifyBatch, verifyCompletion, type RewardResult, type Task } from '../../src/tasks/index.ts';
+import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
+import { LENGTH_BUDGET_PARAM, lengthBudgetOf, runRewardOptions, shapeReward, shapingSample } from './rewards.ts';
 
 export interface VerifierWorkerDeps {
   js: JetStreamClient;
@@ -25,17 +25,20 @@ export interface VerifierWorkerDeps {
   run: CompiledRunConfig;
   /** task id -> task, shared with the gRPC handlers */
   cache: Map<string, Task>;
-  /** TrajectoryBatch messages per pull; default 4 */
+  /** TrajectoryBatch messages per pull, graded together; default 8 */
   batch?: number;
-  /** messages in flight (one grades while another waits for its PubAck); default 4 */
+  /** pulls in flight (one grades while another waits for its PubAcks); default 2 */
   concurrency?: number;
-  /** called once per trajectory published to rewarded */
-  onVerified?: (correct: boolean) => void;
+  /** called once per message with the trajectories it published to rewarded and how many of them were correct */
+  onVerified?: (items: number, correct: number) => void;
   onError?: (err: unknown) => void;
 }
 
+/** What the verifier grades of a trajectory (a TrajectorySummary). */
+export type Gradable = Pick<TrajectorySummary, 'trajectoryId' | 'task' | 'completionText' | 'completionTokens' | 'entropies'>;
+
 /** The trajectory's task, regenerated from its id (answers never come from the wire); data error otherwise. */
-function taskIdOf(t: Trajectory): string {
+function taskIdOf(t: Gradable): string {
   if (t.trajectoryId === '') throw new RlmeshError(ErrorCategory.data, 'trajectory.trajectory_id: is required (it is the dedupe id)', { field: 'trajectory.trajectory_id' });
   if (!t.task) throw new RlmeshError(ErrorCategory.data, 'trajectory.task: is required (the verifier grades against it)', { field: 'trajectory.task' });
   return t.task.taskId;
@@ -44,64 +47,60 @@ function taskIdOf(t: Trajectory): string {
 export type Graded = { ok: true; reward: Reward } | { ok: false; error: unknown };
 
 /**
- * Grades trajectories (one verifyBatch call per distinct reward options, usually one): per trajectory, in order, its
- * reward (run-config shaping applied) or why it cannot be graded (a data error naming the field).
+ * Grades trajectories: per trajectory, in order, its reward (run-config shaping applied) or why it cannot be graded (a
+ * data error naming the field). A task in the cache is graded directly; a miss goes through verifyBatch, which
+ * regenerates the task from its id into the cache (bounded there).
  */
-export function rewardTrajectories(ts: readonly Trajectory[], deps: Pick<VerifierWorkerDeps, 'run' | 'cache'>, optionsFor: ReturnType<typeof runRewardOptions>): Graded[] {
+export function rewardTrajectories(ts: readonly Gradable[], deps: Pick<VerifierWorkerDeps, 'run' | 'cache'>, optionsFor: ReturnType<typeof runRewardOptions>): Graded[] {
+  const shaping = shapes(deps.run);
   const out = new Array<Graded>(ts.length);
-  const budgets = new Array<number | undefined>(ts.length);
-  const groups = new Map<CompiledRewardOptions, { at: number[]; inputs: VerifyInput[] }>();
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i]!;
     try {
       const taskId = taskIdOf(t);
       const budget = lengthBudgetOf(t.task!.params, 'trajectory.task');
       const options = optionsFor(budget);
-      budgets[i] = budget;
-      let g = groups.get(options);
-      if (!g) groups.set(options, (g = { at: [], inputs: [] }));
-      g.at.push(i);
-      g.inputs.push({ taskId, completion: t.completionText, completionTokens: t.completionTokenIds.length });
+      const task = deps.cache.get(taskId);
+      let result: RewardResult;
+      if (task) {
+        result = verifyCompletion(task, t.completionText, options, t.completionTokens);
+      } else {
+        const outcome = verifyBatch([{ taskId, completion: t.completionText, completionTokens: t.completionTokens }], options, deps.cache)[0]!;
+        if (!outcome.ok) {
+          const field = 'trajectory.task.task_id';
+          throw new RlmeshError(ErrorCategory.data, `${field}: ${outcome.error.message.replace(/^items\[\d+\]\.task_id: /, '')}`, { field, cause: outcome.error });
+        }
+        result = outcome.reward;
+      }
+      // A RewardResult is a Reward plus `answerSource`, which no encoder writes: no copy per trajectory.
+      out[i] = { ok: true, reward: shaping ? shapeReward(deps.run, result, shapingSample(t, result, budget)) : result };
     } catch (error) {
       out[i] = { ok: false, error };
     }
   }
-  for (const [options, g] of groups) {
-    const outcomes = verifyBatch(g.inputs, options, deps.cache);
-    for (let k = 0; k < g.at.length; k++) {
-      const i = g.at[k]!;
-      const t = ts[i]!;
-      const outcome = outcomes[k]!;
-      if (!outcome.ok) {
-        const field = 'trajectory.task.task_id';
-        const e = outcome.error;
-        out[i] = { ok: false, error: new RlmeshError(ErrorCategory.data, `${field}: ${e.message.replace(/^items\[\d+\]\.task_id: /, '')}`, { field, cause: e }) };
-        continue;
-      }
-      try {
-        out[i] = { ok: true, reward: shapeReward(deps.run, toRewardMessage(outcome.reward), shapingSample(t, outcome.reward, budgets[i])) };
-      } catch (error) {
-        out[i] = { ok: false, error };
-      }
-    }
-  }
   return out;
 }
+
+/** The run shapes rewards (the shapers read each trajectory's text, length and entropies). */
+const shapes = (run: CompiledRunConfig): boolean => run.mode.usesRewards && run.rewardShaping.length > 0;
 
 export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
   const subject = names.stages.rewarded.subject;
   const source = { stream: names.stages.rollouts.stream, consumer: ConsumerName.verifier, deadSubject: names.stages.dead.subject };
   const optionsFor = runRewardOptions(deps.run);
+  const traced = isTelemetryActive();
 
-  async function handle(batch: TrajectoryParts, ctx: MessageContext): Promise<void> {
-    const ts = batch.trajectories;
-    const spans = isTelemetryActive() ? ts.map((t) => trajectorySpan('verifier.verify', t, ctx, deps.runId)) : undefined;
+  /** One message's outcome once graded: its rewarded batch published and its refused trajectories dead-lettered. */
+  async function settle(batch: TrajectorySummaries, graded: readonly Graded[], ctx: MessageContext, spans: Span[] | undefined): Promise<void> {
+    const ts = batch.summaries;
+    const out: EncodedTrajectory[] = [];
+    /** the trajectories of out that get a tail, and their tails' content */
+    const extended: EncodedTrajectory[] = [];
+    const appended: Array<Partial<Trajectory>> = [];
+    let correct = 0;
+    const refused: Refused[] = [];
     try {
-      const graded = rewardTrajectories(ts, deps, optionsFor);
-      const out: EncodedTrajectory[] = [];
-      const correct: boolean[] = [];
-      const refused: Refused[] = [];
       for (let i = 0; i < graded.length; i++) {
         const g = graded[i]!;
         if (!g.ok) {
@@ -111,12 +110,27 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
         const t = ts[i]!;
         const span = spans?.[i];
         if (span?.isRecording()) span.setAttributes({ 'rlmesh.reward': g.reward.total, 'rlmesh.correct': g.reward.correct });
-        out.push({ id: t.trajectoryId, data: forwardTrajectory(batch.encoded[i]!, t, span, { reward: g.reward }) });
-        correct.push(g.reward.correct);
+        const traceContext = span && traceContextAfter(span, t.traceContext);
+        if (t.carries.reward) {
+          // Rewarded before (a replay): appending would merge the two rewards, so it is re-encoded with the new one.
+          out.push({ id: t.trajectoryId, data: withFields(batch.encoded[i]!, t.carries, { reward: g.reward, ...(traceContext ? { traceContext } : {}) }) });
+        } else {
+          const item: EncodedTrajectory = { id: t.trajectoryId, data: batch.encoded[i]! };
+          out.push(item);
+          extended.push(item);
+          appended.push(traceContext ? { reward: g.reward, traceContext } : { reward: g.reward });
+        }
+        if (g.reward.correct) correct++;
       }
+      // The received bytes + the encoded reward (and trace context), encoded for the whole message in one pass.
+      const tails = encodeTails(appended);
+      for (let k = 0; k < extended.length; k++) extended[k]!.tail = tails[k];
       // The message is acked only once every trajectory is stored on rewarded or dead-lettered.
-      await Promise.all([deadLetterRefused(deps.js, ctx, source, batch, refused, spans), publishTrajectoryBatch(deps.js, subject, out, { stage: 'verifier' })]);
-      if (deps.onVerified) for (const c of correct) deps.onVerified(c);
+      await Promise.all([
+        deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans),
+        publishTrajectoryBatch(deps.js, subject, out, { stage: 'verifier' }),
+      ]);
+      deps.onVerified?.(out.length, correct);
     } catch (err) {
       if (spans) for (const span of spans) recordError(span, err);
       throw err;
@@ -125,15 +139,32 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
     }
   }
 
+  /**
+   * The messages of a pull together: every trajectory graded in one call, then each message's output published in the
+   * same tick (one socket write) and, by consumeProto, the inputs acked together.
+   */
+  function handleBatch(items: readonly BatchItem<TrajectorySummaries>[]): Promise<PromiseSettledResult<unknown>[]> {
+    const spans = items.map(({ value, ctx }) => (traced ? value.summaries.map((t) => trajectorySpan('verifier.verify', t, ctx, deps.runId)) : undefined));
+    const all = items.length === 1 ? items[0]!.value.summaries : items.flatMap((it) => it.value.summaries);
+    const graded = rewardTrajectories(all, deps, optionsFor);
+    let at = 0;
+    return Promise.allSettled(items.map(({ value, ctx }, k) => {
+      const mine = graded.slice(at, (at += value.summaries.length));
+      return settle(value, mine, ctx, spans[k]);
+    }));
+  }
+
   return consumeProto(deps.js, {
     stream: source.stream,
     consumer: source.consumer,
-    type: TrajectoryBatchParts,
+    // Only what grading needs is read: the length budget of the task's params, entropies when the run shapes rewards,
+    // trace contexts while tracing.
+    type: trajectoryBatchSummaries({ entropies: shapes(deps.run), traceContext: traced, taskParams: [LENGTH_BUDGET_PARAM] }),
+    typeName: TRAJECTORY_BATCH_TYPE,
     deadSubject: source.deadSubject,
-    batch: deps.batch ?? 4,
-    concurrency: deps.concurrency ?? 4,
+    batch: deps.batch ?? 8,
+    concurrency: deps.concurrency ?? 2,
     onError: deps.onError,
-    handler: handle,
+    handleBatch,
   });
 }
-

@@ -91,6 +91,23 @@ test('a handler error naks the message and it is redelivered, then succeeds', as
   assert.deepEqual({ ...loop.counters }, { processed: 1, failed: 2, deadLettered: 0, redelivered: 2 });
 });
 
+test('the handler is told which delivery is the last before the dead letter (max_deliver)', async () => {
+  const names = await newRun(3);
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('last'), { msgId: 'last:tasks' });
+  const seen: Array<[number, boolean]> = [];
+  const loop = consumeProto(nats.js, {
+    stream: names.stages.tasks.stream, consumer: 'rollout', type: RolloutTask, deadSubject: names.stages.dead.subject,
+    backoff: { initialMs: 30, maxMs: 100 }, expiresMs: 1000,
+    handler: (_t, ctx) => {
+      seen.push([ctx.deliveryCount, ctx.lastDelivery]);
+      if (!ctx.lastDelivery) throw new Error('not yet');
+    },
+  });
+  await waitFor('processed on its last delivery', () => loop.counters.processed === 1);
+  await loop.stop();
+  assert.deepEqual(seen, [[1, false], [2, false], [3, true]]);
+});
+
 test('past max_deliver the message is dead-lettered with reason and original headers; later messages still flow', async () => {
   const names = await newRun(3);
   const h = natsHeaders();

@@ -122,6 +122,9 @@ export function compileNatsOptions(opts: NatsOptions, backoff = createBackoff(op
     waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
     timeout: opts.timeoutMs ?? 5000,
     reconnectDelayHandler: () => backoff.next(),
+    // No Error (with its stack) captured per request and per pull: a busy stage makes thousands a second, and every
+    // failure is wrapped in an RlmeshError naming the subject anyway.
+    noAsyncTraces: true,
   };
   if (authenticators.length) compiled.authenticator = authenticators;
   if (opts.tls) compiled.tls = { caFile: opts.tls.caFile, certFile: opts.tls.certFile, keyFile: opts.tls.keyFile };

@@ -7,7 +7,8 @@ export type { PublishOptions, PublishResult } from './publish.ts';
 export type { BatchPublishItem, BatchPublishOptions } from './publish-batch.ts';
 export type { BatchItem, ConsumeCounters, ConsumeLoop, ConsumeOptions, MessageContext, ProtoBatchHandler, ProtoHandler } from './consume.ts';
 export type { DeadLetterSource, DeadTrajectory, DeliveredMessage } from './dead-letter.ts';
-export type { EncodedTrajectory, TrajectoryBatchPublishOptions, TrajectoryParts } from './trajectory-batch.ts';
+export type { CarriedFields, EncodedTrajectory, TrajectoryBatchPublishOptions, TrajectoryParts, TrajectorySummaries } from './trajectory-batch.ts';
+export type { SummaryOptions, TrajectorySummary } from './trajectory-wire.ts';
 export type { WeightInfo, WeightStoreOptions } from './weight-store.ts';
 export type { RetryOptions } from './retry.ts';
 export { compileNatsOptions, connectNats, DEFAULT_NATS_URL, describeNatsOptions, natsOptionsFromEnv } from './connection.ts';
@@ -22,6 +23,8 @@ export { retryTransient } from './retry.ts';
 export { consumeProto } from './consume.ts';
 export { deadLetterReason, deadLetterWeight, publishDeadLetter, publishDeadTrajectory } from './dead-letter.ts';
 export {
-  countTrajectories, joinTrajectories, publishTrajectoryBatch, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId, TrajectoryBatchParts, withFields,
+  carriesOf, countTrajectories, encodeTails, joinTrajectories, publishTrajectoryBatch, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId,
+  TrajectoryBatchParts, trajectoryBatchSummaries, withFields,
 } from './trajectory-batch.ts';
+export { readTrajectorySummary } from './trajectory-wire.ts';
 export { sha256Hex, WeightStore } from './weight-store.ts';

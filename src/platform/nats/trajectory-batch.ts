@@ -1,19 +1,21 @@
 // The payload of the trajectory streams (rollouts, rewarded, scored): one TrajectoryBatch per message. Read as
-// parts (each trajectory decoded, with its own encoded bytes, so a stage can forward a trajectory with a field
-// appended instead of re-encoding its arrays, and dead-letter one with its original bytes); written from encoded
-// trajectories, split into messages under the connection's max payload, each with a Nats-Msg-Id derived from its
-// trajectory ids (a repeated publish, or a redelivered input handled again, is deduplicated).
+// parts (each trajectory decoded, or only summarised: trajectory-wire.ts, with its own encoded bytes, so a stage can
+// forward a trajectory with fields appended instead of re-encoding its arrays, and dead-letter one with its original
+// bytes); written from encoded trajectories (+ appended fields), split into messages under the connection's max
+// payload, each with a Nats-Msg-Id derived from its trajectory ids (a repeated publish, or a redelivered input handled
+// again, is deduplicated).
 import { createHash } from 'node:crypto';
-import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ErrorCategory, RlmeshError } from '../../errors.ts';
-import { Trajectory } from '../../generated/rlmesh/v1/common.ts';
+import { Trajectory, TrajectoryBatch } from '../../generated/rlmesh/v1/common.ts';
 import { injectTraceHeaders, isTelemetryActive } from '../telemetry/index.ts';
 import { Header } from './headers.ts';
 import type { ProtoMessageType } from './proto-types.ts';
 import type { PublishResult } from './publish.ts';
+import { readTrajectorySummary, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
 
 export const TRAJECTORY_BATCH_TYPE = 'rlmesh.v1.TrajectoryBatch';
 
@@ -23,11 +25,28 @@ export interface TrajectoryParts {
   encoded: Uint8Array[];
 }
 
-/** One trajectory to publish: its id (for the message's dedupe id) and its encoded bytes. */
+/** A TrajectoryBatch read as summaries: trajectory i's summary and its bytes as received. */
+export interface TrajectorySummaries {
+  summaries: TrajectorySummary[];
+  encoded: Uint8Array[];
+}
+
+/** One trajectory to publish: its id (for the message's dedupe id), its encoded bytes and fields appended to them. */
 export interface EncodedTrajectory {
   id: string;
   data: Uint8Array;
+  /** encoded fields appended to data (encodeTails); the trajectory is data + tail */
+  tail?: Uint8Array;
 }
+
+/** Which singular message fields a trajectory carries (an appended one would merge into it). */
+export interface CarriedFields {
+  reward: boolean;
+  teacher: boolean;
+  task: boolean;
+}
+
+export const carriesOf = (t: Trajectory): CarriedFields => ({ reward: t.reward !== undefined, teacher: t.teacher !== undefined, task: t.task !== undefined });
 
 const BATCH_FIELD_TAG = (1 << 3) | 2; // TrajectoryBatch.trajectories: field 1, length-delimited
 
@@ -57,11 +76,38 @@ export function countTrajectories(bytes: Uint8Array): number {
   return splitTrajectoryBatch(bytes).length;
 }
 
-/** A TrajectoryBatch message of already encoded trajectories (the bytes `TrajectoryBatch.encode` would give). */
-export function joinTrajectories(parts: readonly Uint8Array[]): Uint8Array {
-  const w = new BinaryWriter();
-  for (const p of parts) w.uint32(BATCH_FIELD_TAG).bytes(p);
-  return w.finish();
+const varintSize = (n: number): number => (n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5);
+
+/**
+ * A TrajectoryBatch message of already encoded trajectories, trajectory i being parts[i] followed by tails?.[i] (the
+ * bytes `TrajectoryBatch.encode` would give for the decoded trajectories); one allocation, one copy of each part.
+ */
+export function joinTrajectories(parts: readonly Uint8Array[], tails?: ReadonlyArray<Uint8Array | undefined>): Uint8Array {
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const len = parts[i]!.length + (tails?.[i]?.length ?? 0);
+    total += 1 + varintSize(len) + len;
+  }
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    const t = tails?.[i];
+    let len = p.length + (t?.length ?? 0);
+    out[pos++] = BATCH_FIELD_TAG;
+    while (len >= 0x80) {
+      out[pos++] = (len & 0x7f) | 0x80;
+      len >>>= 7;
+    }
+    out[pos++] = len;
+    out.set(p, pos);
+    pos += p.length;
+    if (t) {
+      out.set(t, pos);
+      pos += t.length;
+    }
+  }
+  return out;
 }
 
 /**
@@ -86,18 +132,52 @@ export const TrajectoryBatchParts: ProtoMessageType<TrajectoryParts> = {
   },
 };
 
+/**
+ * Trajectories read as summaries (trajectory-wire.ts: the fields a verifier needs, no array materialised), each with
+ * its bytes. Malformed framing anywhere makes the whole message undecodable.
+ */
+export function trajectoryBatchSummaries(opts: SummaryOptions = {}): ProtoMessageType<TrajectorySummaries> {
+  return {
+    decode(input: Uint8Array): TrajectorySummaries {
+      const encoded = splitTrajectoryBatch(input);
+      const summaries = new Array<TrajectorySummary>(encoded.length);
+      for (let i = 0; i < encoded.length; i++) {
+        try {
+          summaries[i] = readTrajectorySummary(encoded[i]!, opts);
+        } catch (err) {
+          throw new Error(`trajectories[${i}]: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      return { summaries, encoded };
+    },
+    encode(value: TrajectorySummaries) {
+      return { finish: () => joinTrajectories(value.encoded) };
+    },
+  };
+}
+
 const emptyTrajectory = Trajectory.fromPartial({});
 
+/** Whether appending `fields` to a trajectory that carries `carries` is exact (see withFields). */
+function appendable(carries: CarriedFields, fields: Partial<Trajectory>): boolean {
+  return !((fields.reward && carries.reward) || (fields.teacher && carries.teacher) || (fields.task && carries.task));
+}
+
 /**
- * A trajectory's bytes with `fields` set, appending their encoding to `encoded` instead of re-encoding the whole
- * trajectory: protobuf keeps the last value of a scalar and of each map key, and merges a message field. So it is
- * exact for scalar and map fields, and for message fields (reward, teacher, task) the trajectory does not carry yet
- * (`current` says which it carries); otherwise it re-encodes `{ ...current, ...fields }`.
+ * The encodings of `fields[i]` to append to trajectory i (all encoded in one pass, as one TrajectoryBatch of partial
+ * trajectories split back into its parts). Protobuf keeps the last value of a scalar and of each map key and merges a
+ * message field, so appending is exact for scalars, maps, and message fields the trajectory does not carry yet.
  */
-export function withFields(encoded: Uint8Array, current: Trajectory, fields: Partial<Trajectory>): Uint8Array {
-  if ((fields.reward && current.reward) || (fields.teacher && current.teacher) || (fields.task && current.task)) {
-    return Trajectory.encode({ ...current, ...fields }).finish();
-  }
+export function encodeTails(fields: readonly Partial<Trajectory>[]): Uint8Array[] {
+  return splitTrajectoryBatch(TrajectoryBatch.encode({ trajectories: fields.map((f) => ({ ...emptyTrajectory, ...f })) }).finish());
+}
+
+/**
+ * A trajectory's bytes with `fields` set: `encoded` with their encoding appended when that is exact (see encodeTails;
+ * `carries` says which message fields the trajectory has), else the trajectory decoded, updated and re-encoded.
+ */
+export function withFields(encoded: Uint8Array, carries: CarriedFields, fields: Partial<Trajectory>): Uint8Array {
+  if (!appendable(carries, fields)) return Trajectory.encode({ ...Trajectory.decode(encoded), ...fields }).finish();
   const tail = Trajectory.encode({ ...emptyTrajectory, ...fields }).finish();
   if (tail.length === 0) return encoded;
   const out = new Uint8Array(encoded.length + tail.length);
@@ -112,9 +192,8 @@ export function withFields(encoded: Uint8Array, current: Trajectory, fields: Par
  */
 export function trajectoryBatchMsgId(ids: readonly string[], stage: string): string {
   if (ids.length === 1) return `${ids[0]}:${stage}`;
-  const h = createHash('sha256');
-  for (const id of ids) h.update(id).update('\n');
-  return `${ids[0] ?? ''}+${Math.max(0, ids.length - 1)}~${h.digest('hex').slice(0, 16)}:${stage}`;
+  const hash = createHash('sha256').update(ids.join('\n')).digest('hex');
+  return `${ids[0] ?? ''}+${Math.max(0, ids.length - 1)}~${hash.slice(0, 16)}:${stage}`;
 }
 
 /** Room left for headers and framing under the server's max payload. */
@@ -134,7 +213,7 @@ export function chunkBySize(items: readonly EncodedTrajectory[], maxBytes: numbe
   const out: EncodedTrajectory[][] = [];
   let size = 0;
   for (const it of items) {
-    const cost = it.data.length + 6; // tag + length varint (<= 5 bytes)
+    const cost = it.data.length + (it.tail?.length ?? 0) + 6; // tag + length varint (<= 5 bytes)
     const last = out[out.length - 1];
     if (last && size + cost <= maxBytes) {
       last.push(it);
@@ -172,7 +251,7 @@ export async function publishTrajectoryBatch(js: JetStreamClient, subject: strin
     if (traced) injectTraceHeaders(h);
     const msgId = trajectoryBatchMsgId(chunk.map((c) => c.id), opts.stage);
     try {
-      const ack = await js.publish(subject, joinTrajectories(chunk.map((c) => c.data)), { msgID: msgId, headers: h, timeout: opts.timeoutMs ?? 10_000 });
+      const ack = await js.publish(subject, joinTrajectories(chunk.map((c) => c.data), chunk.map((c) => c.tail)), { msgID: msgId, headers: h, timeout: opts.timeoutMs ?? 10_000 });
       return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
     } catch (err) {
       throw new RlmeshError(ErrorCategory.transport, `publish to ${subject} failed: ${err instanceof Error ? err.message : String(err)}`, {

@@ -8,7 +8,6 @@ export { initTelemetry } from './init.ts';
 export { readSpanFile, SpanFileExporter } from './span-file.ts';
 export { samplerFromEnv } from './sampler.ts';
 export {
-  contextFromMap,
   contextWithSpan,
   currentSpanContext,
   extractTraceContext,

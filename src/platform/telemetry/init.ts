@@ -59,7 +59,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
     return { tracer: trace.getTracer(TRACER_NAME), exporter: 'none', shutdown: async () => undefined };
   }
-  const { sampler } = samplerFromEnv(env);
+  const { sampler, name: samplerName } = samplerFromEnv(env);
   const { exporter, kind, spanFile } = pickExporter(options);
   const resource = resourceFromAttributes({
     ...options.attributes,
@@ -77,7 +77,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
   current = provider;
-  setTelemetryActive(true);
+  setTelemetryActive(true, samplerName.startsWith('parentbased_'));
   let closed = false;
   return {
     tracer: trace.getTracer(TRACER_NAME),

@@ -19,11 +19,16 @@ export interface SpanOptions {
 }
 
 export const TRACER_NAME = 'rlmesh';
-const state = { active: false };
+const state = { active: false, followsParent: false };
 
-/** Marks telemetry started/stopped (called by initTelemetry); while stopped withSpan costs one branch. */
-export function setTelemetryActive(active: boolean): void {
+/**
+ * Marks telemetry started/stopped (called by initTelemetry); while stopped withSpan costs one branch.
+ * `followsParent`: the sampler keeps a remote parent's decision (parentbased_*), so a span under an unsampled
+ * trace_context is known to be unsampled without asking the SDK.
+ */
+export function setTelemetryActive(active: boolean, followsParent = false): void {
   state.active = active;
+  state.followsParent = active && followsParent;
 }
 
 export function isTelemetryActive(): boolean {
@@ -134,15 +139,23 @@ const mapSetter: TextMapSetter<Record<string, string>> = {
  * options.parent / the active context when the map carries none. A no-op span while telemetry is stopped. Set
  * attributes after `span.isRecording()` so an unsampled span costs no attribute work.
  */
-export function startSpanFromMap(name: string, map: TraceContextMap | undefined, options: Omit<SpanOptions, 'attributes'> = {}): Span {
+export function startSpanFromMap(name: string, map: TraceContextMap | undefined, options: Omit<SpanOptions, 'attributes' | 'parent'> & { parent?: Context | (() => Context) } = {}): Span {
   if (!state.active) return noopSpan;
-  const parent = map?.traceparent ? propagation.extract(ROOT_CONTEXT, map, mapGetter) : options.parent ?? context.active();
+  const tp = map?.traceparent;
+  // An unsampled trace under a parent-based sampler: the SDK would make a non-recording span; so do we, without
+  // parsing the context or asking the sampler (a sampled-at-1% pipeline meets this for 99% of its trajectories).
+  if (tp && state.followsParent && unsampledTraceparent(tp)) return noopSpan;
+  const parent = tp ? propagation.extract(ROOT_CONTEXT, map, mapGetter) : typeof options.parent === 'function' ? options.parent() : options.parent ?? context.active();
   return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, links: options.links }, parent);
 }
 
-/** The trace context a map carries, as a context (the root context when it carries none). */
-export function contextFromMap(map: TraceContextMap | undefined): Context {
-  return map?.traceparent ? propagation.extract(ROOT_CONTEXT, map, mapGetter) : ROOT_CONTEXT;
+/** A version-00 W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex flags>`) whose sampled flag is clear. */
+function unsampledTraceparent(tp: string): boolean {
+  if (tp.length !== 55 || tp.charCodeAt(0) !== 48 || tp.charCodeAt(1) !== 48 || tp.charCodeAt(52) !== 45) return false;
+  const last = tp.charCodeAt(54);
+  // the sampled bit is the low bit of the last hex digit: even digit = not sampled
+  const digit = last >= 48 && last <= 57 ? last - 48 : last >= 97 && last <= 102 ? last - 87 : -1;
+  return digit >= 0 && (digit & 1) === 0;
 }
 
 /** The span context a map carries, for span links; undefined when it carries none. */

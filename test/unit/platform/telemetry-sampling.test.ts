@@ -56,10 +56,15 @@ test('parentbased_traceidratio 0: a trajectory span follows its trace_context de
   s1.end();
 
   const s2 = startSpanFromMap('verifier.verify', sampledOut);
-  assert.equal(s2.isRecording(), false, 'an unsampled parent is followed');
-  assert.equal(s2.spanContext().traceId, 'b'.repeat(32));
+  assert.equal(s2.isRecording(), false, 'an unsampled parent is followed (without asking the SDK)');
   assert.equal(traceContextAfter(s2, sampledOut), undefined, 'unsampled with a context: left as it is');
   s2.end();
+  // A traceparent the fast path does not read (a future version) goes through the SDK, which follows it too.
+  const future = { traceparent: `01-${'b'.repeat(32)}-${'1'.repeat(16)}-00-extra` };
+  const s2b = startSpanFromMap('verifier.verify', future);
+  assert.equal(s2b.isRecording(), false);
+  assert.equal(s2b.spanContext().traceId, 'b'.repeat(32));
+  s2b.end();
 
   // No context at all: a root decision (ratio 0: not sampled); its context is written so downstream keeps the decision.
   const s3 = startSpanFromMap('verifier.verify', {}, { parent: context.active() });
@@ -79,4 +84,13 @@ test('parentbased_traceidratio 0: a trajectory span follows its trace_context de
   assert.deepEqual(spans.map((s) => s.name).sort(), ['teacher.score', 'verifier.verify']);
   assert.ok(spans.every((s) => s.traceId === 'a'.repeat(32) && s.parentSpanId === '1'.repeat(16)));
   assert.equal(trace.getActiveSpan(), undefined);
+});
+
+test('a sampler that ignores the parent (always_on) records a span under an unsampled trace_context', async () => {
+  const tel = initTelemetry({ serviceName: 'on', spanFile: path.join(dir, 'on.jsonl'), env: { OTEL_TRACES_SAMPLER: 'always_on' } });
+  const span = startSpanFromMap('verifier.verify', { traceparent: traceparent('c'.repeat(32), false) });
+  assert.equal(span.isRecording(), true);
+  assert.equal(span.spanContext().traceId, 'c'.repeat(32));
+  span.end();
+  await tel.shutdown();
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { Trajectory, TrajectoryBatch, type Reward, type TokenScores } from '../../../src/generated/rlmesh/v1/common.ts';
 import {
-  countTrajectories, deadLetterWeight, Header, joinTrajectories, protoTypeName, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE,
+  carriesOf, countTrajectories, deadLetterWeight, encodeTails, readTrajectorySummary, trajectoryBatchSummaries, Header, joinTrajectories, protoTypeName, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE,
   trajectoryBatchMsgId, TrajectoryBatchParts, withFields,
 } from '../../../src/platform/nats/index.ts';
 import { chunkBySize } from '../../../src/platform/nats/trajectory-batch.ts';
@@ -51,21 +51,21 @@ test('withFields: received bytes + appended fields decode to the trajectory with
   const encoded = Trajectory.encode(t).finish();
   const reward: Reward = { total: 0.85, components: { correctness: 1, format: 0.1, shaping: -0.25 }, correct: true, parsedAnswer: '42', reason: '', formatOk: true };
   const traceContext = { traceparent: `00-${'c'.repeat(32)}-${'d'.repeat(16)}-01`, tracestate: '' };
-  const appended = withFields(encoded, t, { reward, traceContext });
+  const appended = withFields(encoded, carriesOf(t), { reward, traceContext });
   assert.ok(appended.length > encoded.length && [...appended.subarray(0, encoded.length)].every((b, i) => b === encoded[i]), 'the received bytes are kept as they are');
   const back = Trajectory.decode(appended);
   assert.deepEqual(back, { ...t, reward, traceContext });
   assert.deepEqual(Trajectory.encode(back).finish(), Trajectory.encode({ ...t, reward, traceContext }).finish());
   // an all-default reward still reads back as present
   const zero: Reward = { total: 0, components: {}, correct: false, parsedAnswer: '', reason: '', formatOk: false };
-  assert.deepEqual(Trajectory.decode(withFields(encoded, t, { reward: zero })).reward, zero);
+  assert.deepEqual(Trajectory.decode(withFields(encoded, carriesOf(t), { reward: zero })).reward, zero);
   // teacher scores append the same way
   const teacher: TokenScores = { logprobs: [-1, -2, -0.5, -3], entropies: [1, 1, 1, 1], topK: 0, topkIds: [], topkLogprobs: [], fullLogprobs: undefined, modelVersion: 2, modelId: 'teacher' };
-  assert.deepEqual(Trajectory.decode(withFields(encoded, t, { teacher })), { ...t, teacher });
+  assert.deepEqual(Trajectory.decode(withFields(encoded, carriesOf(t), { teacher })), { ...t, teacher });
   // a message field the trajectory already carries is re-encoded, not merged
   const rewarded = { ...t, reward: { ...reward, components: { correctness: 1, stale: 3 } } };
-  assert.deepEqual(Trajectory.decode(withFields(Trajectory.encode(rewarded).finish(), rewarded, { reward })).reward, reward);
-  assert.equal(withFields(encoded, t, {}), encoded, 'nothing to add: the same bytes');
+  assert.deepEqual(Trajectory.decode(withFields(Trajectory.encode(rewarded).finish(), carriesOf(rewarded), { reward })).reward, reward);
+  assert.equal(withFields(encoded, carriesOf(t), {}), encoded, 'nothing to add: the same bytes');
 });
 
 test('batch dedupe ids: deterministic per trajectory set and stage; one trajectory keeps `<id>:<stage>`', () => {
@@ -98,4 +98,50 @@ test('a dead letter counts per trajectory for a TrajectoryBatch, 1 otherwise or 
   other.set(Header.type, 'rlmesh.v1.RolloutTask');
   assert.equal(deadLetterWeight(other, three), 1);
   assert.equal(deadLetterWeight(undefined, three), 1);
+});
+
+test('encodeTails + joinTrajectories: tails encoded in one pass and appended decode like re-encoded trajectories', () => {
+  const ts = [trajectory(0, { reward: undefined }), trajectory(1, { reward: undefined })];
+  const encoded = ts.map((t) => Trajectory.encode(t).finish());
+  const fields: Array<Partial<Trajectory>> = [
+    { reward: { total: 0.5, components: { correctness: 0 }, correct: false, parsedAnswer: '0', reason: 'r0', formatOk: true } },
+    { reward: { total: 1, components: { correctness: 1 }, correct: true, parsedAnswer: '1', reason: 'r1', formatOk: true }, traceContext: { traceparent: `00-${'e'.repeat(32)}-${'f'.repeat(16)}-01`, tracestate: '' } },
+  ];
+  const tails = encodeTails(fields);
+  const back = TrajectoryBatch.decode(joinTrajectories(encoded, tails)).trajectories;
+  assert.deepEqual(back, ts.map((t, i) => ({ ...t, ...fields[i] })));
+  assert.ok(tails.every((tail, i) => tail.length > 0 && encoded[i]!.length > 0), 'each trajectory keeps its received bytes and gets a tail');
+  assert.deepEqual(encodeTails([{}, { policyVersion: 3 }]).map((x) => x.length), [0, 2]);
+});
+
+test('readTrajectorySummary reads what the generated decoder reads, without the arrays', () => {
+  const cases = [
+    trajectory(0),
+    trajectory(1, { task: undefined, traceContext: {}, entropies: [], completionTokenIds: [] }),
+    trajectory(2, { completionText: 'ünïcødé <answer>4</answer>', policyVersion: 2 ** 40, reward: { total: 1, components: {}, correct: true, parsedAnswer: '4', reason: '', formatOk: true } }),
+    trajectory(3, { teacher: { logprobs: [-1], entropies: [0.5], topK: 0, topkIds: [], topkLogprobs: [], fullLogprobs: undefined, modelVersion: 1, modelId: 't' } }),
+  ];
+  for (const t of cases) {
+    const bytes = Trajectory.encode(t).finish();
+    const full = readTrajectorySummary(bytes, { entropies: true, traceContext: true });
+    assert.equal(full.trajectoryId, t.trajectoryId);
+    assert.deepEqual(full.task, t.task ? { taskId: t.task.taskId, params: t.task.params } : undefined);
+    assert.equal(full.completionText, t.completionText);
+    assert.equal(full.completionTokens, t.completionTokenIds.length);
+    assert.equal(full.policyVersion, t.policyVersion);
+    assert.deepEqual(full.entropies, Trajectory.decode(bytes).entropies, 'float32 values as the generated decoder reads them');
+    assert.deepEqual(full.traceContext, t.traceContext);
+    assert.deepEqual(full.carries, carriesOf(t));
+    const lean = readTrajectorySummary(bytes);
+    assert.deepEqual([lean.entropies, lean.traceContext], [[], {}], 'entropies and trace context only when asked for');
+  }
+  // an unknown field (a newer producer) is stepped over
+  const withUnknown = new Uint8Array([...Trajectory.encode(cases[0]!).finish(), 0xfa, 0x07, 0x02, 0x68, 0x69]); // field 127, "hi"
+  assert.equal(readTrajectorySummary(withUnknown).trajectoryId, cases[0]!.trajectoryId);
+  assert.throws(() => readTrajectorySummary(Trajectory.encode(cases[0]!).finish().subarray(0, 40)), /claims|premature/);
+  const batch = TrajectoryBatch.encode({ trajectories: cases }).finish();
+  const read = trajectoryBatchSummaries({ traceContext: true }).decode(batch);
+  assert.deepEqual(read.summaries.map((x) => x.trajectoryId), cases.map((t) => t.trajectoryId));
+  assert.deepEqual(read.encoded.map((e) => Trajectory.decode(e)), cases);
+  assert.throws(() => trajectoryBatchSummaries().decode(Uint8Array.from([0x0a, 0x03, 0x0a, 0x10, 0x01])), /trajectories\[0\]/);
 });
