@@ -189,7 +189,7 @@ async function measureGrpc(tasks: readonly Task[], texts: readonly string[], bat
 }
 
 /** Messages a verifier pulls at once (its default); the raw movers pull as many. */
-const PULL = 8;
+const PULL = 16;
 
 /**
  * Trajectories as a rollout worker publishes them: task spec, completion text, token ids, [T] float arrays and the
@@ -437,7 +437,7 @@ function noopMover(run: LoadedRun): Mover {
   const type = trajectoryBatchSummaries({ taskParams: ['length_budget'] });
   const loop = consumeProto(run.js, {
     stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type, typeName: TRAJECTORY_BATCH_TYPE, deadSubject: run.names.stages.dead.subject,
-    batch: 8, concurrency: 2, expiresMs: 1000,
+    batch: PULL, concurrency: 2, expiresMs: 1000,
     handleBatch: (items) => Promise.allSettled(items.map(({ value }) => publishTrajectoryBatch(run.js, run.names.stages.rewarded.subject,
       value.encoded.map((data, i) => ({ id: value.summaries[i]!.trajectoryId, data })), { stage: 'verifier' }))),
   });
@@ -540,7 +540,7 @@ async function main(): Promise<void> {
   console.log(`transport ceiling (no grading; the same ${SERVICE_N} trajectories in batches of ${BATCH} rollouts -> rewarded, each mover in a child process; trajectories per its CPU-second):`);
   natsLine(`  raw nats.js: fetch ${PULL}, ack (nothing published; the floor):`, service.fetchAck, 'mover');
   natsLine(`  raw nats.js: fetch ${PULL}, js.publish each, await PubAcks, ack:`, service.rawNats, 'mover');
-  natsLine(`  the worker's transport (consumeProto batch of 8, summaries read, publishTrajectoryBatch), no grading, untraced:`, service.noop, 'mover');
+  natsLine(`  the worker's transport (consumeProto batch of ${PULL}, summaries read, publishTrajectoryBatch), no grading, untraced:`, service.noop, 'mover');
   if (typeof untraced !== 'string' && typeof service.noop !== 'string') {
     console.log(`  worker (untraced) / no-op ceiling: ${(untraced.cpu / service.noop.cpu).toFixed(2)}; no-op ceiling / library: ${(service.noop.cpu / lib.cpu).toFixed(2)}`);
   }

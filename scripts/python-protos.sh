@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proves proto/ compiles for Python: generates messages + gRPC stubs with Debian's python3-grpc-tools
-# (installed with apt-get when missing) into a temp dir, imports every module, and round-trips a message.
+# (installed with apt-get when missing) into a temp dir, imports every module, and round-trips a VerifyRequest and a
+# TrajectoryBatch (the trajectory streams' payload, with a trajectory's trace_context).
 # Usage: scripts/python-protos.sh [OUT_DIR]   (default: a fresh temp dir, removed afterwards); PROTO_DIR=proto
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,5 +36,10 @@ from rlmesh.v1 import verifier_pb2
 req = verifier_pb2.VerifyRequest(items=[verifier_pb2.VerifyItem(task_id='add/1', completion='<answer>3</answer>')])
 back = verifier_pb2.VerifyRequest.FromString(req.SerializeToString())
 assert back.items[0].completion == '<answer>3</answer>', back
+from rlmesh.v1 import common_pb2
+tp = '00-' + 'a' * 32 + '-' + 'b' * 16 + '-01'
+batch = common_pb2.TrajectoryBatch(trajectories=[common_pb2.Trajectory(trajectory_id='g/0', trace_context={'traceparent': tp}), common_pb2.Trajectory(trajectory_id='g/1')])
+again = common_pb2.TrajectoryBatch.FromString(batch.SerializeToString())
+assert [t.trajectory_id for t in again.trajectories] == ['g/0', 'g/1'] and again.trajectories[0].trace_context['traceparent'] == tp, again
 print('python-protos: ok', len(sys.argv) - 1, 'files;', 'services:', ' '.join(sorted(services)))
 PYEOF

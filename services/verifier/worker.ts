@@ -25,7 +25,7 @@ export interface VerifierWorkerDeps {
   run: CompiledRunConfig;
   /** task id -> task, shared with the gRPC handlers */
   cache: Map<string, Task>;
-  /** TrajectoryBatch messages per pull, graded together; default 8 */
+  /** TrajectoryBatch messages per pull, graded together; default 16 */
   batch?: number;
   /** pulls in flight (one grades while another waits for its PubAcks); default 2 */
   concurrency?: number;
@@ -162,7 +162,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
     type: trajectoryBatchSummaries({ entropies: shapes(deps.run), traceContext: traced, taskParams: [LENGTH_BUDGET_PARAM] }),
     typeName: TRAJECTORY_BATCH_TYPE,
     deadSubject: source.deadSubject,
-    batch: deps.batch ?? 8,
+    batch: deps.batch ?? 16,
     concurrency: deps.concurrency ?? 2,
     onError: deps.onError,
     handleBatch,
