@@ -1,6 +1,7 @@
 // HF compatibility: a checkpoint written from TypeScript gives the same logits (max |diff| <= 1e-4, fp32) in
-// PyTorch following LlamaForCausalLM semantics (scripts/hf_logits.py; transformers itself is not installable here).
-// Installs Debian's python3-torch when no interpreter with torch is found.
+// PyTorch following LlamaForCausalLM semantics (scripts/hf_logits.py; installs Debian's python3-torch when no
+// interpreter with torch is found) and, where an interpreter has `transformers` (RLMESH_HF_PYTHON, else python3),
+// in transformers itself (scripts/hf_transformers_logits.py: AutoModelForCausalLM + AutoTokenizer on the folder).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +17,12 @@ import { paramSpecs, type NamedTensors } from '../../src/engine/weights.ts';
 
 function pythonWithTorch(): string | undefined {
   return ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+}
+
+/** An interpreter with torch + transformers: RLMESH_HF_PYTHON, else python3 on PATH; undefined when none has them. */
+function pythonWithTransformers(): string | undefined {
+  const candidates = [process.env.RLMESH_HF_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
+  return candidates.find((py) => spawnSync(py, ['-c', 'import torch, transformers'], { stdio: 'ignore' }).status === 0);
 }
 
 function ensurePython(): string {
@@ -86,5 +93,35 @@ for (const { name, raw } of cases) {
     console.log(`hf-compat ${name}: max |logit diff| = ${maxDiff.toExponential(3)} over ${ts.length} logits (reference RMS ${rms.toFixed(3)})`);
     assert.ok(rms > 0.5, `logits too small (RMS ${rms}) for the comparison to mean anything`);
     assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff} > 1e-4`);
+  });
+}
+
+const hfPython = pythonWithTransformers();
+const texts = ['<think>12+30=42, so the sum</think><answer>42</answer>', 'Q: what is 7*6?\nA: <answer>-42</answer> [3, 1, 2] ~!'];
+
+for (const { name, raw } of cases) {
+  test(`HF transformers loads the folder: LlamaForCausalLM logits <= 1e-4 and tokenizer ids equal (${name})`, {
+    timeout: 300_000,
+    skip: hfPython ? false : 'no python with transformers (set RLMESH_HF_PYTHON; README "HF compatibility")',
+  }, async () => {
+    const config = validateLlamaConfig({ vocab_size: tokenizer.vocabSize, max_position_embeddings: 64, ...raw });
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'rlmesh-hft-')), 'ckpt');
+    await saveCheckpoint(dir, { config, weights: randomWeights(config, 11), tokenizer });
+    const ids = texts.map((t) => tokenizer.encode(t, { bos: true }).slice(0, 20));
+    const model = LlamaModel.fromWeights(config, (await loadCheckpoint(dir)).weights);
+    const tsLogits = model.logits(ids);
+    const ts = tsLogits.dataSync() as Float32Array;
+    tsLogits.dispose();
+    model.dispose();
+    const out = execFileSync(hfPython!, ['scripts/hf_transformers_logits.py', dir, JSON.stringify(ids), JSON.stringify(texts)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const ref = JSON.parse(out) as { model: string; shape: number[]; logits: number[]; tokens: number[][]; decoded: string[] };
+    assert.equal(ref.model, 'LlamaForCausalLM');
+    assert.deepEqual(ref.shape, [2, 20, config.vocab_size]);
+    let maxDiff = 0;
+    for (let i = 0; i < ts.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ts[i]! - ref.logits[i]!));
+    console.log(`hf-compat transformers ${name}: max |logit diff| = ${maxDiff.toExponential(3)} over ${ts.length} logits`);
+    assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff} > 1e-4`);
+    assert.deepEqual(ref.tokens, texts.map((t) => tokenizer.encode(t)), 'AutoTokenizer ids = ours');
+    assert.deepEqual(ref.decoded, texts);
   });
 }
