@@ -20,9 +20,10 @@ import { Trajectory, TrajectoryBatch } from '../src/generated/rlmesh/v1/common.t
 import { VerifierRewardClient, type VerifyRequest } from '../src/generated/rlmesh/v1/verifier.ts';
 import { callUnary, createGrpcClient } from '../src/platform/grpc/index.ts';
 import {
-  connectNats, ConsumerName, consumeProto, deleteRun, Header, provisionRun, publishTrajectoryBatch, runNames, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId,
+  connectNats, ConsumerName, consumeProto, deleteRun, Header, provisionRun, publishTrajectoryBatch, runNames, trajectoryBatchMsgId,
   trajectoryBatchSummaries, type RunNames,
 } from '../src/platform/nats/index.ts';
+import { nodeFlagsFor } from '../src/platform/process/index.ts';
 import { readSpanFile } from '../src/platform/telemetry/index.ts';
 import {
   compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,
@@ -116,7 +117,9 @@ const spanFileOf = (runId: string): string => path.join(tmpdir(), `rlmesh-bench-
 
 async function serveVerifier(runId: string, env: Record<string, string> = {}): Promise<ServedVerifier> {
   const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/cli/main.ts', 'serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId], {
+  const args = ['serve', 'verifier', '--port', '0', '--metrics-port', '0', '--nats', NATS_URL, '--run', runId];
+  // the node flags rlmesh starts a verifier with (Supervisor, infra manifests)
+  const proc = spawn(process.execPath, [...prof, ...nodeFlagsFor(args), '--import', 'tsx', 'src/cli/main.ts', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RLMESH_SPAN_FILE: spanFileOf(runId), ...env },
   });
@@ -436,7 +439,7 @@ function fetchAckMover(run: LoadedRun): Mover {
 function noopMover(run: LoadedRun): Mover {
   const type = trajectoryBatchSummaries({ taskParams: ['length_budget'] });
   const loop = consumeProto(run.js, {
-    stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type, typeName: TRAJECTORY_BATCH_TYPE, deadSubject: run.names.stages.dead.subject,
+    stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type, deadSubject: run.names.stages.dead.subject,
     batch: PULL, concurrency: 2, expiresMs: 1000,
     handleBatch: (items) => Promise.allSettled(items.map(({ value }) => publishTrajectoryBatch(run.js, run.names.stages.rewarded.subject,
       value.encoded.map((data, i) => ({ id: value.summaries[i]!.trajectoryId, data })), { stage: 'verifier' }))),

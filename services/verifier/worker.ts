@@ -11,7 +11,7 @@ import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import type { Reward, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, TRAJECTORY_BATCH_TYPE, trajectoryBatchSummaries,
+  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, trajectoryBatchSummaries,
   encodeTails, withFields, type BatchItem, type ConsumeLoop, type EncodedTrajectory, type MessageContext, type TrajectorySummaries, type TrajectorySummary,
 } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, recordError, traceContextAfter } from '../../src/platform/telemetry/index.ts';
@@ -160,7 +160,6 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
     // Only what grading needs is read: the length budget of the task's params, entropies when the run shapes rewards,
     // trace contexts while tracing.
     type: trajectoryBatchSummaries({ entropies: shapes(deps.run), traceContext: traced, taskParams: [LENGTH_BUDGET_PARAM] }),
-    typeName: TRAJECTORY_BATCH_TYPE,
     deadSubject: source.deadSubject,
     batch: deps.batch ?? 16,
     concurrency: deps.concurrency ?? 2,

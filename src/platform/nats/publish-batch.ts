@@ -32,6 +32,11 @@ export interface BatchPublishOptions {
   typeName?: string;
   /** how long the whole batch waits for its PubAcks, ms. Default 10000. */
   timeoutMs?: number;
+  /**
+   * a PRODUCER span per item (default true); false: none, the headers carry the item's parent (default the active
+   * context), for callers whose own span already covers the publish
+   */
+  spans?: boolean;
 }
 
 /** Who waits for a reply: item `index` of a batch. */
@@ -187,7 +192,9 @@ export async function publishProtoBatch<T>(
     const h = natsHeaders();
     h.set(Header.type, typeName);
     if (it.msgId) h.set(Header.msgId, it.msgId);
-    if (traced) {
+    if (traced && opts.spans === false) {
+      injectTraceHeaders(h, it.parent);
+    } else if (traced) {
       const span = startSpan(`publish ${subject}`, {
         kind: SpanKind.PRODUCER,
         parent: it.parent,

@@ -7,14 +7,11 @@
 import { createHash } from 'node:crypto';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import { Trajectory, TrajectoryBatch } from '../../generated/rlmesh/v1/common.ts';
-import { injectTraceHeaders, isTelemetryActive } from '../telemetry/index.ts';
-import { Header } from './headers.ts';
 import type { ProtoMessageType } from './proto-types.ts';
 import type { PublishResult } from './publish.ts';
+import { publishProtoBatch } from './publish-batch.ts';
 import { readTrajectorySummary, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
 
 export const TRAJECTORY_BATCH_TYPE = 'rlmesh.v1.TrajectoryBatch';
@@ -51,7 +48,9 @@ export const carriesOf = (t: Trajectory): CarriedFields => ({ reward: t.reward !
 const BATCH_FIELD_TAG = (1 << 3) | 2; // TrajectoryBatch.trajectories: field 1, length-delimited
 
 /** The encoded trajectories of a TrajectoryBatch message, in order (views into bytes); malformed -> throws. */
-export function splitTrajectoryBatch(bytes: Uint8Array): Uint8Array[] {
+export function splitTrajectoryBatch(input: Uint8Array): Uint8Array[] {
+  // Plain Uint8Array views: a Buffer's subarray (what nats.js hands over) costs several times more, once per field read.
+  const bytes = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const reader = new BinaryReader(bytes);
   const out: Uint8Array[] = [];
   while (reader.pos < reader.len) {
@@ -115,6 +114,7 @@ export function joinTrajectories(parts: readonly Uint8Array[], tails?: ReadonlyA
  * the whole message undecodable (it is dead-lettered whole).
  */
 export const TrajectoryBatchParts: ProtoMessageType<TrajectoryParts> = {
+  typeName: TRAJECTORY_BATCH_TYPE,
   decode(input: Uint8Array): TrajectoryParts {
     const encoded = splitTrajectoryBatch(input);
     const trajectories = new Array<Trajectory>(encoded.length);
@@ -138,6 +138,7 @@ export const TrajectoryBatchParts: ProtoMessageType<TrajectoryParts> = {
  */
 export function trajectoryBatchSummaries(opts: SummaryOptions = {}): ProtoMessageType<TrajectorySummaries> {
   return {
+    typeName: TRAJECTORY_BATCH_TYPE,
     decode(input: Uint8Array): TrajectorySummaries {
       const encoded = splitTrajectoryBatch(input);
       const summaries = new Array<TrajectorySummary>(encoded.length);
@@ -229,7 +230,7 @@ export function chunkBySize(items: readonly EncodedTrajectory[], maxBytes: numbe
 export interface TrajectoryBatchPublishOptions {
   /** the publishing stage, the suffix of each message's Nats-Msg-Id (`rollout`, `verifier`, `teacher`) */
   stage: string;
-  /** PubAck timeout per message, ms. Default 10000. */
+  /** how long the messages wait for their PubAcks, ms. Default 10000. */
   timeoutMs?: number;
   /** largest message, bytes; default the connection's max payload less room for headers */
   maxBytes?: number;
@@ -238,27 +239,21 @@ export interface TrajectoryBatchPublishOptions {
 /**
  * Publishes trajectories as TrajectoryBatch messages (usually one; more when they exceed the max payload), each with
  * its Nats-Msg-Id, `Rlmesh-Type` and, while tracing, the active context's W3C headers (the message-level trace; each
- * trajectory's own is in its trace_context). No span of its own: the caller's span covers it. Resolves with every
- * PubAck; a refused or unacknowledged message is a transport error (repeating the call is safe: deduplicated).
+ * trajectory's own is in its trace_context). No span of its own: the caller's span covers it. The messages leave in one
+ * socket write and their PubAcks come back on the connection's shared reply subscription (publishProtoBatch: no
+ * request object, timer or Error per message). Resolves with every PubAck; a refused or unacknowledged message is a
+ * transport error (repeating the call is safe: deduplicated).
  */
 export async function publishTrajectoryBatch(js: JetStreamClient, subject: string, items: readonly EncodedTrajectory[], opts: TrajectoryBatchPublishOptions): Promise<PublishResult[]> {
   if (items.length === 0) return [];
   const chunks = chunkBySize(items, opts.maxBytes ?? maxPayloadOf(js));
-  const traced = isTelemetryActive();
-  return Promise.all(chunks.map(async (chunk) => {
-    const h = natsHeaders();
-    h.set(Header.type, TRAJECTORY_BATCH_TYPE);
-    if (traced) injectTraceHeaders(h);
-    const msgId = trajectoryBatchMsgId(chunk.map((c) => c.id), opts.stage);
-    try {
-      const ack = await js.publish(subject, joinTrajectories(chunk.map((c) => c.data), chunk.map((c) => c.tail)), { msgID: msgId, headers: h, timeout: opts.timeoutMs ?? 10_000 });
-      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
-    } catch (err) {
-      throw new RlmeshError(ErrorCategory.transport, `publish to ${subject} failed: ${err instanceof Error ? err.message : String(err)}`, {
-        field: 'subject',
-        details: { subject, msgId },
-        cause: err,
-      });
-    }
-  }));
+  const settled = await publishProtoBatch(js, subject, TrajectoryBatchParts, chunks.map((chunk) => ({
+    value: { trajectories: [], encoded: [] },
+    data: joinTrajectories(chunk.map((c) => c.data), chunk.map((c) => c.tail)),
+    msgId: trajectoryBatchMsgId(chunk.map((c) => c.id), opts.stage),
+  })), { typeName: TRAJECTORY_BATCH_TYPE, timeoutMs: opts.timeoutMs, spans: false });
+  return settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
 }

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { nodeFlagsFor } from './node-flags.ts';
 
 export interface ActorProcessOptions {
   /** Label used in logs, e.g. "rollout-1". */
@@ -35,7 +36,7 @@ export class Supervisor {
     mkdirSync(opts.logDir, { recursive: true });
     const log = createWriteStream(path.join(opts.logDir, `${opts.label}.log`));
     this.logs.push(log);
-    const child = spawn(process.execPath, ['--import', 'tsx', this.options.entry, ...opts.args], {
+    const child = spawn(process.execPath, [...nodeFlagsFor(opts.args), '--import', 'tsx', this.options.entry, ...opts.args], {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
