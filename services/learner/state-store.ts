@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
+import type { NamedTensors } from '../../src/engine/index.ts';
 import type { Learner } from '../../src/actors/index.ts';
 import { exportObjectiveState, importObjectiveState, type ObjectiveState } from '../../src/objectives/index.ts';
 
@@ -57,13 +58,14 @@ export class LearnerStateStore {
     importObjectiveState(learner.options.objectives, rng.objectives);
   }
 
-  async save(learner: Learner, tokenizer: CharTokenizer, dir = this.dir): Promise<string> {
+  /** Writes the checkpoint; `weights` (default: read from the model now) lets a caller share one read per step. */
+  async save(learner: Learner, tokenizer: CharTokenizer, dir = this.dir, weights: NamedTensors = learner.model.toWeights()): Promise<string> {
     const ids = [...this.trained];
     const opt = learner.optimizer.exportState();
     const o = learner.optimizer.options;
     await saveCheckpoint(dir, {
       config: learner.model.config,
-      weights: learner.model.toWeights(),
+      weights,
       tokenizer,
       trainer: {
         step: learner.step,

@@ -4,6 +4,7 @@ import { ROOT_CONTEXT, SpanKind, type SpanContext } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { encodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
+import type { NamedTensors } from '../../src/engine/index.ts';
 import { taskFeedback, type Learner, type StepOutcome } from '../../src/actors/index.ts';
 import type { DynamicSamplingFilter } from '../../src/curriculum/index.ts';
 import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
@@ -102,14 +103,15 @@ export class Trainer {
       // Feedback before metrics: the controller ends a run on the last metrics event, and every group of that step
       // must already be on the feedback stream by then.
       store.outbox.push(...this.feedbackEntries(outcome), { kind: 'metrics', msgId: `learner-step-${learner.step}:metrics`, data: MetricsEvent.encode(event).finish() });
-      await store.save(learner, this.deps.tokenizer);
+      const weights = learner.model.toWeights(); // read once: the checkpoint(s) and the weights publish share it
+      await store.save(learner, this.deps.tokenizer, store.dir, weights);
       if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
-        await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`));
+        await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`), weights);
       }
       this.fail(LearnerFailpoint.afterCheckpoint, learner.step);
       // The step is persisted (its ids count as trained): what follows must reach NATS even across a broker outage.
       // Every publish is deduplicated by its Nats-Msg-Id, so repeating one is safe.
-      if (learner.step % this.deps.publishEvery === 0 || this.done) await this.again('publish weights', () => this.publishWeights());
+      if (learner.step % this.deps.publishEvery === 0 || this.done) await this.again('publish weights', () => this.publishWeights(weights));
       this.fail(LearnerFailpoint.afterWeights, learner.step);
       await this.flushOutbox((e) => e.kind === 'feedback');
       this.fail(LearnerFailpoint.afterFeedback, learner.step);
@@ -194,9 +196,9 @@ export class Trainer {
   }
 
   /** Puts the current weights in the object store and announces the version. */
-  async publishWeights(): Promise<void> {
+  async publishWeights(tensors: NamedTensors = this.deps.learner.model.toWeights()): Promise<void> {
     const { learner, weights, runId, js } = this.deps;
-    const bytes = encodeSafetensors(learner.model.toWeights());
+    const bytes = encodeSafetensors(tensors);
     const version = learner.policyVersion;
     const existing = await weights.latest();
     if (!existing || existing.version < version) await weights.put(version, bytes, { step: String(learner.step) });
