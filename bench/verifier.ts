@@ -344,7 +344,8 @@ interface Mover {
 async function measureMover(mover: MoverName, tasks: readonly Task[], texts: readonly string[]): Promise<NatsRate> {
   return withLoadedRun(mover, tasks, texts, 1, async (run) => {
     const natsCpu0 = natsServerCpuSeconds();
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/verifier.ts', '--mover', mover, '--run', run.runId, '--count', String(run.count), '--messages', String(run.messages), '--batch', String(BATCH), ...(values.profile ? ['--profile', values.profile] : [])], {
+    // with the node flags of a served verifier (the same heap settings as the worker it bounds)
+    const proc = spawn(process.execPath, [...nodeFlagsFor(['serve', 'verifier']), '--import', 'tsx', 'bench/verifier.ts', '--mover', mover, '--run', run.runId, '--count', String(run.count), '--messages', String(run.messages), '--batch', String(BATCH), ...(values.profile ? ['--profile', values.profile] : [])], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
