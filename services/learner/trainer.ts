@@ -164,20 +164,26 @@ export class Trainer {
   }
 
   /**
-   * Publishes the outbox's entries (those `which` selects) in order, each removed once NATS acknowledged it;
-   * retried across a broker outage. A publish that gives up throws and leaves the rest for the next flush.
+   * Publishes the outbox's entries (those `which` selects), each removed once NATS acknowledged it; retried across a
+   * broker outage. All feedback first, then the metrics (the controller ends a run on the last metrics event, after
+   * that step's feedback); the messages of each kind go out together and their PubAcks are awaited together. A
+   * publish that gives up throws (after the others settled) and leaves what was not acknowledged for the next flush.
    */
   async flushOutbox(which: (e: OutboxEntry) => boolean = () => true): Promise<number> {
     const { store, js, runId } = this.deps;
     const names = runNames(runId);
+    const selected = store.outbox.filter(which);
     let sent = 0;
-    for (const e of [...store.outbox]) {
-      if (!which(e)) continue;
-      await this.again(`publish ${e.kind}`, () => e.kind === 'feedback'
-        ? publishProto(js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.decode(e.data), { msgId: e.msgId })
-        : publishProto(js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.decode(e.data), { msgId: e.msgId }));
-      store.outbox.splice(store.outbox.indexOf(e), 1);
-      sent++;
+    for (const kind of ['feedback', 'metrics'] as const) {
+      const settled = await Promise.allSettled(selected.filter((e) => e.kind === kind).map(async (e) => {
+        await this.again(`publish ${e.kind}`, () => e.kind === 'feedback'
+          ? publishProto(js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.decode(e.data), { msgId: e.msgId })
+          : publishProto(js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.decode(e.data), { msgId: e.msgId }));
+        store.outbox.splice(store.outbox.indexOf(e), 1);
+        sent++;
+      }));
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     return sent;
   }
