@@ -64,7 +64,8 @@ export class LlamaModel {
     modelCounter++;
     for (const spec of paramSpecs(config)) {
       const v = data.get(spec.name)!;
-      this.params.set(spec.name, tf.variable(tf.tensor(v, spec.shape, 'float32'), true, `rlmesh/m${modelCounter}/${spec.name}`));
+      // tidy: tf.variable takes a reference to the initial tensor's data; the initial tensor itself must be freed
+      this.params.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(v, spec.shape, 'float32'), true, `rlmesh/m${modelCounter}/${spec.name}`)));
     }
     const D = headDim(config);
     this.rot = rotateHalfMatrix(D);

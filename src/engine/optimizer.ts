@@ -46,8 +46,9 @@ export class AdamW {
     this.options = compileAdamW(options);
     this.vars = params;
     for (const [k, p] of params) {
-      this.m.set(k, tf.variable(tf.zerosLike(p), false));
-      this.v.set(k, tf.variable(tf.zerosLike(p), false));
+      // tidy frees the zeros tensors; the variables keep their own reference to the data
+      this.m.set(k, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+      this.v.set(k, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     }
   }
 

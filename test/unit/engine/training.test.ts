@@ -125,3 +125,15 @@ test('a tiny model learns a fixed sequence (fixed seed, loss drops by a margin) 
   assert.equal(tf.memory().numTensors, before);
   for (const x of [optA, optB, a, b]) x.dispose();
 });
+
+test('a model and its AdamW free every tensor they made when disposed (no initial-value copies left behind)', () => {
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 2; i++) {
+    const model = LlamaModel.init(tinyConfig(), i);
+    const opt = new AdamW(model.params, { lr: 1e-2 });
+    opt.trainStep(() => loss(model));
+    opt.dispose();
+    model.dispose();
+  }
+  assert.equal(tf.memory().numTensors, before);
+});
