@@ -62,13 +62,32 @@ interface RunStatusView {
 /** The actors' work spans; their busy fractions show which stage bounds the step rate. */
 export const STAGE_SPANS = ['rollout.generate', 'verifier.verify', 'teacher.score', 'learner.step'] as const;
 
-/** Seconds each stage span covers inside [fromMs, toMs], as a fraction of the window (summed over processes). */
+/**
+ * Per stage: seconds inside [fromMs, toMs] during which a process had at least one of that stage's spans open, as a
+ * fraction of the window, summed over processes (so 2.0 = two processes busy all the time). Overlapping spans of one
+ * process count once: a stage makes one span per trajectory, and a batch's trajectories share one compute call.
+ */
 export function busyFractions(spans: readonly SpanRecord[], fromMs: number, toMs: number): Record<string, number> {
-  const out: Record<string, number> = Object.fromEntries(STAGE_SPANS.map((n) => [n, 0]));
+  const intervals = new Map<string, Array<[number, number]>>();
   for (const sp of spans) {
-    if (!(sp.name in out)) continue;
-    const overlap = Math.min(sp.endUnixMs, toMs) - Math.max(sp.startUnixMs, fromMs);
-    if (overlap > 0) out[sp.name]! += overlap / (toMs - fromMs);
+    if (!(STAGE_SPANS as readonly string[]).includes(sp.name)) continue;
+    const start = Math.max(sp.startUnixMs, fromMs), end = Math.min(sp.endUnixMs, toMs);
+    if (end <= start) continue;
+    const key = `${sp.name}\u0000${sp.pid}`;
+    intervals.set(key, [...(intervals.get(key) ?? []), [start, end]]);
+  }
+  const out: Record<string, number> = Object.fromEntries(STAGE_SPANS.map((n) => [n, 0]));
+  for (const [key, list] of intervals) {
+    list.sort((x, y) => x[0] - y[0]);
+    let covered = 0, curStart = -Infinity, curEnd = -Infinity;
+    for (const [a, b] of list) {
+      if (a > curEnd) {
+        if (curEnd > curStart) covered += curEnd - curStart;
+        [curStart, curEnd] = [a, b];
+      } else curEnd = Math.max(curEnd, b);
+    }
+    if (curEnd > curStart) covered += curEnd - curStart;
+    out[key.split('\u0000')[0]!]! += covered / (toMs - fromMs);
   }
   return out;
 }
