@@ -110,26 +110,33 @@ export function joinTrajectories(parts: readonly Uint8Array[], tails?: ReadonlyA
 }
 
 /**
- * Decodes/encodes a TrajectoryBatch as parts (for consumeProto / publish). A trajectory that cannot be decoded makes
- * the whole message undecodable (it is dead-lettered whole).
+ * Each encoded trajectory of a TrajectoryBatch message read with `read`, with its bytes. A trajectory that cannot be
+ * read makes the whole message undecodable (it is dead-lettered whole).
  */
+function readEach<R>(input: Uint8Array, read: (encoded: Uint8Array) => R): { read: R[]; encoded: Uint8Array[] } {
+  const encoded = splitTrajectoryBatch(input);
+  const out = new Array<R>(encoded.length);
+  for (let i = 0; i < encoded.length; i++) {
+    try {
+      out[i] = read(encoded[i]!);
+    } catch (err) {
+      throw new Error(`trajectories[${i}]: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { read: out, encoded };
+}
+
+/** The message of a batch read as parts: its trajectories' bytes joined again. */
+const encodeParts = (value: { encoded: readonly Uint8Array[] }) => ({ finish: () => joinTrajectories(value.encoded) });
+
+/** Decodes/encodes a TrajectoryBatch as parts (for consumeProto / publish). */
 export const TrajectoryBatchParts: ProtoMessageType<TrajectoryParts> = {
   typeName: TRAJECTORY_BATCH_TYPE,
   decode(input: Uint8Array): TrajectoryParts {
-    const encoded = splitTrajectoryBatch(input);
-    const trajectories = new Array<Trajectory>(encoded.length);
-    for (let i = 0; i < encoded.length; i++) {
-      try {
-        trajectories[i] = Trajectory.decode(encoded[i]!);
-      } catch (err) {
-        throw new Error(`trajectories[${i}]: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    return { trajectories, encoded };
+    const { read, encoded } = readEach(input, (e) => Trajectory.decode(e));
+    return { trajectories: read, encoded };
   },
-  encode(value: TrajectoryParts) {
-    return { finish: () => joinTrajectories(value.encoded) };
-  },
+  encode: encodeParts,
 };
 
 /**
@@ -140,20 +147,10 @@ export function trajectoryBatchSummaries(opts: SummaryOptions = {}): ProtoMessag
   return {
     typeName: TRAJECTORY_BATCH_TYPE,
     decode(input: Uint8Array): TrajectorySummaries {
-      const encoded = splitTrajectoryBatch(input);
-      const summaries = new Array<TrajectorySummary>(encoded.length);
-      for (let i = 0; i < encoded.length; i++) {
-        try {
-          summaries[i] = readTrajectorySummary(encoded[i]!, opts);
-        } catch (err) {
-          throw new Error(`trajectories[${i}]: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      }
-      return { summaries, encoded };
+      const { read, encoded } = readEach(input, (e) => readTrajectorySummary(e, opts));
+      return { summaries: read, encoded };
     },
-    encode(value: TrajectorySummaries) {
-      return { finish: () => joinTrajectories(value.encoded) };
-    },
+    encode: encodeParts,
   };
 }
 
