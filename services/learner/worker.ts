@@ -6,10 +6,10 @@
 import type { Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, runNames, TrajectoryBatchParts, type ConsumeLoop, type MessageContext, type TrajectoryParts } from '../../src/platform/nats/index.ts';
+import { ConsumerName, consumeProto, isPermanentError, runNames, TrajectoryBatchParts, type ConsumeLoop, type MessageContext, type TrajectoryParts } from '../../src/platform/nats/index.ts';
 import { recordError } from '../../src/platform/telemetry/index.ts';
 import { checkTrajectory, type Learner } from '../../src/actors/index.ts';
-import { RlmeshError, ErrorCategory, isRlmeshError } from '../../src/errors.ts';
+import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
 import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { GroupBatcher, type Pending } from './batcher.ts';
 import type { Trainer } from './trainer.ts';
@@ -132,7 +132,7 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
         if (o.status === 'fulfilled') return;
         const { index } = waiting[k]!;
         // The step refused this trajectory (a data error): its own dead letter. Anything else: the message is retried.
-        if (isPermanent(o.reason)) refused.push({ index, error: o.reason });
+        if (isPermanentError(o.reason)) refused.push({ index, error: o.reason });
         else {
           retry ??= o.reason;
           recordError(spans[index]!, o.reason);
@@ -174,8 +174,6 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
     },
   };
 }
-
-const isPermanent = (err: unknown) => isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
 
 /** Why the learner cannot train on t (a data error naming the field), or undefined. */
 function ingestProblem(t: Trajectory, learner: Learner): unknown {

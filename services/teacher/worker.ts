@@ -8,11 +8,11 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { scoreTrajectories, type Teacher, type TeacherNeeds } from '../../src/actors/index.ts';
 import type { TokenScores, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  ConsumerName, consumeProto, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
+  ConsumerName, consumeProto, isPermanentError, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
   type MessageContext, type TrajectoryParts,
 } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
-import { ErrorCategory, isRlmeshError, RlmeshError } from '../../src/errors.ts';
+import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import { deadLetterRefused, forwardTrajectory, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { MicroBatcher } from './batcher.ts';
 
@@ -42,8 +42,6 @@ export function teacherInputProblem(t: Trajectory, vocab: number, maxPositions: 
   return undefined;
 }
 
-const isDataError = (err: unknown) => isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
-
 export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
   const source = { stream: names.stages.rewarded.stream, consumer: ConsumerName.teacher, deadSubject: names.stages.dead.subject };
@@ -72,7 +70,7 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
         if (s.status === 'rejected') {
           // Scoring failed for this trajectory alone (MicroBatcher retries a failed batch item by item): a data error
           // is its own dead letter, as is any error on the message's last delivery; otherwise the message is retried.
-          if (isDataError(s.reason) || ctx.lastDelivery) refused.push({ index: i, error: s.reason });
+          if (isPermanentError(s.reason) || ctx.lastDelivery) refused.push({ index: i, error: s.reason });
           else throw s.reason;
           continue;
         }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
 import { ErrorCategory, RlmeshError, invalidField } from '../errors.ts';
-import type { WasmBackendInternals } from './wasm-kernels.ts';
+import type { BatchMatMulAttrs, WasmBackendInternals } from './wasm-kernels.ts';
 import { wasmThreadsFromEnv } from './wasm-threads.ts';
 
 /** The addon's surface (native/blas/blas.c). */
@@ -104,8 +104,6 @@ export function broadcastBatch(aOuter: readonly number[], bOuter: readonly numbe
   }
   return { outer, ia, ib };
 }
-
-interface BatchMatMulAttrs { transposeA: boolean; transposeB: boolean }
 
 const F32 = 4;
 

@@ -31,7 +31,7 @@ interface WasmModule {
   tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
 }
 
-interface BatchMatMulAttrs { transposeA: boolean; transposeB: boolean }
+export interface BatchMatMulAttrs { transposeA: boolean; transposeB: boolean }
 interface SplitVAttrs { numOrSizeSplits: number | number[]; axis: number | number[] }
 interface TransposeAttrs { perm: number[] }
 

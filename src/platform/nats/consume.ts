@@ -99,7 +99,8 @@ export interface ConsumeLoop {
   stop(): Promise<void>;
 }
 
-const defaultPermanent = (err: unknown): boolean =>
+/** The default `isPermanent`: a data or config error (redelivery cannot help). */
+export const isPermanentError = (err: unknown): boolean =>
   isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -165,7 +166,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
   const batch = opts.batch ?? 16;
   const initialMs = opts.backoff?.initialMs ?? 500;
   const maxMs = opts.backoff?.maxMs ?? 30_000;
-  const isPermanent = opts.isPermanent ?? defaultPermanent;
+  const isPermanent = opts.isPermanent ?? isPermanentError;
   const onError = opts.onError ?? (() => undefined);
   const limiter = createLimiter(opts.concurrency ?? 1, (err) => onError(err, 'handler'));
   const source = { stream: opts.stream, consumer: opts.consumer, deadSubject: opts.deadSubject };
