@@ -136,7 +136,7 @@ test('without the addon (missing or off) products stay on XNNPACK and stay right
   try {
     assert.equal(wasmProducts(), 'xnnpack');
     for (const [sa, sb, ta, tb] of CASES.filter(([sa, sb]) => stockBatch(sa, sb))) {
-      const a = randomArray(sa.reduce((x, y) => x * y, 1), 1), b = randomArray(sb.reduce((x, y) => x * y, 1), 2);
+      const a = randomArray(size(sa), 1), b = randomArray(size(sb), 2);
       const got = tf.tidy(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb).dataSync());
       const d = maxDiff(got, reference(a, sa, b, sb, ta, tb).values);
       assert.ok(d < 1e-4, `${sa} x ${sb} (${ta}, ${tb}) on XNNPACK: max diff ${d}`);
@@ -165,7 +165,7 @@ test('OpenBLAS and XNNPACK products agree (transposes, broadcasts, odd and unit 
   const blas = nativeBlas();
   try {
     CASES.forEach(([sa, sb, ta, tb], n) => {
-      const a = randomArray(sa.reduce((x, y) => x * y, 1), 10 + n), b = randomArray(sb.reduce((x, y) => x * y, 1), 50 + n);
+      const a = randomArray(size(sa), 10 + n), b = randomArray(size(sb), 50 + n);
       const ref = reference(a, sa, b, sb, ta, tb);
       useNativeBlas(blas);
       assert.equal(wasmProducts(), 'openblas');
