@@ -18,7 +18,7 @@ export type GroupAdmission = (group: readonly Trajectory[]) => boolean;
 export class GroupBatcher {
   private readonly groups = new Map<string, Pending[]>();
   private readonly firstSeen = new Map<string, number>();
-  /** Complete groups the admission function accepted (only used with one). */
+  /** Complete groups the admission function accepted; only these are batched. */
   private readonly admitted = new Set<string>();
   /** Complete groups it filtered, waiting for `takeFiltered`. */
   private filtered: Pending[][] = [];
@@ -29,7 +29,7 @@ export class GroupBatcher {
    * `incompleteAfterMs`: a group still missing samples after this long (one was dead-lettered upstream) is
    * trained on with what arrived, so it never blocks the run.
    */
-  constructor(private readonly batchSize: number, private readonly incompleteAfterMs = 30_000, private readonly admit?: GroupAdmission) {}
+  constructor(private readonly batchSize: number, private readonly incompleteAfterMs = 30_000, private readonly admit: GroupAdmission = () => true) {}
 
   /**
    * Adds a delivery; a redelivery of a trajectory that is already waiting (its ack_wait ran out, or the broker
@@ -63,7 +63,6 @@ export class GroupBatcher {
 
   /** Screens complete groups not yet screened; filtered ones leave the batch queue for `takeFiltered`. */
   private screen(): void {
-    if (!this.admit) return;
     for (const [id, g] of this.groups) {
       if (this.admitted.has(id) || !this.complete(id, g)) continue;
       if (this.admit(g.map((p) => p.trajectory))) this.admitted.add(id);
@@ -86,7 +85,7 @@ export class GroupBatcher {
   /** Whole admitted groups adding up to >= batchSize trajectories, or null while not enough are complete. */
   take(): Pending[] | null {
     this.screen();
-    const ready = [...this.groups.entries()].filter(([id, g]) => (this.admit ? this.admitted.has(id) : this.complete(id, g)));
+    const ready = [...this.groups.entries()].filter(([id]) => this.admitted.has(id));
     const total = ready.reduce((a, [, g]) => a + g.length, 0);
     if (total < this.batchSize) return null;
     const out: Pending[] = [];

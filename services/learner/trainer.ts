@@ -129,11 +129,9 @@ export class Trainer {
     return this.exclusive(async () => {
       const { js, runId, learner } = this.deps;
       const subject = runNames(runId).stages.feedback.subject;
-      for (const g of groups) {
-        for (const f of taskFeedback(runId, learner.step, g)) {
-          await this.again('publish feedback', () => publishProto(js, subject, TaskFeedback, { ...f, filtered: true }, { msgId: `${f.groupId}:filtered:feedback` }));
-        }
-      }
+      // One feedback per group (taskFeedback groups by group id), published together.
+      await Promise.all(taskFeedback(runId, learner.step, groups.flat()).map((f) =>
+        this.again('publish feedback', () => publishProto(js, subject, TaskFeedback, { ...f, filtered: true }, { msgId: `${f.groupId}:filtered:feedback` }))));
       this.filteredGroups += groups.length;
     });
   }

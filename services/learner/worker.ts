@@ -47,14 +47,18 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
     }
   }
 
+  /** After the last step, trajectories are acknowledged unused (and counted); true when that happened. */
+  function ackedAfterEnd(ps: Pending[]): boolean {
+    if (!trainer.done) return false;
+    trainer.unusedAfterEnd += ps.length;
+    for (const p of ps) p.resolve();
+    return true;
+  }
+
   /** Groups the batch filter rejected: acknowledged once their feedback is out, never trained on. */
   async function setAside(groups: Pending[][]) {
     const all = groups.flat();
-    if (trainer.done) {
-      trainer.unusedAfterEnd += all.length;
-      for (const p of all) p.resolve();
-      return;
-    }
+    if (ackedAfterEnd(all)) return;
     try {
       await trainer.setAside(groups.map((g) => g.map((p) => p.trajectory)));
       for (const p of all) p.resolve();
@@ -64,11 +68,7 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
   }
 
   async function runBatch(batch: Pending[]) {
-    if (trainer.done) {
-      trainer.unusedAfterEnd += batch.length;
-      for (const p of batch) p.resolve();
-      return;
-    }
+    if (ackedAfterEnd(batch)) return;
     // A redelivery that arrived while the step that trained its trajectory was running is in this batch: every
     // earlier step has finished now, so its id is in the trained set. It is acknowledged, never trained twice.
     const trained = trainer.deps.store.trained;

@@ -49,6 +49,8 @@ export interface StepOutcome {
 export class Learner {
   readonly model: LlamaModel;
   readonly optimizer: AdamW;
+  /** The configured rate (the optimizer's current one follows the schedule). */
+  private readonly baseLr: number;
   readonly needs: TeacherNeeds;
   step = 0;
   policyVersion = 0;
@@ -58,6 +60,7 @@ export class Learner {
   constructor(model: LlamaModel, readonly options: LearnerOptions) {
     this.model = model;
     this.optimizer = new AdamW(model.params, options.optimizer);
+    this.baseLr = this.optimizer.options.lr;
     this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams);
   }
 
@@ -89,7 +92,7 @@ export class Learner {
     const arrays = buildArrays(used, this.needs, V, this.options.padId);
     const c = toTensors(arrays, V);
     let objectiveMetrics: ObjectiveMetrics = {};
-    const lr = learningRateAt(this.options.optimizer.lr ?? 1e-3, this.step, this.options.totalSteps ?? 1, this.options.lrSchedule ?? CONSTANT_LR);
+    const lr = learningRateAt(this.baseLr, this.step, this.options.totalSteps ?? 1, this.options.lrSchedule ?? CONSTANT_LR);
     this.optimizer.setLearningRate(lr);
     const t0 = performance.now();
     try {
