@@ -1,7 +1,7 @@
 // The wasm BatchMatMul override (src/engine/wasm-kernels.ts) against a plain triple loop and the stock paths:
 // same numbers for rank 3 and 4, forward and gradient, and the stock kernel still serves what it does not take.
 // These test the XNNPACK path, so the OpenBLAS addon is switched off when it is built (native-blas.test.ts).
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/engine/backend.ts';
@@ -37,10 +37,14 @@ function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
   return m;
 }
 
-test('batched products on the wasm override equal a plain loop (rank 3 and 4, odd sizes)', async () => {
+// Every test here checks the XNNPACK path: the OpenBLAS addon (when built) is switched off for the whole file.
+before(async () => {
   assert.equal(await initBackend('wasm', () => {}), 'wasm');
-  assert.ok(wasmKernelsInstalled(), 'the BatchMatMul override is registered');
   useNativeBlas(null);
+});
+
+test('batched products on the wasm override equal a plain loop (rank 3 and 4, odd sizes)', async () => {
+  assert.ok(wasmKernelsInstalled(), 'the BatchMatMul override is registered');
   assert.equal(wasmProducts(), 'xnnpack');
   const cases: Array<[number[], number, number, number]> = [[[5], 7, 3, 9], [[2, 3], 17, 8, 5], [[24], 64, 32, 64], [[1, 4], 1, 16, 33]];
   for (const [lead, M, K, N] of cases) {
