@@ -12,7 +12,7 @@ import { Trajectory, TrajectoryBatch } from '../../generated/rlmesh/v1/common.ts
 import type { ProtoMessageType } from './proto-types.ts';
 import type { PublishResult } from './publish.ts';
 import { publishProtoBatch } from './publish-batch.ts';
-import { readTrajectorySummary, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
+import { readTrajectorySummary, type CarriedFields, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
 
 export const TRAJECTORY_BATCH_TYPE = 'rlmesh.v1.TrajectoryBatch';
 
@@ -36,12 +36,7 @@ export interface EncodedTrajectory {
   tail?: Uint8Array;
 }
 
-/** Which singular message fields a trajectory carries (an appended one would merge into it). */
-export interface CarriedFields {
-  reward: boolean;
-  teacher: boolean;
-  task: boolean;
-}
+export type { CarriedFields };
 
 export const carriesOf = (t: Trajectory): CarriedFields => ({ reward: t.reward !== undefined, teacher: t.teacher !== undefined, task: t.task !== undefined });
 

@@ -1,8 +1,15 @@
 // A lean read of an encoded Trajectory for stages that do not need its token and log-prob arrays (the verifier):
 // the fields it needs are decoded, every other field is stepped over (its framing checked, nothing allocated), and
 // the trajectory's own bytes stay as they are to be forwarded with fields appended (field numbers from
-// proto/rlmesh/v1/common.proto; test/unit/platform/trajectory-wire.test.ts checks this reader against the generated
+// proto/rlmesh/v1/common.proto; test/unit/platform/trajectory-batch.test.ts checks this reader against the generated
 // decoder).
+
+/** Which singular message fields a trajectory carries (an appended one would merge into it). */
+export interface CarriedFields {
+  reward: boolean;
+  teacher: boolean;
+  task: boolean;
+}
 
 /** What a verifier reads of a trajectory. */
 export interface TrajectorySummary {
@@ -18,7 +25,7 @@ export interface TrajectorySummary {
   /** read only when asked for (tracing); {} otherwise */
   traceContext: Record<string, string>;
   /** which singular message fields it carries (an appended field would merge into them) */
-  carries: { reward: boolean; teacher: boolean; task: boolean };
+  carries: CarriedFields;
 }
 
 const WIRE_VARINT = 0;
