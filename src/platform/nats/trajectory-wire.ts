@@ -130,7 +130,7 @@ function bytesEqual(buf: Uint8Array, start: number, end: number, key: Uint8Array
 }
 
 /** A map<string, string> entry in [start, end) into `into` when its key is one of `keys` (the key's bytes). */
-function wantedEntry(buf: Uint8Array, start: number, end: number, keys: readonly Uint8Array[], into: Record<string, string>): void {
+function wantedEntry(buf: Uint8Array, start: number, end: number, keys: WantedKeys, into: Record<string, string>): void {
   const w = new Wire(buf, start, end);
   let keyStart = 0;
   let keyEnd = 0;
@@ -142,16 +142,16 @@ function wantedEntry(buf: Uint8Array, start: number, end: number, keys: readonly
     else if (tag === 18) { w.len(); valueStart = w.start; valueEnd = w.end; }
     else w.skip(tag & 7);
   }
-  for (const k of keys) {
-    if (bytesEqual(buf, keyStart, keyEnd, k)) {
-      into[textDecoder.decode(k)] = valueStart === valueEnd ? '' : textDecoder.decode(buf.subarray(valueStart, valueEnd));
+  for (let i = 0; i < keys.bytes.length; i++) {
+    if (bytesEqual(buf, keyStart, keyEnd, keys.bytes[i]!)) {
+      into[keys.names[i]!] = valueStart === valueEnd ? '' : textDecoder.decode(buf.subarray(valueStart, valueEnd));
       return;
     }
   }
 }
 
 /** TaskSpec's task_id (1) and params (8; only `keys` when given) into `into`. */
-function taskHead(buf: Uint8Array, start: number, end: number, into: { taskId: string; params: Record<string, string> }, keys?: readonly Uint8Array[]): void {
+function taskHead(buf: Uint8Array, start: number, end: number, into: { taskId: string; params: Record<string, string> }, keys?: WantedKeys): void {
   const w = new Wire(buf, start, end);
   while (w.pos < w.limit) {
     const tag = w.varint();
@@ -164,12 +164,19 @@ function taskHead(buf: Uint8Array, start: number, end: number, into: { taskId: s
   }
 }
 
-const encodedKeys = new Map<string, Uint8Array>();
-const keyBytes = (keys: readonly string[]): Uint8Array[] => keys.map((k) => {
-  let b = encodedKeys.get(k);
-  if (!b) encodedKeys.set(k, (b = new TextEncoder().encode(k)));
-  return b;
-});
+/** The wanted task params: their names and the names' UTF-8 bytes (compared against the wire bytes). */
+interface WantedKeys {
+  names: readonly string[];
+  bytes: readonly Uint8Array[];
+}
+
+/** Per taskParams array (a stage passes the same one for every trajectory): encoded once, not per trajectory read. */
+const wantedKeys = new WeakMap<readonly string[], WantedKeys>();
+function wantedKeysOf(names: readonly string[]): WantedKeys {
+  let keys = wantedKeys.get(names);
+  if (!keys) wantedKeys.set(names, (keys = { names, bytes: names.map((k) => new TextEncoder().encode(k)) }));
+  return keys;
+}
 
 /** Count of varints in buf[start, end) (a packed repeated int32). */
 function countVarints(buf: Uint8Array, start: number, end: number): number {
@@ -197,7 +204,7 @@ export interface SummaryOptions {
  */
 export function readTrajectorySummary(buf: Uint8Array, opts: SummaryOptions = {}): TrajectorySummary {
   const w = new Wire(buf, 0, buf.length);
-  const keys = opts.taskParams && keyBytes(opts.taskParams);
+  const keys = opts.taskParams && wantedKeysOf(opts.taskParams);
   const s: TrajectorySummary = {
     trajectoryId: '', task: undefined, completionText: '', completionTokens: 0, policyVersion: 0, entropies: [],
     traceContext: {}, carries: { reward: false, teacher: false, task: false },
