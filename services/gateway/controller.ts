@@ -7,7 +7,7 @@ import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
-import { restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
+import { curriculumFeedback, restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
@@ -181,10 +181,7 @@ export class RunController extends EventEmitter {
       // A filtered group was not trained on, but its pass rate is a real observation of the task for the curriculum.
       if (f.filtered) this.accounting.filtered++;
       else this.accounting.completed++;
-      this.curriculum.update([{
-        category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
-        samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
-      }]);
+      this.curriculum.update([curriculumFeedback(f)]);
     }
     await this.pump();
   }

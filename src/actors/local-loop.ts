@@ -3,6 +3,7 @@
 import type { CompiledRunConfig } from '../config/index.ts';
 import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
+import { curriculumFeedback } from '../curriculum/index.ts';
 import { Learner, learnerOptionsFor, taskFeedback } from './learner.ts';
 import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
@@ -91,10 +92,7 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
     const outcome = learner.trainStep(trajs);
     student.version = learner.policyVersion;
     const feedback = [...outcome.feedback, ...taskFeedback(cfg.run_id, outcome.step, unused.flat())];
-    curriculum.update(feedback.map((f) => ({
-      category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
-      samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
-    })));
+    curriculum.update(feedback.map(curriculumFeedback));
     totals.steps++;
     if (opts.onStep?.(totals.steps, { ...outcome.metrics, ...filterMetrics }, totals)) break;
   }

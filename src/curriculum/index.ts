@@ -18,6 +18,7 @@ export type { BatchFilterMethod, CurriculumContext, CurriculumMethod, LayerMetho
 export type { ArmKey } from './pool.ts';
 export type { DynamicSamplingParams, DynamicSamplingStats, ScoredMember } from './dynamic-sampling.ts';
 export { createCurriculum, describeIssue, parseMethodParams, restoreCurriculum } from './curriculum.ts';
+export { curriculumFeedback, type GroupFeedback } from './feedback.ts';
 export { curricula, batchFilters } from './registry.ts';
 export { validatePool, MAX_ARM_SIZE } from './pool.ts';
 export { Rng, softmax } from './rng.ts';
