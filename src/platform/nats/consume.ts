@@ -13,6 +13,7 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 import { ErrorCategory, isRlmeshError, RlmeshError } from '../../errors.ts';
 import { extractTraceContext, isTelemetryActive, recordError, startSpan, withSpan } from '../telemetry/index.ts';
 import { deadLetterReason, publishDeadLetter } from './dead-letter.ts';
+import { isPermanentError } from './retry.ts';
 import { Header } from './headers.ts';
 import { protoTypeName } from './proto-types.ts';
 import type { ProtoMessageType } from './proto-types.ts';
@@ -98,10 +99,6 @@ export interface ConsumeLoop {
   /** aborts the loop and waits for done */
   stop(): Promise<void>;
 }
-
-/** The default `isPermanent`: a data or config error (redelivery cannot help). */
-export const isPermanentError = (err: unknown): boolean =>
-  isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

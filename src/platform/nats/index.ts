@@ -19,8 +19,8 @@ export { protoTypeName } from './proto-types.ts';
 export { publishProto } from './publish.ts';
 export { publishProtoBatch } from './publish-batch.ts';
 export { redeliveriesOf } from './redeliveries.ts';
-export { retryTransient } from './retry.ts';
-export { consumeProto, isPermanentError } from './consume.ts';
+export { isPermanentError, retryTransient } from './retry.ts';
+export { consumeProto } from './consume.ts';
 export { deadLetterReason, deadLetterWeight, publishDeadLetter, publishDeadTrajectory } from './dead-letter.ts';
 export {
   carriesOf, countTrajectories, encodeTails, joinTrajectories, publishTrajectoryBatch, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId,

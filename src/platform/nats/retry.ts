@@ -13,7 +13,9 @@ export interface RetryOptions {
   onRetry?: (err: unknown, attempt: number) => void;
 }
 
-const permanent = (err: unknown) => isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
+/** A data or config error: retrying or redelivering cannot help (retryTransient and consumeProto's default). */
+export const isPermanentError = (err: unknown): boolean =>
+  isRlmeshError(err) && (err.category === ErrorCategory.data || err.category === ErrorCategory.config);
 
 /** Runs `fn` until it succeeds; only for operations that are safe to repeat (deduplicated or overwriting). */
 export async function retryTransient<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
@@ -23,7 +25,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, opts: RetryOptions
     try {
       return await fn();
     } catch (err) {
-      if (permanent(err) || Date.now() + delay > deadline || opts.signal?.aborted) throw err;
+      if (isPermanentError(err) || Date.now() + delay > deadline || opts.signal?.aborted) throw err;
       opts.onRetry?.(err, attempt);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(5000, delay * 2);
