@@ -161,7 +161,7 @@ function timeKernels(): { table: Map<string, Record<Phase, KernelTime>>; on: (v:
       let key = k.kernelName, flop = 0;
       if (k.kernelName === 'BatchMatMul') {
         const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-        const { transposeA: ta, transposeB: tb } = args.attrs as { transposeA: boolean; transposeB: boolean };
+        const { transposeB: tb } = args.attrs as { transposeB: boolean }; // a's two dims multiply either way
         const ra = a.shape.length, rb = b.shape.length, batch = Math.max(tf.util.sizeFromShape(a.shape.slice(0, -2)), tf.util.sizeFromShape(b.shape.slice(0, -2)));
         flop = 2 * batch * a.shape[ra - 1]! * a.shape[ra - 2]! * (tb ? b.shape[rb - 2]! : b.shape[rb - 1]!);
         key = `BatchMatMul ${batch > 1 ? 'batched (attention)' : '2-D (projections)'}`;

@@ -38,7 +38,7 @@ export class LocalActors {
   private stopping = false;
 
   /** Spawns every actor; `onUnexpectedExit` fires when one ends before `stop()` was called. */
-  constructor(private readonly o: LocalActorsOptions, onUnexpectedExit: (slot: ActorSlot) => void) {
+  constructor(o: LocalActorsOptions, onUnexpectedExit: (slot: ActorSlot) => void) {
     const labels = ['verifier', ...(o.needsTeacher ? ['teacher'] : []), 'learner', ...Array.from({ length: o.rolloutWorkers }, (_, i) => `rollout-${i + 1}`)];
     const logDir = path.join(o.runDir, 'logs');
     for (const label of labels) {

@@ -1,5 +1,4 @@
 // Learner actor logic: staleness filter, objective, AdamW step, per-task feedback. No I/O.
-import * as tf from '@tensorflow/tfjs';
 import { AdamW, CONSTANT_LR, learningRateAt, pickTokens, type AdamWOptions, type LlamaModel, type LrSchedule } from '../engine/index.ts';
 import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
 import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';

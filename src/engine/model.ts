@@ -145,7 +145,7 @@ export class LlamaModel {
   hidden(ids: tf.Tensor2D, positions: tf.Tensor2D, bias: tf.Tensor4D, cache?: KVCache): tf.Tensor2D {
     const c = this.config;
     const [B, T] = ids.shape;
-    const H = c.hidden_size, D = headDim(c), nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+    const D = headDim(c), nh = c.num_attention_heads, nkv = c.num_key_value_heads;
     const g = nh / nkv, I = c.intermediate_size, N = B * T;
     const { cos, sin } = ropeTables(positions, D, c.rope_theta); // [B, T, 1, D]
     let x = embed(tf.reshape(ids, [N]) as tf.Tensor1D, this.p('embed') as tf.Tensor2D); // [N, H]

@@ -61,7 +61,6 @@ function trajectory(id: string, task: Task | undefined, completion: string, toke
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const ROLLOUT_SPAN = '00f067aa0ba902b7';
 const drain = (stream: string, consumer: string, count: number) => readMessages(js, stream, consumer, count, 10_000);
-const batchOf = (ts: Trajectory[]) => TrajectoryBatch.encode({ trajectories: ts }).finish();
 
 async function processedCount(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();

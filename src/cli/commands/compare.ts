@@ -9,7 +9,7 @@ import { evaluatePolicy, loadPolicy, runLocalLoop, type Teacher } from '../../ac
 import { invalidField } from '../../errors.ts';
 import { progressBar } from '../progress.ts';
 import { parseFlags, type Command } from './command.ts';
-import { numberFlag, stringFlag } from './model-flags.ts';
+import { numberFlag } from './model-flags.ts';
 
 export interface CompareRow {
   config: string;
