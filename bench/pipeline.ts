@@ -1,7 +1,8 @@
 // Pipeline bench: (1) learner steps/s of a distributed OPD run vs the in-process loop, (2) rollout tokens/s with
 // 2 workers vs 1, (3) weight publish -> all rollout workers serving, vs raw core-NATS transfer of the same bytes.
 // Every figure is a ratio against a reference measured in the same run; results are appended to PIPELINE-RESULTS.md.
-// Run: npm run bench:pipeline [-- --quick] [--only overhead,scaling,weights] [--rollout-workers 2] [--max-in-flight 4,8]
+// Run: npm run bench:pipeline [-- --quick] [--only overhead,scaling,weights] [--rollout-workers 1,2] [--max-in-flight 4,8]
+// (the overhead runs take every combination of --rollout-workers and --max-in-flight)
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,31 +30,33 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     groups: { type: 'string' },
     repeats: { type: 'string' },
-    'rollout-workers': { type: 'string', default: '2' },
+    'rollout-workers': { type: 'string', default: '1,2' },
     'max-in-flight': { type: 'string', default: '4,8' },
   },
 });
 const quick = values.quick;
 const only = new Set(values.only.split(',').map((s) => s.trim()));
 const shape: BenchRunShape = {
-  steps: Number(values.steps ?? (quick ? 7 : 12)),
+  steps: Number(values.steps ?? (quick ? 7 : 30)),
   batchSize: 16,
   groupSize: 4,
   maxNewTokens: 32,
   maxInFlight: 4, // per distributed run: IN_FLIGHT
-  rolloutWorkers: Number(values['rollout-workers']),
+  rolloutWorkers: 1, // per distributed run: ROLLOUT_WORKERS
   studentModel: 'models/student',
   teacherModel: 'models/teacher',
 };
 /** task groups in flight per distributed run: 4 = one learner batch (no overlap, nothing stale), 8 = two */
 const IN_FLIGHT = values['max-in-flight'].split(',').map(Number);
+/** rollout processes per distributed run: 1 leaves the second core to the learner, 2 split each step's groups */
+const ROLLOUT_WORKERS = values['rollout-workers'].split(',').map(Number);
 const GROUPS = Number(values.groups ?? (quick ? 16 : 256));
 const REPEATS = Number(values.repeats ?? (quick ? 1 : 3));
 const SYNC_WORKERS = 2;
 /** Flags as numbers a run can use; a bad one is refused naming the flag. */
 function checkFlags(): void {
   const checks: Array<[string, number]> = [
-    ['--groups', GROUPS], ['--repeats', REPEATS], ['--rollout-workers', shape.rolloutWorkers], ...IN_FLIGHT.map((m): [string, number] => ['--max-in-flight', m]),
+    ['--groups', GROUPS], ['--repeats', REPEATS], ...ROLLOUT_WORKERS.map((w): [string, number] => ['--rollout-workers', w]), ...IN_FLIGHT.map((m): [string, number] => ['--max-in-flight', m]),
   ];
   for (const [flag, v] of checks) {
     if (!Number.isInteger(v) || v < 1) throw invalidField(flag, `must be a positive integer${flag === '--max-in-flight' ? ' (a comma-separated list)' : ''}, got ${String(v)}`);
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
   const backend = await initBackend(undefined, () => {});
   const loadBefore = os.loadavg()[0]!;
   const nats = await ensureNats(process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222', log);
-  const total = (only.has('overhead') ? (2 + IN_FLIGHT.length) * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
+  const total = (only.has('overhead') ? (2 + IN_FLIGHT.length * ROLLOUT_WORKERS.length) * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
   const bar = progressBar('bench:pipeline', total, ['phase']);
   let base = 0;
   const phase = (name: string, units: number) => {
@@ -92,17 +95,18 @@ async function main(): Promise<void> {
       // their spread shows how much the machine's load moved meanwhile.
       const before = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
       const dists: DistributedRun[] = [];
-      for (const m of IN_FLIGHT) dists.push(await measureDistributed({ ...shape, maxInFlight: m }, nats.url, FROM_STEP, phase(`distributed, ${m} in flight`, shape.steps)));
+      const combos = ROLLOUT_WORKERS.flatMap((w) => IN_FLIGHT.map((m) => ({ ...shape, rolloutWorkers: w, maxInFlight: m })));
+      for (const c of combos) dists.push(await measureDistributed(c, nats.url, FROM_STEP, phase(`distributed, ${c.rolloutWorkers} rollout, ${c.maxInFlight} in flight`, shape.steps)));
       const after = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
       const reference = (before.stepsPerSecond + after.stepsPerSecond) / 2;
       out(`1. pipeline overhead (OPD, batch ${shape.batchSize} = ${shape.batchSize / shape.groupSize} groups of ${shape.groupSize}, max_new_tokens ${shape.maxNewTokens}, ${shape.steps} steps, rate from step ${FROM_STEP} to the last)`);
       for (const [label, l] of [['before', before], ['after', after]] as const) {
         out(`   in-process runLocalLoop (${label}): ${f2(l.stepsPerSecond)} steps/s (steps ${l.fromStep}-${l.toStep} in ${f1(l.seconds)} s; ${f1(l.tokensPerTrajectory)} completion tokens/trajectory; got ${f2(l.cores)} cores)`);
       }
-      IN_FLIGHT.forEach((m, i) => {
+      combos.forEach((c, i) => {
         const d = dists[i]!;
         const ratio = d.stepsPerSecond / reference;
-        out(`   distributed, max_in_flight ${m} groups (gateway --spawn-actors: verifier, teacher, learner, ${shape.rolloutWorkers} rollout): ${f2(d.stepsPerSecond)} steps/s (steps ${d.fromStep}-${d.toStep} in ${f1(d.seconds)} s; ${f1(d.tokensPerTrajectory)} completion tokens/trajectory)`);
+        out(`   distributed, max_in_flight ${c.maxInFlight} groups (gateway --spawn-actors: verifier, teacher, learner, ${c.rolloutWorkers} rollout): ${f2(d.stepsPerSecond)} steps/s (steps ${d.fromStep}-${d.toStep} in ${f1(d.seconds)} s; ${f1(d.tokensPerTrajectory)} completion tokens/trajectory)`);
         out(`     busy (span time in the window / window, summed over processes): ${Object.entries(d.busy).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
         out(`     dropped stale: ${d.droppedStaleTrajectories} of ${d.trainedTrajectories + d.droppedStaleTrajectories} trajectories (${d.accounting.droppedStale ?? 0} groups); groups dispatched ${d.accounting.dispatched ?? 0}, trained ${d.accounting.completed ?? 0}`);
         out(`     ratio distributed / in-process: ${f2(ratio)} (target >= ${TARGET_OVERHEAD}: ${verdict(ratio >= TARGET_OVERHEAD)})`);

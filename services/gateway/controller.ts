@@ -12,6 +12,7 @@ import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
+import { minPolicyVersionFor } from './staleness.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
 export type RunState = (typeof RunState)[keyof typeof RunState];
@@ -155,8 +156,12 @@ export class RunController extends EventEmitter {
         const msg: RolloutTask = {
           runId: this.runId, dispatchId, task: toTaskSpec(task) as RolloutTask['task'], groupSize: pick.groupSize ?? cfg.rollout.group_size,
           sampling: { temperature: sampling.temperature, topK: sampling.top_k, topP: sampling.top_p, maxNewTokens: controls.maxNewTokens ?? sampling.max_new_tokens, stopTokenIds: [], seed: 0 },
-          // Work sampled older than max_staleness versions would only be dropped by the learner.
-          minPolicyVersion: Math.max(0, this.policyVersion - cfg.learner.max_staleness), dispatchIndex: pick.index,
+          // Work sampled older than max_staleness versions (counted at the step that will train it) would only be dropped.
+          minPolicyVersion: minPolicyVersionFor({
+            learnerVersion: this.policyVersion, groupsAhead: this.open.size,
+            groupsPerStep: Math.floor(cfg.learner.batch_size / cfg.rollout.group_size), maxStaleness: cfg.learner.max_staleness,
+          }),
+          dispatchIndex: pick.index,
         };
         this.open.add(dispatchId);
         this.accounting.dispatched++;

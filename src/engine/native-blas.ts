@@ -5,7 +5,9 @@
 //
 // RLMESH_NATIVE_BLAS: unset = use the addon when it is built, `0` = never, `1` = required (fail when missing).
 // RLMESH_BLAS_THREADS: OpenBLAS threads (1..64), default RLMESH_WASM_THREADS (default 1).
+// OPENBLAS_CORETYPE: when unset, set from the CPU's feature flags before the addon loads (see openblasCoreFor).
 // Without the addon everything stays on XNNPACK (src/engine/wasm-kernels.ts), and only the backend line says so.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +48,30 @@ export function blasThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return n;
 }
 
+/**
+ * The OpenBLAS kernel family these CPU feature flags (as /proc/cpuinfo lists them) can run, or undefined for
+ * OpenBLAS's own choice. OpenBLAS's DYNAMIC_ARCH picks kernels by CPU model number and falls back to its SSE3
+ * kernels (`Prescott`) for a model it does not know, which is what virtual machines that report a generic
+ * "Intel Xeon Processor" get: several times slower products on a CPU with AVX-512. Choosing by features instead
+ * is always safe (the kernels need only those instructions) and never slower than the fallback.
+ */
+export function openblasCoreFor(flags: ReadonlySet<string>): string | undefined {
+  if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))) return 'SkylakeX';
+  if (['avx2', 'fma'].every((f) => flags.has(f))) return 'Haswell';
+  if (flags.has('avx')) return 'Sandybridge';
+  return undefined;
+}
+
+/** The feature flags of the first CPU in /proc/cpuinfo (empty elsewhere). */
+function cpuFlags(): Set<string> {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return new Set(line?.[1]!.trim().split(/\s+/) ?? []);
+  } catch {
+    return new Set();
+  }
+}
+
 export interface NativeBlasLoad {
   /** The addon, or null when it is off or could not load. */
   blas: NativeBlas | null;
@@ -60,6 +86,11 @@ export interface NativeBlasLoad {
 export function loadNativeBlas(mode: NativeBlasMode, threads: number, file: string = NATIVE_BLAS_PATH): NativeBlasLoad {
   if (mode === 'off') return { blas: null, detail: 'batched products on XNNPACK (RLMESH_NATIVE_BLAS=0)' };
   let blas: NativeBlas;
+  // Read by OpenBLAS once, when the addon first loads it; a user's own setting wins.
+  if (!process.env.OPENBLAS_CORETYPE) {
+    const core = openblasCoreFor(cpuFlags());
+    if (core) process.env.OPENBLAS_CORETYPE = core;
+  }
   try {
     blas = createRequire(import.meta.url)(file) as NativeBlas;
   } catch (e) {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../../src/engine/backend.ts';
 import { AdamW, LlamaModel } from '../../../src/engine/index.ts';
-import { NATIVE_BLAS_PATH, blasThreadsFromEnv, broadcastBatch, loadNativeBlas, nativeBlasModeFromEnv } from '../../../src/engine/native-blas.ts';
+import { NATIVE_BLAS_PATH, blasThreadsFromEnv, broadcastBatch, loadNativeBlas, nativeBlasModeFromEnv, openblasCoreFor } from '../../../src/engine/native-blas.ts';
 import type { NativeBlas } from '../../../src/engine/native-blas.ts';
 import { useNativeBlas, wasmProducts } from '../../../src/engine/wasm-kernels.ts';
 import { Prng } from '../../../src/engine/prng.ts';
@@ -261,4 +261,26 @@ test('the threaded build (SharedArrayBuffer heap) runs products on OpenBLAS and 
     const d = maxDiff(p.c, ref.values);
     assert.ok(d < 1e-4, `${p.aShape} x ${p.bShape}: max diff ${d}`);
   }
+});
+
+test('the OpenBLAS kernel family follows the CPU features (a generic model name falls back to SSE3 otherwise)', () => {
+  const flags = (s: string) => new Set(s.split(' '));
+  assert.equal(openblasCoreFor(flags('sse4_2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl')), 'SkylakeX');
+  // AVX-512 foundation alone is not enough for the SkylakeX kernels
+  assert.equal(openblasCoreFor(flags('sse4_2 avx avx2 fma avx512f')), 'Haswell');
+  assert.equal(openblasCoreFor(flags('sse4_2 avx avx2 fma')), 'Haswell');
+  assert.equal(openblasCoreFor(flags('sse4_2 avx')), 'Sandybridge');
+  assert.equal(openblasCoreFor(flags('sse2 sse3')), undefined);
+  assert.equal(openblasCoreFor(new Set()), undefined);
+});
+
+test('a loaded addon reports the kernel family chosen from this CPU (unless OPENBLAS_CORETYPE was set)', { skip: !BUILT && 'the OpenBLAS addon is not built (npm run build:native)' }, () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
+    const { loadNativeBlas } = await import(${JSON.stringify(path.resolve('src/engine/native-blas.ts'))});
+    const { blas } = loadNativeBlas('required', 1);
+    console.log(JSON.stringify({ core: blas.info().core, env: process.env.OPENBLAS_CORETYPE ?? null }));
+  `], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: '' } });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { core: string; env: string | null };
+  if (r.env === null) return; // no feature rule matched this CPU: OpenBLAS chose on its own
+  assert.equal(r.core.toLowerCase(), r.env.toLowerCase(), `OpenBLAS runs the ${r.env} kernels it was told to`);
 });
