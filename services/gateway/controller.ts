@@ -160,6 +160,7 @@ export class RunController extends EventEmitter {
           minPolicyVersion: minPolicyVersionFor({
             learnerVersion: this.policyVersion, groupsAhead: this.open.size,
             groupsPerStep: Math.floor(cfg.learner.batch_size / cfg.rollout.group_size), maxStaleness: cfg.learner.max_staleness,
+            publishEvery: cfg.learner.publish_every,
           }),
           dispatchIndex: pick.index,
         };

@@ -15,10 +15,17 @@ export interface StalenessInputs {
   /** groups in one learner batch (batch_size / group_size, at least 1) */
   groupsPerStep: number;
   maxStaleness: number;
+  /** the learner announces weights every this many versions (learner.publish_every); default 1 */
+  publishEvery?: number;
 }
 
-/** The oldest policy version the group may be sampled with (>= 0, never above the learner's current version). */
+/**
+ * The oldest policy version the group may be sampled with: >= 0, and never above the newest version the learner has
+ * announced (a rollout worker waiting for a later one would hold its group until the wait times out).
+ */
 export function minPolicyVersionFor(i: StalenessInputs): number {
   const stepsAhead = Math.floor(i.groupsAhead / Math.max(1, i.groupsPerStep));
-  return Math.max(0, Math.min(i.learnerVersion, i.learnerVersion + stepsAhead - i.maxStaleness));
+  const every = Math.max(1, i.publishEvery ?? 1);
+  const announced = Math.floor(i.learnerVersion / every) * every;
+  return Math.max(0, Math.min(announced, i.learnerVersion + stepsAhead - i.maxStaleness));
 }

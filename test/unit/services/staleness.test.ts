@@ -19,3 +19,10 @@ test('never asks for a version the learner has not published, never below 0', ()
   assert.equal(minPolicyVersionFor({ learnerVersion: 0, groupsAhead: 0, groupsPerStep: 4, maxStaleness: 3 }), 0);
   assert.equal(minPolicyVersionFor({ learnerVersion: 1, groupsAhead: 2, groupsPerStep: 0, maxStaleness: 1 }), 1);
 });
+
+test('with weights announced every k versions, never waits for a version that was not announced', () => {
+  // learner at 10, announcing every 4: the newest served version is 8
+  assert.equal(minPolicyVersionFor({ learnerVersion: 10, groupsAhead: 8, groupsPerStep: 4, maxStaleness: 1, publishEvery: 4 }), 8);
+  assert.equal(minPolicyVersionFor({ learnerVersion: 10, groupsAhead: 0, groupsPerStep: 4, maxStaleness: 1, publishEvery: 4 }), 8);
+  assert.equal(minPolicyVersionFor({ learnerVersion: 10, groupsAhead: 0, groupsPerStep: 4, maxStaleness: 5, publishEvery: 4 }), 5);
+});
