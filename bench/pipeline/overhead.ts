@@ -74,7 +74,9 @@ export function busyFractions(spans: readonly SpanRecord[], fromMs: number, toMs
     const start = Math.max(sp.startUnixMs, fromMs), end = Math.min(sp.endUnixMs, toMs);
     if (end <= start) continue;
     const key = `${sp.name}\u0000${sp.pid}`;
-    intervals.set(key, [...(intervals.get(key) ?? []), [start, end]]);
+    const list = intervals.get(key) ?? [];
+    list.push([start, end]);
+    intervals.set(key, list);
   }
   const out: Record<string, number> = Object.fromEntries(STAGE_SPANS.map((n) => [n, 0]));
   for (const [key, list] of intervals) {

@@ -84,7 +84,10 @@ async function publishTasks(js: JetStreamClient, subject: string, tasks: readonl
   await Promise.all(tasks.map((t) => publishProto(js, subject, RolloutTask, t, { msgId: `${t.dispatchId}:tasks` })));
 }
 
-/** Completion tokens of the trajectories in stream messages [fromSeq, toSeq), read back with direct gets. */
+/**
+ * Completion tokens of the trajectories in stream messages [fromSeq, toSeq), read back with direct gets after the timed
+ * window (while it runs, waitForTrajectories only counts, so this process takes as little CPU from the workers as it can).
+ */
 async function tokensOnStream(jsm: JetStreamManager, stream: string, fromSeq: number, toSeq: number): Promise<number> {
   let tokens = 0;
   for (let seq = fromSeq; seq < toSeq; seq++) {

@@ -159,7 +159,7 @@ export class RunController extends EventEmitter {
           // Work sampled older than max_staleness versions (counted at the step that will train it) would only be dropped.
           minPolicyVersion: minPolicyVersionFor({
             learnerVersion: this.policyVersion, groupsAhead: this.open.size,
-            groupsPerStep: Math.floor(cfg.learner.batch_size / cfg.rollout.group_size), maxStaleness: cfg.learner.max_staleness,
+            groupsPerStep: this.deps.run.groupsPerStep, maxStaleness: cfg.learner.max_staleness,
             publishEvery: cfg.learner.publish_every,
           }),
           dispatchIndex: pick.index,

@@ -12,7 +12,7 @@ export interface StalenessInputs {
   learnerVersion: number;
   /** groups dispatched and not yet closed, not counting the one being dispatched */
   groupsAhead: number;
-  /** groups in one learner batch (batch_size / group_size, at least 1) */
+  /** groups in one learner batch (CompiledRunConfig.groupsPerStep) */
   groupsPerStep: number;
   maxStaleness: number;
   /** the learner announces weights every this many versions (learner.publish_every); default 1 */

@@ -6,7 +6,7 @@ import { encodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import type { NamedTensors } from '../../src/engine/index.ts';
 import { taskFeedback, type Learner, type StepOutcome } from '../../src/actors/index.ts';
-import type { DynamicSamplingFilter } from '../../src/curriculum/index.ts';
+import { filterStepMetrics, type DynamicSamplingFilter } from '../../src/curriculum/index.ts';
 import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { publishProto, retryTransient, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
 import { linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
@@ -140,8 +140,7 @@ export class Trainer {
   private filterMetrics(): Record<string, number> {
     const { filter } = this.deps;
     if (!filter) return {};
-    const stats = filter.batchTaken();
-    return { filtered_groups: stats.filtered, filter_exhausted: stats.exhausted ? 1 : 0, filtered_groups_total: this.filteredGroups };
+    return { ...filterStepMetrics(filter.batchTaken()), filtered_groups_total: this.filteredGroups };
   }
 
   private fail(name: LearnerFailpoint, step: number): void {
@@ -177,7 +176,8 @@ export class Trainer {
         await this.again(`publish ${e.kind}`, () => e.kind === 'feedback'
           ? publishProto(js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.decode(e.data), { msgId: e.msgId })
           : publishProto(js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.decode(e.data), { msgId: e.msgId }));
-        store.outbox.splice(store.outbox.indexOf(e), 1);
+        const at = store.outbox.indexOf(e);
+        if (at >= 0) store.outbox.splice(at, 1);
         sent++;
       }));
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -3,7 +3,7 @@
 import type { CompiledRunConfig } from '../config/index.ts';
 import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
-import { curriculumFeedback } from '../curriculum/index.ts';
+import { curriculumFeedback, filterStepMetrics } from '../curriculum/index.ts';
 import { Learner, learnerOptionsFor, taskFeedback } from './learner.ts';
 import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
@@ -47,7 +47,7 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const filter = run.createBatchFilter();
   const s = cfg.rollout.sampling;
   const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: s.max_new_tokens, stopTokenIds: [], seed: 0 };
-  const groups = Math.max(1, Math.ceil(cfg.learner.batch_size / cfg.rollout.group_size));
+  const groups = run.groupsPerStep;
   const totals: LoopTotals = { steps: 0, rolloutTokens: 0, trajectories: 0 };
   let dispatch = 0;
 
@@ -73,7 +73,7 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   for (let step = 0; step < opts.steps; step++) {
     let batch: Trajectory[][];
     const unused: Trajectory[][] = [];
-    const filterMetrics: Record<string, number> = {};
+    let filterMetrics: Record<string, number> = {};
     if (!filter) batch = sampleGroups();
     else {
       // DAPO dynamic sampling: generation batches until `groups` groups with contrast are admitted; the filtered
@@ -81,8 +81,7 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
       batch = [];
       while (batch.length < groups) for (const g of sampleGroups()) (filter.admit(g) ? batch : unused).push(g);
       unused.push(...batch.splice(groups));
-      const stats = filter.batchTaken();
-      Object.assign(filterMetrics, { filtered_groups: stats.filtered, filter_exhausted: stats.exhausted ? 1 : 0 });
+      filterMetrics = filterStepMetrics(filter.batchTaken());
     }
     const trajs = batch.flat();
     if (teacher && run.mode.needsTeacher) {

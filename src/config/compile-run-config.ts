@@ -52,6 +52,8 @@ export interface CompiledRunConfig {
   objectives: CompiledObjectives;
   /** Reward shapers, applied in order by `applyRewardShaping`. */
   rewardShaping: Array<CompiledMethod<RewardShaperFn>>;
+  /** Task groups in one learner batch: whole groups adding up to at least `learner.batch_size` trajectories. */
+  groupsPerStep: number;
   /** A fresh curriculum at step 0 (restore a saved one with `restoreCurriculum`). */
   createCurriculum(pool?: readonly Arm[]): Curriculum;
   /** A fresh batch filter for one learner batch of groups, or null when none is configured. */
@@ -182,6 +184,7 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
   const make = (p: readonly Arm[] = pool) => createCurriculum(spec, { pool: validatePool(p), seed: config.seed, totalSteps: config.learner.steps });
   make(); // pool-dependent checks (e.g. h1-horizon needs its category in the suite) fail at compile time
   const filter = config.batch_filter;
+  const groupsPerStep = Math.max(1, Math.ceil(config.learner.batch_size / config.rollout.group_size));
   return {
     config,
     mode,
@@ -190,6 +193,7 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
     objectives,
     rewardShaping,
     createCurriculum: make,
-    createBatchFilter: () => (filter ? batchFilters[filter.name]!.build(filter.params, Math.ceil(config.learner.batch_size / config.rollout.group_size)) : null),
+    groupsPerStep,
+    createBatchFilter: () => (filter ? batchFilters[filter.name]!.build(filter.params, groupsPerStep) : null),
   };
 }

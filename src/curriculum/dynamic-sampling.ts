@@ -50,6 +50,11 @@ export interface DynamicSamplingStats {
   exhausted: boolean;
 }
 
+/** A batch's filter counters as the step metrics both training loops report. */
+export function filterStepMetrics(s: DynamicSamplingStats): Record<string, number> {
+  return { filtered_groups: s.filtered, filter_exhausted: s.exhausted ? 1 : 0 };
+}
+
 /**
  * Admits or filters groups for one training batch of `batchGroups` groups. A generation batch is `batchGroups`
  * groups offered, so filtering stops once `max_gen_batches * batchGroups` groups were seen for the same batch.

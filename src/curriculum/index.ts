@@ -28,4 +28,4 @@ export { betaMean, curesProbabilities, curesQuota } from './cures.ts';
 export { horizonAt } from './horizon.ts';
 export { budgetAt } from './budget-schedule.ts';
 export { lengthLadder } from './entropy-gated-length.ts';
-export { DynamicSamplingFilter, groupValues, keepGroup } from './dynamic-sampling.ts';
+export { DynamicSamplingFilter, filterStepMetrics, groupValues, keepGroup } from './dynamic-sampling.ts';
