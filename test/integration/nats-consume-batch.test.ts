@@ -46,6 +46,19 @@ test('publishProtoBatch settles each item in order with its PubAck; a repeated m
   assert.deepEqual(RolloutTask.decode(stored[7]!.data), task('b7'));
 });
 
+test('publishProtoBatch through a JetStream client without its connection sends each item\'s encoded bytes (not an empty value)', async () => {
+  const names = await newRun();
+  const subject = names.stages.tasks.subject;
+  // Only publish: the fallback path of publishProtoBatch (one publishProto per item).
+  const bare = { publish: nats.js.publish.bind(nats.js) } as unknown as typeof nats.js;
+  const encoded = RolloutTask.encode(task('pre-encoded')).finish();
+  const out = await publishProtoBatch(bare, subject, RolloutTask, [{ value: task('ignored'), data: encoded, msgId: 'enc:tasks' }, { value: task('plain') }]);
+  assert.deepEqual(out.map((r) => r.status), ['fulfilled', 'fulfilled']);
+  const stored = await readAll(names.stages.tasks.stream, 'rollout', 2);
+  assert.equal(RolloutTask.decode(stored[0]!.data).dispatchId, 'pre-encoded');
+  assert.equal(RolloutTask.decode(stored[1]!.data).dispatchId, 'plain');
+});
+
 test('publishProtoBatch to a subject no stream serves rejects each item with a transport error naming the subject', async () => {
   const subject = `rlmesh.${uniqueRunId('none')}.tasks`;
   const out = await publishProtoBatch(nats.js, subject, RolloutTask, [{ value: task('x') }, { value: task('y') }], { timeoutMs: 3000 });

@@ -102,7 +102,8 @@ function inboxFor(nc: NatsConnection): AckInbox {
   return inbox;
 }
 
-function connectionOf(js: JetStreamClient): NatsConnection | undefined {
+/** The NatsConnection under a nats.js JetStream client (undefined for another implementation). */
+export function connectionOf(js: JetStreamClient): NatsConnection | undefined {
   const nc = (js as { nc?: NatsConnection }).nc;
   return nc && typeof nc.publish === 'function' && typeof nc.subscribe === 'function' ? nc : undefined;
 }
@@ -143,7 +144,7 @@ export async function publishProtoBatch<T>(
   if (!nc) {
     // A JetStream client without its connection (not nats.js's): one publishProto per item, all in flight.
     return Promise.allSettled(items.map((it) => context.with(it.parent ?? context.active(), () =>
-      publishProto(js, subject, type, it.value, { msgId: it.msgId, typeName, attributes: it.attributes, timeoutMs }))));
+      publishProto(js, subject, type, it.value, { msgId: it.msgId, typeName, attributes: it.attributes, timeoutMs, data: it.data }))));
   }
   let inbox: AckInbox;
   try {

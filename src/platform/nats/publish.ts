@@ -22,6 +22,8 @@ export interface PublishOptions {
   attributes?: Attributes;
   /** PubAck timeout in ms. Default 10000. */
   timeoutMs?: number;
+  /** value already encoded: sent as is instead of encoding value */
+  data?: Uint8Array;
 }
 
 export interface PublishResult {
@@ -53,7 +55,7 @@ export async function publishProto<T>(
   const typeName = protoTypeName(type, opts.typeName);
   let data: Uint8Array;
   try {
-    data = type.encode(value).finish();
+    data = opts.data ?? type.encode(value).finish();
   } catch (err) {
     throw new RlmeshError(ErrorCategory.data, `cannot encode ${typeName}: ${err instanceof Error ? err.message : String(err)}`, { field: 'value', cause: err });
   }

@@ -7,11 +7,10 @@
 import { createHash } from 'node:crypto';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { Trajectory, TrajectoryBatch } from '../../generated/rlmesh/v1/common.ts';
 import type { ProtoMessageType } from './proto-types.ts';
 import type { PublishResult } from './publish.ts';
-import { publishProtoBatch } from './publish-batch.ts';
+import { connectionOf, publishProtoBatch } from './publish-batch.ts';
 import { readTrajectorySummary, type CarriedFields, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
 
 export const TRAJECTORY_BATCH_TYPE = 'rlmesh.v1.TrajectoryBatch';
@@ -193,8 +192,7 @@ export function trajectoryBatchMsgId(ids: readonly string[], stage: string): str
 const HEADER_ROOM = 8 << 10;
 
 function maxPayloadOf(js: JetStreamClient): number {
-  const nc = (js as { nc?: NatsConnection }).nc;
-  const max = nc?.info?.max_payload;
+  const max = connectionOf(js)?.info?.max_payload;
   return typeof max === 'number' && max > HEADER_ROOM * 2 ? max - HEADER_ROOM : (1 << 20) - HEADER_ROOM;
 }
 
@@ -243,7 +241,7 @@ export async function publishTrajectoryBatch(js: JetStreamClient, subject: strin
     value: { trajectories: [], encoded: [] },
     data: joinTrajectories(chunk.map((c) => c.data), chunk.map((c) => c.tail)),
     msgId: trajectoryBatchMsgId(chunk.map((c) => c.id), opts.stage),
-  })), { typeName: TRAJECTORY_BATCH_TYPE, timeoutMs: opts.timeoutMs, spans: false });
+  })), { timeoutMs: opts.timeoutMs, spans: false });
   return settled.map((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;
