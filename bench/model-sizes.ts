@@ -23,8 +23,9 @@ export interface ModelSize {
   new_tokens: number;
 }
 
-// S runs in micro-batches of 16 rows: same speed as one batch of 32 (0.97-1.10x PyTorch on OpenBLAS either way) and
-// peak RSS 0.94 GB instead of 1.5 GB, inside the 1.5x-of-PyTorch (0.7 GB) memory target.
+// S runs in micro-batches of 16 rows: peak RSS 0.94 GB instead of 1.52 GB with one batch of 32, inside the
+// 1.5x-of-PyTorch (0.7 GB) memory target; learner ratio to PyTorch 0.97x vs 0.94x with 32 rows (bench/RESULTS.md,
+// AMD EPYC runs of 13:59 and 13:46, OpenBLAS addon).
 export const MODEL_SIZES: Record<ModelSize['name'], ModelSize> = {
   S: { name: 'S', micro: 16, steps: 3, vocab: 64, hidden: 128, intermediate: 512, layers: 4, heads: 4, seq: 128, batch: 32, prompt: 8, new_tokens: 128 },
   M: { name: 'M', micro: 4, steps: 1, vocab: 64, hidden: 256, intermediate: 1024, layers: 6, heads: 8, seq: 256, batch: 64, prompt: 8, new_tokens: 128 },

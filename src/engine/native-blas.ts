@@ -5,9 +5,9 @@
 //
 // RLMESH_NATIVE_BLAS: unset = use the addon when it is built, `0` = never, `1` = required (fail when missing).
 // RLMESH_BLAS_THREADS: OpenBLAS threads (1..64), default RLMESH_WASM_THREADS (default 1).
-// OPENBLAS_CORETYPE: when unset, set from the CPU's feature flags before the addon loads (see openblasCoreFor).
+// OPENBLAS_CORETYPE: when unset, set from the CPU's feature flags while the addon loads (see openblasCoreFor).
 // Without the addon everything stays on XNNPACK (src/engine/wasm-kernels.ts), and only the backend line says so.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,7 @@ export function openblasCoreFor(flags: ReadonlySet<string>): string | undefined 
 }
 
 /** The feature flags of the first CPU in /proc/cpuinfo (empty elsewhere). */
-function cpuFlags(): Set<string> {
+export function cpuFlags(): Set<string> {
   try {
     const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
     return new Set(line?.[1]!.trim().split(/\s+/) ?? []);
@@ -85,23 +85,37 @@ export interface NativeBlasLoad {
  */
 export function loadNativeBlas(mode: NativeBlasMode, threads: number, file: string = NATIVE_BLAS_PATH): NativeBlasLoad {
   if (mode === 'off') return { blas: null, detail: 'batched products on XNNPACK (RLMESH_NATIVE_BLAS=0)' };
+  if (mode === 'auto' && !existsSync(file)) return { blas: null, detail: 'batched products on XNNPACK' };
   let blas: NativeBlas;
-  // Read by OpenBLAS once, when the addon first loads it; a user's own setting wins.
-  if (!process.env.OPENBLAS_CORETYPE) {
-    const core = openblasCoreFor(cpuFlags());
-    if (core) process.env.OPENBLAS_CORETYPE = core;
-  }
   try {
-    blas = createRequire(import.meta.url)(file) as NativeBlas;
+    blas = withCoreType(() => createRequire(import.meta.url)(file) as NativeBlas);
   } catch (e) {
     if (mode === 'required') {
       throw new RlmeshError(ErrorCategory.engine, `RLMESH_NATIVE_BLAS=1 but the OpenBLAS addon did not load from ${file} (build it: npm run build:native): ${firstLine(e)}`, { field: 'RLMESH_NATIVE_BLAS', cause: e });
     }
-    return { blas: null, detail: 'batched products on XNNPACK' };
+    return { blas: null, detail: `batched products on XNNPACK (the OpenBLAS addon did not load: ${firstLine(e)})` };
   }
   blas.setThreads(threads);
   const { core, threads: got } = blas.info();
   return { blas, detail: `batched products on OpenBLAS (${core}, ${got} thread${got === 1 ? '' : 's'})` };
+}
+
+/**
+ * Runs `load` (the addon's first load, when OpenBLAS reads OPENBLAS_CORETYPE) with the kernel family of this CPU
+ * (openblasCoreFor) unless the user set one; the environment is restored after, so child processes (actors,
+ * a PyTorch reference) inherit what the user had.
+ */
+function withCoreType<T>(load: () => T): T {
+  const own = process.env.OPENBLAS_CORETYPE;
+  const core = own ? undefined : openblasCoreFor(cpuFlags());
+  if (!core) return load();
+  process.env.OPENBLAS_CORETYPE = core;
+  try {
+    return load();
+  } finally {
+    if (own === undefined) delete process.env.OPENBLAS_CORETYPE;
+    else process.env.OPENBLAS_CORETYPE = own;
+  }
 }
 
 function firstLine(e: unknown): string {

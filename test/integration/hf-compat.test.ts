@@ -15,14 +15,25 @@ import { Prng } from '../../src/engine/prng.ts';
 import { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import { paramSpecs, type NamedTensors } from '../../src/engine/weights.ts';
 
-function pythonWithTorch(): string | undefined {
-  return ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+/** The first interpreter (duplicates skipped) that imports `modules`, or undefined. */
+function pythonWith(modules: string, candidates: ReadonlyArray<string | undefined>): string | undefined {
+  const unique = [...new Set(candidates.filter((p): p is string => !!p))];
+  return unique.find((py) => spawnSync(py, ['-c', `import ${modules}`], { stdio: 'ignore' }).status === 0);
 }
 
-/** An interpreter with torch + transformers: RLMESH_HF_PYTHON, else python3 on PATH; undefined when none has them. */
-function pythonWithTransformers(): string | undefined {
-  const candidates = [process.env.RLMESH_HF_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  return candidates.find((py) => spawnSync(py, ['-c', 'import torch, transformers'], { stdio: 'ignore' }).status === 0);
+const pythonWithTorch = () => pythonWith('torch', ['/usr/bin/python3', 'python3']);
+
+/** Max |diff| of our logits against a reference's, and the reference's RMS (asserted large enough to mean something). */
+function compareLogits(ts: Float32Array, ref: readonly number[]): { maxDiff: number; rms: number } {
+  assert.equal(ref.length, ts.length);
+  let maxDiff = 0, sumSq = 0;
+  for (let i = 0; i < ts.length; i++) {
+    maxDiff = Math.max(maxDiff, Math.abs(ts[i]! - ref[i]!));
+    sumSq += ref[i]! ** 2;
+  }
+  const rms = Math.sqrt(sumSq / ts.length);
+  assert.ok(rms > 0.5, `logits too small (RMS ${rms}) for the comparison to mean anything`);
+  return { maxDiff, rms };
 }
 
 function ensurePython(): string {
@@ -83,20 +94,14 @@ for (const { name, raw } of cases) {
     const out = execFileSync(py, ['scripts/hf_logits.py', dir, JSON.stringify(ids)], { encoding: 'utf8', maxBuffer: 1 << 28 });
     const ref = JSON.parse(out) as { shape: number[]; logits: number[] };
     assert.deepEqual(ref.shape, [2, T, config.vocab_size]);
-    assert.equal(ref.logits.length, ts.length);
-    let maxDiff = 0, sumSq = 0;
-    for (let i = 0; i < ts.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(ts[i]! - ref.logits[i]!));
-      sumSq += ref.logits[i]! ** 2;
-    }
-    const rms = Math.sqrt(sumSq / ts.length);
+    const { maxDiff, rms } = compareLogits(ts, ref.logits);
     console.log(`hf-compat ${name}: max |logit diff| = ${maxDiff.toExponential(3)} over ${ts.length} logits (reference RMS ${rms.toFixed(3)})`);
-    assert.ok(rms > 0.5, `logits too small (RMS ${rms}) for the comparison to mean anything`);
     assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff} > 1e-4`);
   });
 }
 
-const hfPython = pythonWithTransformers();
+/** An interpreter with torch + transformers: RLMESH_HF_PYTHON, else python3 on PATH; undefined when none has them. */
+const hfPython = pythonWith('torch, transformers', [process.env.RLMESH_HF_PYTHON, 'python3', '/usr/bin/python3']);
 const texts = ['<think>12+30=42, so the sum</think><answer>42</answer>', 'Q: what is 7*6?\nA: <answer>-42</answer> [3, 1, 2] ~!'];
 
 for (const { name, raw } of cases) {
@@ -117,9 +122,8 @@ for (const { name, raw } of cases) {
     const ref = JSON.parse(out) as { model: string; shape: number[]; logits: number[]; tokens: number[][]; decoded: string[] };
     assert.equal(ref.model, 'LlamaForCausalLM');
     assert.deepEqual(ref.shape, [2, 20, config.vocab_size]);
-    let maxDiff = 0;
-    for (let i = 0; i < ts.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ts[i]! - ref.logits[i]!));
-    console.log(`hf-compat transformers ${name}: max |logit diff| = ${maxDiff.toExponential(3)} over ${ts.length} logits`);
+    const { maxDiff, rms } = compareLogits(ts, ref.logits);
+    console.log(`hf-compat transformers ${name}: max |logit diff| = ${maxDiff.toExponential(3)} over ${ts.length} logits (reference RMS ${rms.toFixed(3)})`);
     assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff} > 1e-4`);
     assert.deepEqual(ref.tokens, texts.map((t) => tokenizer.encode(t)), 'AutoTokenizer ids = ours');
     assert.deepEqual(ref.decoded, texts);

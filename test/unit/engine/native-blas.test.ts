@@ -15,17 +15,12 @@ import type { NativeBlas } from '../../../src/engine/native-blas.ts';
 import { useNativeBlas, wasmProducts } from '../../../src/engine/wasm-kernels.ts';
 import { Prng } from '../../../src/engine/prng.ts';
 import { RlmeshError } from '../../../src/errors.ts';
-import { tinyConfig } from './reference.ts';
+import { maxAbsDiff, randomArray, tinyConfig } from './reference.ts';
 
 const BUILT = existsSync(NATIVE_BLAS_PATH);
 const needsAddon = BUILT ? false : `the OpenBLAS addon is not built (${path.relative(process.cwd(), NATIVE_BLAS_PATH)}; npm run build:native)`;
 const MISSING = path.join(import.meta.dirname, 'no-such-dir', 'rlmesh_blas.node');
 const probe = path.join(import.meta.dirname, 'native-blas-probe.ts');
-
-function randomArray(n: number, seed: number): Float32Array {
-  const r = new Prng(seed);
-  return Float32Array.from({ length: n }, () => r.uniform() * 2 - 1);
-}
 
 /** matMul(a, b, ta, tb) in float64 with numpy batch broadcasting, from the flat row-major values. */
 function reference(a: ArrayLike<number>, sa: number[], b: ArrayLike<number>, sb: number[], ta: boolean, tb: boolean): { shape: number[]; values: Float64Array } {
@@ -57,23 +52,15 @@ function reference(a: ArrayLike<number>, sa: number[], b: ArrayLike<number>, sb:
   return { shape: [...outer, M, N], values };
 }
 
-function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  assert.equal(x.length, y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
-}
-
 function maxAbs(x: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!));
   return m;
 }
 
-const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
 /** Whether the stock wasm kernel (what XNNPACK's override declines) handles the batch: equal, or one side 1. */
 const stockBatch = (sa: number[], sb: number[]) => {
-  const ba = size(sa.slice(0, -2)), bb = size(sb.slice(0, -2));
+  const ba = tf.util.sizeFromShape(sa.slice(0, -2)), bb = tf.util.sizeFromShape(sb.slice(0, -2));
   return ba === bb || ba === 1 || bb === 1;
 };
 
@@ -136,9 +123,9 @@ test('without the addon (missing or off) products stay on XNNPACK and stay right
   try {
     assert.equal(wasmProducts(), 'xnnpack');
     for (const [sa, sb, ta, tb] of CASES.filter(([sa, sb]) => stockBatch(sa, sb))) {
-      const a = randomArray(size(sa), 1), b = randomArray(size(sb), 2);
+      const a = randomArray(tf.util.sizeFromShape(sa), 1), b = randomArray(tf.util.sizeFromShape(sb), 2);
       const got = tf.tidy(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb).dataSync());
-      const d = maxDiff(got, reference(a, sa, b, sb, ta, tb).values);
+      const d = maxAbsDiff(got, reference(a, sa, b, sb, ta, tb).values);
       assert.ok(d < 1e-4, `${sa} x ${sb} (${ta}, ${tb}) on XNNPACK: max diff ${d}`);
     }
   } finally {
@@ -155,7 +142,7 @@ test('RLMESH_NATIVE_BLAS=0 starts the backend on XNNPACK and says so in the back
   assert.equal(r.products, 'xnnpack');
   assert.equal(r.results.length, 3);
   for (const p of r.results) {
-    const d = maxDiff(p.c, reference(p.a, p.aShape, p.b, p.bShape, p.ta, p.tb).values);
+    const d = maxAbsDiff(p.c, reference(p.a, p.aShape, p.b, p.bShape, p.ta, p.tb).values);
     assert.ok(d < 1e-4, `${p.aShape} x ${p.bShape}: max diff ${d}`);
   }
 });
@@ -165,7 +152,7 @@ test('OpenBLAS and XNNPACK products agree (transposes, broadcasts, odd and unit 
   const blas = nativeBlas();
   try {
     CASES.forEach(([sa, sb, ta, tb], n) => {
-      const a = randomArray(size(sa), 10 + n), b = randomArray(size(sb), 50 + n);
+      const a = randomArray(tf.util.sizeFromShape(sa), 10 + n), b = randomArray(tf.util.sizeFromShape(sb), 50 + n);
       const ref = reference(a, sa, b, sb, ta, tb);
       useNativeBlas(blas);
       assert.equal(wasmProducts(), 'openblas');
@@ -174,12 +161,12 @@ test('OpenBLAS and XNNPACK products agree (transposes, broadcasts, odd and unit 
         return { shape: c.shape, values: c.dataSync() };
       });
       assert.deepEqual(native.shape, ref.shape, `${sa} x ${sb} (${ta}, ${tb}): shape`);
-      const d = maxDiff(native.values, ref.values);
+      const d = maxAbsDiff(native.values, ref.values);
       assert.ok(d < 1e-4, `${sa} x ${sb} (${ta}, ${tb}) on OpenBLAS vs float64: max diff ${d}`);
       if (stockBatch(sa, sb)) {
         useNativeBlas(null);
         const xnn = tf.tidy(() => tf.matMul(tf.tensor(a, sa), tf.tensor(b, sb), ta, tb).dataSync());
-        const dx = maxDiff(native.values, xnn);
+        const dx = maxAbsDiff(native.values, xnn);
         assert.ok(dx < 1e-4, `${sa} x ${sb} (${ta}, ${tb}) OpenBLAS vs XNNPACK: max diff ${dx}`);
       }
     });
@@ -194,7 +181,7 @@ test('OpenBLAS and XNNPACK products agree (transposes, broadcasts, odd and unit 
     const onBlas = run();
     useNativeBlas(null);
     const onXnn = run();
-    assert.ok(maxDiff(onBlas, onXnn) < 1e-4, `sliced x transposed: max diff ${maxDiff(onBlas, onXnn)}`);
+    assert.ok(maxAbsDiff(onBlas, onXnn) < 1e-4, `sliced x transposed: max diff ${maxAbsDiff(onBlas, onXnn)}`);
   } finally {
     useNativeBlas(null);
   }
@@ -233,7 +220,7 @@ test('a learner step has the same loss, gradients and updated weights with and w
   assert.ok(Math.abs(onBlas.loss - onXnn.loss) <= 1e-5 * onXnn.loss, `loss ${onBlas.loss} vs ${onXnn.loss}`);
   assert.deepEqual(Object.keys(onBlas.grads).sort(), Object.keys(onXnn.grads).sort());
   for (const [k, g] of Object.entries(onXnn.grads)) {
-    const d = maxDiff(onBlas.grads[k]!, g), scale = maxAbs(g);
+    const d = maxAbsDiff(onBlas.grads[k]!, g), scale = maxAbs(g);
     assert.ok(scale > 0, `${k}: gradient is all zeros`);
     assert.ok(d <= 1e-4 * scale, `${k}: max gradient diff ${d} (largest entry ${scale})`);
   }
@@ -241,7 +228,7 @@ test('a learner step has the same loss, gradients and updated weights with and w
   // AdamW's first step moves each weight by about lr whatever its gradient's size, so an entry whose gradient is
   // near eps (1e-8) turns float rounding into a visible change: allow 1% of one step.
   for (const [k, w] of onXnn.weights) {
-    const d = maxDiff(onBlas.weights.get(k)!, w);
+    const d = maxAbsDiff(onBlas.weights.get(k)!, w);
     assert.ok(d <= 1e-2 * LR, `${k}: weights after the step differ by ${d}`);
   }
 });
@@ -258,7 +245,7 @@ test('the threaded build (SharedArrayBuffer heap) runs products on OpenBLAS and 
   for (const p of r.results) {
     const ref = reference(p.a, p.aShape, p.b, p.bShape, p.ta, p.tb);
     assert.deepEqual(p.shape, ref.shape);
-    const d = maxDiff(p.c, ref.values);
+    const d = maxAbsDiff(p.c, ref.values);
     assert.ok(d < 1e-4, `${p.aShape} x ${p.bShape}: max diff ${d}`);
   }
 });
@@ -274,13 +261,16 @@ test('the OpenBLAS kernel family follows the CPU features (a generic model name 
   assert.equal(openblasCoreFor(new Set()), undefined);
 });
 
-test('a loaded addon reports the kernel family chosen from this CPU (unless OPENBLAS_CORETYPE was set)', { skip: !BUILT && 'the OpenBLAS addon is not built (npm run build:native)' }, () => {
+test('a loaded addon runs the kernel family chosen from this CPU when OPENBLAS_CORETYPE is unset, and the environment is left as it was', { skip: !BUILT && 'the OpenBLAS addon is not built (npm run build:native)' }, () => {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
   const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
-    const { loadNativeBlas } = await import(${JSON.stringify(path.resolve('src/engine/native-blas.ts'))});
+    const { cpuFlags, loadNativeBlas, openblasCoreFor } = await import(${JSON.stringify(path.resolve('src/engine/native-blas.ts'))});
     const { blas } = loadNativeBlas('required', 1);
-    console.log(JSON.stringify({ core: blas.info().core, env: process.env.OPENBLAS_CORETYPE ?? null }));
-  `], { encoding: 'utf8', env: { ...process.env, OPENBLAS_CORETYPE: '' } });
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { core: string; env: string | null };
-  if (r.env === null) return; // no feature rule matched this CPU: OpenBLAS chose on its own
-  assert.equal(r.core.toLowerCase(), r.env.toLowerCase(), `OpenBLAS runs the ${r.env} kernels it was told to`);
+    console.log(JSON.stringify({ core: blas.info().core, expected: openblasCoreFor(cpuFlags()) ?? null, env: process.env.OPENBLAS_CORETYPE ?? null }));
+  `], { encoding: 'utf8', env });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { core: string; expected: string | null; env: string | null };
+  assert.equal(r.env, null, 'OPENBLAS_CORETYPE is not left set for child processes');
+  if (r.expected === null) return; // no feature rule matches this CPU: OpenBLAS chose on its own
+  assert.equal(r.core.toLowerCase(), r.expected.toLowerCase(), `OpenBLAS runs the ${r.expected} kernels it was told to`);
 });

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import type { LlamaConfig, NamedTensors } from '../../../src/engine/index.ts';
+import { Prng } from '../../../src/engine/prng.ts';
 
 export const tinyConfig = (over: Partial<LlamaConfig> = {}): LlamaConfig => ({
   vocab_size: 11, hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2, num_attention_heads: 4,
@@ -77,4 +78,10 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** n values uniform in [-1, 1) from a seeded Prng. */
+export function randomArray(n: number, seed: number): Float32Array {
+  const r = new Prng(seed);
+  return Float32Array.from({ length: n }, () => r.uniform() * 2 - 1);
 }

@@ -8,13 +8,7 @@ import { initBackend } from '../../../src/engine/backend.ts';
 import { AdamW, LlamaModel } from '../../../src/engine/index.ts';
 import { bmm } from '../../../src/engine/layers.ts';
 import { useNativeBlas, wasmKernelsInstalled, wasmProducts } from '../../../src/engine/wasm-kernels.ts';
-import { Prng } from '../../../src/engine/prng.ts';
-import { tinyConfig } from './reference.ts';
-
-function randomArray(n: number, seed: number): Float32Array {
-  const r = new Prng(seed);
-  return Float32Array.from({ length: n }, () => r.uniform() * 2 - 1);
-}
+import { maxAbsDiff, randomArray, tinyConfig } from './reference.ts';
 
 /** out[b] = a[b]·c[b] for row-major a [batch, M, K], c [batch, K, N] (an operand with batch 1 broadcasts). */
 function loopProduct(a: Float32Array, c: Float32Array, batch: number, M: number, K: number, N: number, batchA = batch, batchC = batch): Float32Array {
@@ -28,13 +22,6 @@ function loopProduct(a: Float32Array, c: Float32Array, batch: number, M: number,
     }
   }
   return out;
-}
-
-function maxDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  assert.equal(x.length, y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
 }
 
 // Every test here checks the XNNPACK path: the OpenBLAS addon (when built) is switched off for the whole file.
@@ -51,7 +38,7 @@ test('batched products on the wasm override equal a plain loop (rank 3 and 4, od
     const batch = lead.reduce((x, y) => x * y, 1);
     const a = randomArray(batch * M * K, 1), c = randomArray(batch * K * N, 2);
     const got = tf.tidy(() => tf.matMul(tf.tensor(a, [...lead, M, K]), tf.tensor(c, [...lead, K, N])).dataSync());
-    const d = maxDiff(got, loopProduct(a, c, batch, M, K, N));
+    const d = maxAbsDiff(got, loopProduct(a, c, batch, M, K, N));
     assert.ok(d < 1e-4, `${lead} x ${M}x${K}x${N}: max diff ${d}`);
   }
 });
@@ -61,13 +48,13 @@ test('cases the override leaves to the stock kernel still compute the right prod
   const a = randomArray(4 * 6 * 5, 3), c = randomArray(5 * 7, 4);
   // broadcast: [4, 6, 5] x [1, 5, 7]
   const got = tf.tidy(() => tf.matMul(tf.tensor(a, [4, 6, 5]), tf.tensor(c, [1, 5, 7])).dataSync());
-  assert.ok(maxDiff(got, loopProduct(a, c, 4, 6, 5, 7, 4, 1)) < 1e-4);
+  assert.ok(maxAbsDiff(got, loopProduct(a, c, 4, 6, 5, 7, 4, 1)) < 1e-4);
   // transpose flag on the right operand: a·(cᵀ)ᵀ with c stored as [4, 7, 5]
   const ct = randomArray(4 * 7 * 5, 5);
   const cAsKN = new Float32Array(4 * 5 * 7);
   for (let b = 0; b < 4; b++) for (let k = 0; k < 5; k++) for (let j = 0; j < 7; j++) cAsKN[b * 35 + k * 7 + j] = ct[b * 35 + j * 5 + k]!;
   const gotT = tf.tidy(() => tf.matMul(tf.tensor(a, [4, 6, 5]), tf.tensor(ct, [4, 7, 5]), false, true).dataSync());
-  assert.ok(maxDiff(gotT, loopProduct(a, cAsKN, 4, 6, 5, 7)) < 1e-4);
+  assert.ok(maxAbsDiff(gotT, loopProduct(a, cAsKN, 4, 6, 5, 7)) < 1e-4);
 });
 
 test('bmm gradients on wasm match the cpu backend', async () => {
@@ -82,7 +69,7 @@ test('bmm gradients on wasm match the cpu backend', async () => {
   await tf.setBackend('cpu');
   const onCpu = grads();
   await tf.setBackend('wasm');
-  for (let i = 0; i < 2; i++) assert.ok(maxDiff(onWasm[i]!, onCpu[i]!) < 1e-4, `gradient ${i}`);
+  for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(onWasm[i]!, onCpu[i]!) < 1e-4, `gradient ${i}`);
 });
 
 test('split and rank-2 transpose on the wasm overrides equal the cpu backend (float32 and int32, odd sizes)', async () => {
