@@ -178,14 +178,9 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
 /** Why the learner cannot train on t (a data error naming the field), or undefined. */
 function ingestProblem(t: Trajectory, learner: Learner): unknown {
   try {
-    checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
+    checkTrajectory(t, learner.needs, learner.model.config.vocab_size, learner.model.config.max_position_embeddings);
+    return undefined;
   } catch (err) {
     return err;
   }
-  const maxPositions = learner.model.config.max_position_embeddings;
-  const len = t.promptTokenIds.length + t.completionTokenIds.length;
-  if (len > maxPositions) {
-    return new RlmeshError(ErrorCategory.data, `trajectory: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'trajectory.completion_token_ids' });
-  }
-  return undefined;
 }

@@ -5,7 +5,7 @@
 // A malformed trajectory (empty, longer than the context, token ids outside the vocabulary) is dead-lettered on its
 // own while the rest of its batch flows on.
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { scoreTrajectories, type Teacher, type TeacherNeeds } from '../../src/actors/index.ts';
+import { checkTokens, scoreTrajectories, type Teacher, type TeacherNeeds } from '../../src/actors/index.ts';
 import type { TokenScores, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
   ConsumerName, consumeProto, isPermanentError, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
@@ -27,19 +27,14 @@ export interface TeacherWorkerDeps {
 }
 
 /** Why the teacher cannot score t (a data error naming the field), or undefined. */
-export function teacherInputProblem(t: Trajectory, vocab: number, maxPositions: number): RlmeshError | undefined {
+function teacherInputProblem(t: Trajectory, vocab: number, maxPositions: number): unknown {
   if (t.trajectoryId === '') return new RlmeshError(ErrorCategory.data, 'trajectory.trajectory_id: is required (it is the dedupe id)', { field: 'trajectory.trajectory_id' });
-  if (t.completionTokenIds.length === 0 || t.promptTokenIds.length === 0) {
-    return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: empty prompt or completion`, { field: 'completion_token_ids' });
+  try {
+    checkTokens(t, vocab, maxPositions);
+    return undefined;
+  } catch (err) {
+    return err;
   }
-  const len = t.promptTokenIds.length + t.completionTokenIds.length;
-  if (len > maxPositions) return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`, { field: 'completion_token_ids' });
-  for (const ids of [t.promptTokenIds, t.completionTokenIds]) {
-    for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: token id ${id} outside [0, ${vocab})`, { field: 'completion_token_ids' });
-    }
-  }
-  return undefined;
 }
 
 export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {

@@ -10,7 +10,7 @@ export { encodePrompt, encodePrivilegedPrompt, hashSeed, loadPolicy } from './po
 export { chunkByRows, rolloutGroup, rolloutGroups, samplingCompatible, DEFAULT_SAMPLING, MAX_BATCH_SEQUENCES } from './rollout.ts';
 export { scoreTrajectories, teacherPrompt } from './teacher.ts';
 export { Learner, batchMetrics, learnerOptionsFor, taskFeedback } from './learner.ts';
-export { teacherNeeds, checkTrajectory } from './learner-batch.ts';
+export { teacherNeeds, checkTokens, checkTrajectory } from './learner-batch.ts';
 export { evaluatePolicy } from './evaluate.ts';
 export { runLocalLoop, rewardTrajectories } from './local-loop.ts';
 export { sftExample, sftStep } from './sft.ts';

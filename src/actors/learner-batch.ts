@@ -47,15 +47,27 @@ function fail(t: Trajectory, field: string, message: string): RlmeshError {
   return new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: ${field}: ${message}`, { field });
 }
 
-/** Validates the per-token arrays each trajectory must carry for `needs`. */
-export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number): void {
-  const C = t.completionTokenIds.length;
+/**
+ * What every stage that runs a model on a trajectory's tokens checks (teacher and learner): a non-empty prompt and
+ * completion, every id in [0, vocab), and at most `maxPositions` tokens in all. Throws a data error naming the field.
+ */
+export function checkTokens(t: Trajectory, vocab: number, maxPositions = Infinity): void {
   if (t.promptTokenIds.length === 0) throw fail(t, 'prompt_token_ids', 'must not be empty');
-  if (C === 0) throw fail(t, 'completion_token_ids', 'must not be empty');
-  if (t.samplingLogprobs.length !== C) throw fail(t, 'sampling_logprobs', `length ${t.samplingLogprobs.length} != completion length ${C}`);
-  for (const id of [...t.promptTokenIds, ...t.completionTokenIds]) {
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw fail(t, 'completion_token_ids', `token id ${id} outside [0, ${vocab})`);
+  if (t.completionTokenIds.length === 0) throw fail(t, 'completion_token_ids', 'must not be empty');
+  const len = t.promptTokenIds.length + t.completionTokenIds.length;
+  if (len > maxPositions) throw fail(t, 'completion_token_ids', `prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`);
+  for (const ids of [t.promptTokenIds, t.completionTokenIds]) {
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw fail(t, 'completion_token_ids', `token id ${id} outside [0, ${vocab})`);
+    }
   }
+}
+
+/** Validates the tokens (checkTokens) and the per-token arrays each trajectory must carry for `needs`. */
+export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number, maxPositions = Infinity): void {
+  checkTokens(t, vocab, maxPositions);
+  const C = t.completionTokenIds.length;
+  if (t.samplingLogprobs.length !== C) throw fail(t, 'sampling_logprobs', `length ${t.samplingLogprobs.length} != completion length ${C}`);
   if (t.samplingLogprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'sampling_logprobs', 'must be finite');
   if (needs.tokenLogprobs || needs.full) {
     const s = t.teacher;

@@ -19,28 +19,31 @@ export interface VerifyInput {
 
 export type VerifyOutcome = { ok: true; reward: RewardResult; task: Task } | { ok: false; error: RlmeshError };
 
-/** Resolves the task an input names; throws RlmeshError with `field` = "<prefix>.task_id" or "<prefix>.task.*". */
+const CACHE_LIMIT = 16384; // entries; a task is ~0.5 KB
+
+/**
+ * Resolves the task an input names; throws RlmeshError with `field` = "<prefix>.task_id" or "<prefix>.task.*".
+ * `cache` (task id -> task) may outlive one call so a service regenerates each id once; it is cleared when it passes
+ * 16384 entries.
+ */
 export function resolveTask(input: Pick<VerifyInput, 'taskId' | 'task'>, prefix = 'items[0]', cache?: Map<string, Task>): Task {
   if (input.task) return fromTaskSpec(input.task, `${prefix}.task`);
   const id = input.taskId ?? '';
   const hit = cache?.get(id);
   if (hit) return hit;
   const task = taskFromId(id, `${prefix}.task_id`);
-  cache?.set(id, task);
+  if (cache) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(id, task);
+  }
   return task;
 }
 
-const CACHE_LIMIT = 16384; // entries; a task is ~0.5 KB
-
-/**
- * Grades every item. `cache` (task id -> task) may outlive one call so a service regenerates each id once;
- * it is cleared when it passes 16384 entries.
- */
+/** Grades every item (tasks resolved through `cache`, see resolveTask). */
 export function verifyBatch(items: readonly VerifyInput[], options?: CompiledRewardOptions, cache = new Map<string, Task>()): VerifyOutcome[] {
   return items.map((item, i): VerifyOutcome => {
     let task: Task;
     try {
-      if (cache.size > CACHE_LIMIT) cache.clear();
       task = resolveTask(item, `items[${i}]`, cache);
     } catch (e) {
       if (e instanceof RlmeshError) return { ok: false, error: e };
