@@ -8,8 +8,7 @@
 // --profile DIR writes V8 CPU profiles: one per served verifier (node --cpu-prof) and one per in-process ceiling.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +24,9 @@ import {
 } from '../src/platform/nats/index.ts';
 import { nodeFlagsFor } from '../src/platform/process/index.ts';
 import { readSpanFile } from '../src/platform/telemetry/index.ts';
+import { startCpuProfile } from '../src/platform/telemetry/cpu-profile.ts';
+import { LENGTH_BUDGET_PARAM } from '../services/verifier/rewards.ts';
+import { DEFAULT_PULL } from '../services/verifier/worker.ts';
 import {
   compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,
 } from '../src/tasks/index.ts';
@@ -192,7 +194,7 @@ async function measureGrpc(tasks: readonly Task[], texts: readonly string[], bat
 }
 
 /** Messages a verifier pulls at once (its default); the raw movers pull as many. */
-const PULL = 16;
+const PULL = DEFAULT_PULL;
 
 /**
  * Trajectories as a rollout worker publishes them: task spec, completion text, token ids, [T] float arrays and the
@@ -370,12 +372,7 @@ async function moverMain(name: MoverName, runId: string, count: number, messages
   const js = jetstream(nc, { timeout: 30_000 });
   const jsm = await jetstreamManager(nc);
   const run: LoadedRun = { js, jsm, names: runNames(runId), runId, count, messages, warmMessages: 0 };
-  const profiler = values.profile ? new Session() : undefined;
-  if (profiler) {
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
-  }
+  const stopProfile = await startCpuProfile(`bench-mover-${name}`, values.profile && path.resolve(values.profile));
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const mover = movers[name](run);
@@ -386,11 +383,7 @@ async function moverMain(name: MoverName, runId: string, count: number, messages
   }
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  if (profiler) {
-    const { profile } = await profiler.post('Profiler.stop');
-    writeFileSync(path.join(path.resolve(values.profile!), `bench-mover-${name}.cpuprofile`), JSON.stringify(profile));
-    profiler.disconnect();
-  }
+  await stopProfile();
   await nc.close();
   console.log(`MOVED ${JSON.stringify({ cpuSeconds: (c.user + c.system) / 1e6, wallMs })}`);
 }
@@ -438,7 +431,7 @@ function fetchAckMover(run: LoadedRun): Mover {
  * the worker does), then one publishTrajectoryBatch per message of the received trajectory bytes unchanged; untraced.
  */
 function noopMover(run: LoadedRun): Mover {
-  const type = trajectoryBatchSummaries({ taskParams: ['length_budget'] });
+  const type = trajectoryBatchSummaries({ taskParams: [LENGTH_BUDGET_PARAM] });
   const loop = consumeProto(run.js, {
     stream: run.names.stages.rollouts.stream, consumer: ConsumerName.verifier, type, deadSubject: run.names.stages.dead.subject,
     batch: PULL, concurrency: 2, expiresMs: 1000,

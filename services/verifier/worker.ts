@@ -19,13 +19,16 @@ import { resolveTask, verifyCompletion, type Task } from '../../src/tasks/index.
 import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { LENGTH_BUDGET_PARAM, lengthBudgetOf, runRewardOptions, shapeReward, shapingSample } from './rewards.ts';
 
+/** TrajectoryBatch messages a verifier pulls at once unless told otherwise. */
+export const DEFAULT_PULL = 16;
+
 export interface VerifierWorkerDeps {
   js: JetStreamClient;
   runId: string;
   run: CompiledRunConfig;
   /** task id -> task, shared with the gRPC handlers */
   cache: Map<string, Task>;
-  /** TrajectoryBatch messages per pull, graded together; default 16 */
+  /** TrajectoryBatch messages per pull, published together; default DEFAULT_PULL */
   batch?: number;
   /** pulls in flight (one grades while another waits for its PubAcks); default 2 */
   concurrency?: number;
@@ -153,7 +156,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
     // trace contexts while tracing.
     type: trajectoryBatchSummaries({ entropies: shapes(deps.run), traceContext: traced, taskParams: [LENGTH_BUDGET_PARAM] }),
     deadSubject: source.deadSubject,
-    batch: deps.batch ?? 16,
+    batch: deps.batch ?? DEFAULT_PULL,
     concurrency: deps.concurrency ?? 2,
     onError: deps.onError,
     handleBatch,
