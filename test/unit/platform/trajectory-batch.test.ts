@@ -145,3 +145,16 @@ test('readTrajectorySummary reads what the generated decoder reads, without the 
   assert.deepEqual(read.encoded.map((e) => Trajectory.decode(e)), cases);
   assert.throws(() => trajectoryBatchSummaries().decode(Uint8Array.from([0x0a, 0x03, 0x0a, 0x10, 0x01])), /trajectories\[0\]/);
 });
+
+test('readTrajectorySummary with taskParams keeps only the wanted params, by exact key (what the verifier reads)', () => {
+  const params = { length_budget: '64', length_budget_x: '1', other: 'x', 'länge': 'ü' };
+  const t = trajectory(0, { task: { taskId: 'add/d2/train/7', category: 'add', difficulty: 2, params } });
+  const bytes = Trajectory.encode(t).finish();
+  assert.deepEqual(readTrajectorySummary(bytes, { taskParams: ['length_budget'] }).task, { taskId: 'add/d2/train/7', params: { length_budget: '64' } });
+  assert.deepEqual(readTrajectorySummary(bytes, { taskParams: ['länge', 'missing'] }).task!.params, { 'länge': 'ü' });
+  assert.deepEqual(readTrajectorySummary(bytes, { taskParams: [] }).task!.params, {});
+  assert.deepEqual(readTrajectorySummary(bytes).task!.params, params, 'every param without taskParams');
+  // the same wanted keys over a batch (encoded once per taskParams array)
+  const read = trajectoryBatchSummaries({ taskParams: ['other'] }).decode(TrajectoryBatch.encode({ trajectories: [t, trajectory(1)] }).finish());
+  assert.deepEqual(read.summaries.map((s) => s.task!.params), [{ other: 'x' }, {}]);
+});
