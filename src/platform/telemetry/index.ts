@@ -2,7 +2,6 @@
 export type { Telemetry, TelemetryOptions } from './init.ts';
 export type { SpanRecord } from './span-file.ts';
 export type { HeaderCarrier, SpanOptions, TraceContextMap } from './spans.ts';
-export type { SamplerName } from './sampler.ts';
 export type { ActorMetrics, MetricsServer } from './metrics.ts';
 export { initTelemetry } from './init.ts';
 export { readSpanFile, SpanFileExporter } from './span-file.ts';

@@ -139,14 +139,14 @@ const mapSetter: TextMapSetter<Record<string, string>> = {
  * options.parent / the active context when the map carries none. A no-op span while telemetry is stopped. Set
  * attributes after `span.isRecording()` so an unsampled span costs no attribute work.
  */
-export function startSpanFromMap(name: string, map: TraceContextMap | undefined, options: Omit<SpanOptions, 'attributes' | 'parent'> & { parent?: Context | (() => Context) } = {}): Span {
+export function startSpanFromMap(name: string, map: TraceContextMap | undefined, options: { parent?: Context | (() => Context) } = {}): Span {
   if (!state.active) return noopSpan;
   const tp = map?.traceparent;
   // An unsampled trace under a parent-based sampler: the SDK would make a non-recording span; so do we, without
   // parsing the context or asking the sampler (a sampled-at-1% pipeline meets this for 99% of its trajectories).
   if (tp && state.followsParent && unsampledTraceparent(tp)) return noopSpan;
   const parent = tp ? propagation.extract(ROOT_CONTEXT, map, mapGetter) : typeof options.parent === 'function' ? options.parent() : options.parent ?? context.active();
-  return trace.getTracer(TRACER_NAME).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, links: options.links }, parent);
+  return trace.getTracer(TRACER_NAME).startSpan(name, { kind: SpanKind.INTERNAL }, parent);
 }
 
 /** A version-00 W3C traceparent (`00-<32 hex>-<16 hex>-<2 hex flags>`) whose sampled flag is clear. */

@@ -148,7 +148,8 @@ test('readTrajectorySummary reads what the generated decoder reads, without the 
 
 test('readTrajectorySummary with taskParams keeps only the wanted params, by exact key (what the verifier reads)', () => {
   const params = { length_budget: '64', length_budget_x: '1', other: 'x', 'länge': 'ü' };
-  const t = trajectory(0, { task: { taskId: 'add/d2/train/7', category: 'add', difficulty: 2, params } });
+  const t = trajectory(0);
+  t.task = { ...t.task!, params };
   const bytes = Trajectory.encode(t).finish();
   assert.deepEqual(readTrajectorySummary(bytes, { taskParams: ['length_budget'] }).task, { taskId: 'add/d2/train/7', params: { length_budget: '64' } });
   assert.deepEqual(readTrajectorySummary(bytes, { taskParams: ['länge', 'missing'] }).task!.params, { 'länge': 'ü' });
