@@ -5,7 +5,7 @@ import type { Attributes, Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  carriesOf, deadLetterReason, publishDeadTrajectory, withFields, type DeadLetterSource, type MessageContext,
+  deadLetterReason, publishDeadTrajectory, withFieldsEach, type CarriedFields, type DeadLetterSource, type EncodedTrajectory, type MessageContext,
 } from '../../src/platform/nats/index.ts';
 import { contextWithSpan, recordError, startSpanFromMap, traceContextAfter, type TraceContextMap } from '../../src/platform/telemetry/index.ts';
 
@@ -43,9 +43,24 @@ function withTraceContext(fields: Partial<Trajectory>, span: Span | undefined, p
   return traceContext ? { ...fields, traceContext } : fields;
 }
 
-/** The trajectory's bytes with `fields` and its new trace context set (withFields: appended, not re-encoded). */
-export function forwardTrajectory(encoded: Uint8Array, t: Trajectory, span: Span | undefined, fields: Partial<Trajectory> = {}): Uint8Array {
-  return withFields(encoded, carriesOf(t), withTraceContext(fields, span, t.traceContext));
+/** What forwarding reads of a trajectory: its id, which message fields it already carries, its trace context. */
+export interface ForwardSubject {
+  trajectoryId: string;
+  carries: CarriedFields;
+  traceContext: TraceContextMap;
+}
+
+/** One trajectory a stage sends on: its received bytes, its span (while tracing) and the fields the stage sets. */
+export interface Forward {
+  t: ForwardSubject;
+  encoded: Uint8Array;
+  span: Span | undefined;
+  fields: Partial<Trajectory>;
+}
+
+/** The trajectories with the stage's fields and their new trace contexts set, ready to publish (withFieldsEach). */
+export function forwardTrajectories(items: readonly Forward[]): EncodedTrajectory[] {
+  return withFieldsEach(items.map(({ t, encoded, span, fields }) => ({ id: t.trajectoryId, encoded, carries: t.carries, fields: withTraceContext(fields, span, t.traceContext) })));
 }
 
 /** A trajectory of the batch that cannot go on, and why (a data error names the field). */

@@ -8,12 +8,12 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import { checkTokens, scoreTrajectories, type Teacher, type TeacherNeeds } from '../../src/actors/index.ts';
 import type { TokenScores, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import {
-  ConsumerName, consumeProto, isPermanentError, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop, type EncodedTrajectory,
+  carriesOf, ConsumerName, consumeProto, isPermanentError, publishTrajectoryBatch, runNames, TrajectoryBatchParts, type ConsumeLoop,
   type MessageContext, type TrajectoryParts,
 } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import { deadLetterRefused, forwardTrajectory, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
+import { deadLetterRefused, forwardTrajectories, trajectorySpan, type Forward, type Refused } from '../common/trajectory-stage.ts';
 import { MicroBatcher } from './batcher.ts';
 
 export interface TeacherWorkerDeps {
@@ -57,7 +57,7 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
         return undefined;
       });
       const scores = await Promise.allSettled(scoring.map((p) => p ?? Promise.resolve(undefined)));
-      const out: EncodedTrajectory[] = [];
+      const forwards: Forward[] = [];
       let tokens = 0;
       for (let i = 0; i < ts.length; i++) {
         const s = scores[i]!;
@@ -70,11 +70,11 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
           continue;
         }
         const t = ts[i]!;
-        out.push({ id: t.trajectoryId, data: forwardTrajectory(batch.encoded[i]!, t, spans?.[i], { teacher: s.value }) });
+        forwards.push({ t: { trajectoryId: t.trajectoryId, carries: carriesOf(t), traceContext: t.traceContext }, encoded: batch.encoded[i]!, span: spans?.[i], fields: { teacher: s.value } });
         tokens += t.completionTokenIds.length;
       }
       // The message is acked only once every trajectory is stored on scored or dead-lettered.
-      await Promise.all([deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, out, { stage: 'teacher' })]);
+      await Promise.all([deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, forwardTrajectories(forwards), { stage: 'teacher' })]);
       deps.onScored?.(tokens);
     } catch (err) {
       if (spans) for (const span of spans) recordError(span, err);

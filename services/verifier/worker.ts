@@ -9,14 +9,14 @@ import type { Span } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import type { Reward, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import type { Reward } from '../../src/generated/rlmesh/v1/common.ts';
 import {
   ConsumerName, consumeProto, publishTrajectoryBatch, runNames, trajectoryBatchSummaries,
-  encodeTails, withFields, type BatchItem, type ConsumeLoop, type EncodedTrajectory, type MessageContext, type TrajectorySummaries, type TrajectorySummary,
+  type BatchItem, type ConsumeLoop, type MessageContext, type TrajectorySummaries, type TrajectorySummary,
 } from '../../src/platform/nats/index.ts';
-import { isTelemetryActive, recordError, traceContextAfter } from '../../src/platform/telemetry/index.ts';
+import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
 import { resolveTask, verifyCompletion, type Task } from '../../src/tasks/index.ts';
-import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
+import { deadLetterRefused, forwardTrajectories, trajectorySpan, type Forward, type Refused } from '../common/trajectory-stage.ts';
 import { LENGTH_BUDGET_PARAM, lengthBudgetOf, runRewardOptions, shapeReward, shapingSample } from './rewards.ts';
 
 /** TrajectoryBatch messages a verifier pulls at once unless told otherwise. */
@@ -93,10 +93,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
   /** One message's outcome once graded: its rewarded batch published and its refused trajectories dead-lettered. */
   async function settle(batch: TrajectorySummaries, graded: readonly Graded[], ctx: MessageContext, spans: Span[] | undefined): Promise<void> {
     const ts = batch.summaries;
-    const out: EncodedTrajectory[] = [];
-    /** the trajectories of out that get a tail, and their tails' content */
-    const extended: EncodedTrajectory[] = [];
-    const appended: Array<Partial<Trajectory>> = [];
+    const forwards: Forward[] = [];
     let correct = 0;
     const refused: Refused[] = [];
     try {
@@ -106,24 +103,12 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
           refused.push({ index: i, error: g.error });
           continue;
         }
-        const t = ts[i]!;
         const span = spans?.[i];
         if (span?.isRecording()) span.setAttributes({ 'rlmesh.reward': g.reward.total, 'rlmesh.correct': g.reward.correct });
-        const traceContext = span && traceContextAfter(span, t.traceContext);
-        if (t.carries.reward) {
-          // Rewarded before (a replay): appending would merge the two rewards, so it is re-encoded with the new one.
-          out.push({ id: t.trajectoryId, data: withFields(batch.encoded[i]!, t.carries, { reward: g.reward, ...(traceContext ? { traceContext } : {}) }) });
-        } else {
-          const item: EncodedTrajectory = { id: t.trajectoryId, data: batch.encoded[i]! };
-          out.push(item);
-          extended.push(item);
-          appended.push(traceContext ? { reward: g.reward, traceContext } : { reward: g.reward });
-        }
+        forwards.push({ t: ts[i]!, encoded: batch.encoded[i]!, span, fields: { reward: g.reward } });
         if (g.reward.correct) correct++;
       }
-      // The received bytes + the encoded reward (and trace context), encoded for the whole message in one pass.
-      const tails = encodeTails(appended);
-      for (let k = 0; k < extended.length; k++) extended[k]!.tail = tails[k];
+      const out = forwardTrajectories(forwards);
       // The message is acked only once every trajectory is stored on rewarded or dead-lettered.
       await Promise.all([
         deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans),

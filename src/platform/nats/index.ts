@@ -24,7 +24,7 @@ export { consumeProto } from './consume.ts';
 export { deadLetterReason, deadLetterWeight, publishDeadLetter, publishDeadTrajectory } from './dead-letter.ts';
 export {
   carriesOf, countTrajectories, encodeTails, joinTrajectories, publishTrajectoryBatch, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE, trajectoryBatchMsgId,
-  TrajectoryBatchParts, trajectoryBatchSummaries, withFields,
+  TrajectoryBatchParts, trajectoryBatchSummaries, withFields, withFieldsEach,
 } from './trajectory-batch.ts';
 export { readTrajectorySummary } from './trajectory-wire.ts';
 export { sha256Hex, WeightStore } from './weight-store.ts';

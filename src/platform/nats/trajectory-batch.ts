@@ -179,6 +179,28 @@ export function withFields(encoded: Uint8Array, carries: CarriedFields, fields: 
 }
 
 /**
+ * Trajectories to publish, each its received bytes with `fields` set: appended as a tail where that is exact (the
+ * tails of all of them encoded in one pass, encodeTails), else decoded, updated and re-encoded (withFields).
+ */
+export function withFieldsEach(items: ReadonlyArray<{ id: string; encoded: Uint8Array; carries: CarriedFields; fields: Partial<Trajectory> }>): EncodedTrajectory[] {
+  const out = new Array<EncodedTrajectory>(items.length);
+  const tailed: number[] = [];
+  const tails: Array<Partial<Trajectory>> = [];
+  items.forEach(({ id, encoded, carries, fields }, i) => {
+    if (appendable(carries, fields)) {
+      out[i] = { id, data: encoded };
+      tailed.push(i);
+      tails.push(fields);
+    } else {
+      out[i] = { id, data: withFields(encoded, carries, fields) };
+    }
+  });
+  const encodedTails = encodeTails(tails);
+  tailed.forEach((i, k) => { out[i]!.tail = encodedTails[k]; });
+  return out;
+}
+
+/**
  * Dedupe id of a message holding these trajectories at a stage: `<id>:<stage>` for one trajectory (as a single
  * trajectory's id always was), `<first id>+<n - 1>~<16 hex of sha256 over all ids>:<stage>` for several.
  */

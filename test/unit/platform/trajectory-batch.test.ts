@@ -7,7 +7,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { Trajectory, TrajectoryBatch, type Reward, type TokenScores } from '../../../src/generated/rlmesh/v1/common.ts';
 import {
   carriesOf, countTrajectories, deadLetterWeight, encodeTails, readTrajectorySummary, trajectoryBatchSummaries, Header, joinTrajectories, protoTypeName, splitTrajectoryBatch, TRAJECTORY_BATCH_TYPE,
-  trajectoryBatchMsgId, TrajectoryBatchParts, withFields,
+  trajectoryBatchMsgId, TrajectoryBatchParts, withFields, withFieldsEach,
 } from '../../../src/platform/nats/index.ts';
 import { chunkBySize } from '../../../src/platform/nats/trajectory-batch.ts';
 
@@ -158,4 +158,18 @@ test('readTrajectorySummary with taskParams keeps only the wanted params, by exa
   // the same wanted keys over a batch (encoded once per taskParams array)
   const read = trajectoryBatchSummaries({ taskParams: ['other'] }).decode(TrajectoryBatch.encode({ trajectories: [t, trajectory(1)] }).finish());
   assert.deepEqual(read.summaries.map((s) => s.task!.params), [{ other: 'x' }, {}]);
+});
+
+test('withFieldsEach: fresh trajectories get a tail (received bytes untouched), a replay carrying the field is re-encoded', () => {
+  const fresh = trajectory(0, { reward: undefined });
+  const replay = trajectory(1, { reward: { total: 1, components: {}, correct: true, parsedAnswer: '4', reason: 'old', formatOk: true } }); // a replay: appending would merge two rewards
+  const reward = { total: 0.25, components: { correctness: 0 }, correct: false, parsedAnswer: '9', reason: 'new', formatOk: true };
+  const items = [fresh, replay].map((t) => ({ id: t.trajectoryId, encoded: Trajectory.encode(t).finish(), carries: carriesOf(t), fields: { reward } }));
+  const out = withFieldsEach(items);
+  assert.deepEqual(out.map((o) => o.id), [fresh.trajectoryId, replay.trajectoryId]);
+  assert.equal(out[0]!.data, items[0]!.encoded, 'the fresh one keeps its received bytes');
+  assert.ok(out[0]!.tail && out[0]!.tail.length > 0);
+  assert.equal(out[1]!.tail, undefined);
+  const back = TrajectoryBatch.decode(joinTrajectories(out.map((o) => o.data), out.map((o) => o.tail))).trajectories;
+  assert.deepEqual(back, [{ ...fresh, reward }, { ...replay, reward }]);
 });
