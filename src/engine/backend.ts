@@ -1,7 +1,7 @@
 // TensorFlow.js backend selection: webgpu (Dawn), tensorflow (tfjs-node[-gpu]), wasm (CPU default), cpu.
 import * as tf from '@tensorflow/tfjs';
 import { RlmeshError, ErrorCategory, invalidField } from '../errors.ts';
-import { blasThreadsFromEnv, loadNativeBlas, nativeBlasModeFromEnv } from './native-blas.ts';
+import { blasThreadsFromEnv, loadNativeBlas, nativeBlasModeFromEnv, type NativeBlasMode } from './native-blas.ts';
 import { installWasmKernels, useNativeBlas } from './wasm-kernels.ts';
 import { prepareWasmThreads, unrefWasmThreads, wasmThreadsFromEnv, withCpuCountFor } from './wasm-threads.ts';
 
@@ -12,9 +12,11 @@ export interface BackendInfo { name: BackendName; detail: string }
 
 let current: BackendInfo | null = null;
 
+/** A chosen backend failed to start; the error names the setting that caused it (RLMESH_BACKEND unless the cause names one). */
 function unavailable(name: BackendName, why: unknown): RlmeshError {
   const reason = why instanceof Error ? why.message : String(why);
-  return new RlmeshError(ErrorCategory.engine, `backend '${name}' is unavailable: ${reason}`, { field: 'RLMESH_BACKEND', cause: why });
+  const field = why instanceof RlmeshError && why.field ? why.field : 'RLMESH_BACKEND';
+  return new RlmeshError(ErrorCategory.engine, `backend '${name}' is unavailable: ${reason}`, { field, cause: why });
 }
 
 /** Dawn through the `webgpu` package; the device gets every limit the adapter offers. */
@@ -57,13 +59,23 @@ async function initTensorflow(): Promise<string> {
   throw new Error(errors.join('; '));
 }
 
+/** The wasm backend's settings, read from the environment once (a bad value is refused naming it). */
+interface WasmSettings {
+  threads: number;
+  blas: NativeBlasMode;
+  blasThreads: number;
+}
+
+function wasmSettingsFromEnv(): WasmSettings {
+  return { threads: wasmThreadsFromEnv(), blas: nativeBlasModeFromEnv(), blasThreads: blasThreadsFromEnv() };
+}
+
 /**
  * RLMESH_WASM_THREADS (default 1) threads; > 1 starts the threaded SIMD build (wasm-threads.ts). Products go to
  * the OpenBLAS addon when it is built (native-blas.ts: RLMESH_NATIVE_BLAS, RLMESH_BLAS_THREADS).
  */
-async function initWasm(): Promise<string> {
-  const threads = wasmThreadsFromEnv();
-  const products = loadNativeBlas(nativeBlasModeFromEnv(), blasThreadsFromEnv());
+async function initWasm({ threads, blas, blasThreads }: WasmSettings): Promise<string> {
+  const products = loadNativeBlas(blas, blasThreads);
   await prepareWasmThreads(threads);
   if (!(await withCpuCountFor(threads, () => tf.setBackend('wasm')))) throw new Error('tf.setBackend(wasm) failed');
   installWasmKernels();
@@ -82,7 +94,6 @@ async function initCpu(): Promise<string> {
   return 'plain JavaScript kernels';
 }
 
-const INIT: Record<BackendName, () => Promise<string>> = { webgpu: initWebgpu, tensorflow: initTensorflow, wasm: initWasm, cpu: initCpu };
 
 /**
  * Picks a backend: `RLMESH_BACKEND` (or `preferred`) forces one and fails clearly when it is unavailable;
@@ -90,32 +101,29 @@ const INIT: Record<BackendName, () => Promise<string>> = { webgpu: initWebgpu, t
  * has no adapter). Logs the choice once and returns its name.
  */
 export async function initBackend(preferred?: string, log: (line: string) => void = (l) => console.error(l)): Promise<BackendName> {
-  const forced = process.env.RLMESH_BACKEND || preferred;
-  if (current && (!forced || forced === current.name)) return current.name;
-  let order: BackendName[];
-  if (forced) {
-    if (!(BACKENDS as readonly string[]).includes(forced)) {
-      throw invalidField('RLMESH_BACKEND', `unknown backend '${forced}'; choose one of ${BACKENDS.join(', ')}`);
-    }
-    order = [forced as BackendName];
-  } else {
-    order = ['tensorflow', 'wasm', 'cpu'];
+  const asked = process.env.RLMESH_BACKEND || preferred;
+  if (current && (!asked || asked === current.name)) return current.name;
+  if (asked && !(BACKENDS as readonly string[]).includes(asked)) {
+    throw invalidField('RLMESH_BACKEND', `unknown backend '${asked}'; choose one of ${BACKENDS.join(', ')}`);
   }
-  // A bad RLMESH_WASM_THREADS / RLMESH_NATIVE_BLAS / RLMESH_BLAS_THREADS fails here, not as a silent fall-back to
-  // another backend.
-  wasmThreadsFromEnv();
-  nativeBlasModeFromEnv();
-  blasThreadsFromEnv();
+  // Read once, before any backend starts: a bad value fails here, never as a silent fall-back to another backend.
+  const wasm = wasmSettingsFromEnv();
+  // The OpenBLAS products exist only on wasm: RLMESH_NATIVE_BLAS=1 chooses it (and conflicts with another choice).
+  if (wasm.blas === 'required' && asked && asked !== 'wasm') {
+    throw invalidField('RLMESH_NATIVE_BLAS', `=1 needs the wasm backend; RLMESH_BACKEND is '${asked}'`);
+  }
+  const forced = (asked as BackendName | undefined) ?? (wasm.blas === 'required' ? 'wasm' : undefined);
+  const init: Record<BackendName, () => Promise<string>> = { webgpu: initWebgpu, tensorflow: initTensorflow, wasm: () => initWasm(wasm), cpu: initCpu };
+  const order: BackendName[] = forced ? [forced] : ['tensorflow', 'wasm', 'cpu'];
   const failures: string[] = [];
   for (const name of order) {
     try {
-      const detail = await INIT[name]();
+      const detail = await init[name]();
       await tf.ready();
       current = { name, detail };
       log(`rlmesh engine backend: ${name} (${detail})`);
       return name;
     } catch (e) {
-      if (e instanceof RlmeshError && e.field === 'RLMESH_NATIVE_BLAS') throw e; // asked for, so never skipped
       if (forced) throw unavailable(name, e);
       failures.push(`${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }

@@ -45,3 +45,14 @@ test('an unknown or unavailable forced backend fails with a clear message', asyn
     await assert.rejects(initBackend('tensorflow'), (e: unknown) => e instanceof RlmeshError && /backend 'tensorflow' is unavailable: .*tfjs-node/.test(e.message));
   }
 });
+
+test('RLMESH_NATIVE_BLAS=1 asks for the wasm backend: with another backend forced it is refused naming the setting', async () => {
+  const saved = process.env.RLMESH_NATIVE_BLAS;
+  process.env.RLMESH_NATIVE_BLAS = '1';
+  try {
+    await assert.rejects(initBackend('cpu'), (e: unknown) => e instanceof RlmeshError && e.field === 'RLMESH_NATIVE_BLAS' && /needs the wasm backend; RLMESH_BACKEND is 'cpu'/.test(e.message));
+  } finally {
+    if (saved === undefined) delete process.env.RLMESH_NATIVE_BLAS;
+    else process.env.RLMESH_NATIVE_BLAS = saved;
+  }
+});
