@@ -70,18 +70,18 @@ export interface Refused {
 }
 
 /**
- * Dead-letters each refused trajectory on its own (a batch of one with the reason, its bytes as received; its span
- * records the error) while the rest of the message flows on. Resolves once every dead letter is stored; rejects
+ * Dead-letters each refused trajectory of the message (ts[i], read from encoded[i]) on its own: a batch of one with
+ * the reason and its bytes as received; its span records the error. The rest of the message flows on. Resolves once every dead letter is stored; rejects
  * (transport) otherwise, and the caller fails the message so it is redelivered (the dead letters are deduplicated by
  * their ids).
  */
 export async function deadLetterRefused(
   js: JetStreamClient, ctx: MessageContext, source: DeadLetterSource,
-  batch: { encoded: readonly Uint8Array[]; idOf(index: number): string }, refused: readonly Refused[], spans?: ReadonlyArray<Span | undefined>,
+  ts: ReadonlyArray<{ trajectoryId: string }>, encoded: readonly Uint8Array[], refused: readonly Refused[], spans?: ReadonlyArray<Span | undefined>,
 ): Promise<void> {
   await Promise.all(refused.map(({ index, error }) => {
     const span = spans?.[index];
     if (span) recordError(span, error);
-    return publishDeadTrajectory(js, ctx, source, { trajectoryId: batch.idOf(index), index, data: batch.encoded[index]! }, deadLetterReason(error));
+    return publishDeadTrajectory(js, ctx, source, { trajectoryId: ts[index]!.trajectoryId, index, data: encoded[index]! }, deadLetterReason(error));
   }));
 }

@@ -138,7 +138,7 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
           recordError(spans[index]!, o.reason);
         }
       });
-      await deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => batch.trajectories[i]!.trajectoryId }, refused, spans);
+      await deadLetterRefused(deps.js, ctx, source, batch.trajectories, batch.encoded, refused, spans);
       if (retry !== undefined) throw retry;
     } finally {
       clearInterval(keepAlive);

@@ -74,7 +74,7 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
         tokens += t.completionTokenIds.length;
       }
       // The message is acked only once every trajectory is stored on scored or dead-lettered.
-      await Promise.all([deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, forwardTrajectories(forwards), { stage: 'teacher' })]);
+      await Promise.all([deadLetterRefused(deps.js, ctx, source, ts, batch.encoded, refused, spans), publishTrajectoryBatch(deps.js, names.stages.scored.subject, forwardTrajectories(forwards), { stage: 'teacher' })]);
       deps.onScored?.(tokens);
     } catch (err) {
       if (spans) for (const span of spans) recordError(span, err);

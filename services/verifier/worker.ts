@@ -111,7 +111,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
       const out = forwardTrajectories(forwards);
       // The message is acked only once every trajectory is stored on rewarded or dead-lettered.
       await Promise.all([
-        deadLetterRefused(deps.js, ctx, source, { encoded: batch.encoded, idOf: (i) => ts[i]!.trajectoryId }, refused, spans),
+        deadLetterRefused(deps.js, ctx, source, ts, batch.encoded, refused, spans),
         publishTrajectoryBatch(deps.js, subject, out, { stage: 'verifier' }),
       ]);
       deps.onVerified?.(out.length, correct);
