@@ -33,9 +33,13 @@ const linearGrad = tf.customGrad((x, w, save) => {
   };
 });
 
-/** Batched a·b for rank-4 a [B, G, M, K], b [B, G, K, N]; gradient as in `linear`. */
-export function bmm(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
-  return bmmGrad(a, b) as tf.Tensor4D;
+/**
+ * Batched a·b for rank-4 a [B, G, M, K], b [B, G, K, N], or a·bᵀ with `tb` for b [B, G, N, K] (attention scores
+ * against the keys as cached, with no transposed copy where the products read operands in place); gradient as in
+ * `linear`.
+ */
+export function bmm(a: tf.Tensor4D, b: tf.Tensor4D, tb = false): tf.Tensor4D {
+  return (tb ? bmmTGrad : bmmGrad)(a, b) as tf.Tensor4D;
 }
 const bmmGrad = tf.customGrad((a, b, save) => {
   const as = a as tf.Tensor4D, bs = b as tf.Tensor4D;
@@ -46,6 +50,19 @@ const bmmGrad = tf.customGrad((a, b, save) => {
       const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
       const d = dy as tf.Tensor4D;
       return [matMulT(d, sb, false, true), matMulT(sa, d, true, false)];
+    },
+  };
+});
+/** C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A. */
+const bmmTGrad = tf.customGrad((a, b, save) => {
+  const as = a as tf.Tensor4D, bs = b as tf.Tensor4D;
+  (save as tf.GradSaveFunc)([as, bs]);
+  return {
+    value: matMulT(as, bs, false, true),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const d = dy as tf.Tensor4D;
+      return [tf.matMul(d, sb), matMulT(d, sa, true, false)];
     },
   };
 });

@@ -161,7 +161,7 @@ export class LlamaModel {
       let v = tf.transpose(vRaw, [0, 2, 1, 3]) as tf.Tensor4D; // [B, kv, T, D]
       if (cache) ({ k, v } = cache.append(l, k, v)); // [B, kv, S, D]
       const S = k.shape[2];
-      const scores = tf.reshape(bmm(q as tf.Tensor4D, tf.transpose(k, [0, 1, 3, 2])), [B, nh, T, S]); // [B, nh, T, S]
+      const scores = tf.reshape(bmm(q as tf.Tensor4D, k, true), [B, nh, T, S]); // [B, nh, T, S]
       const probs = tf.reshape(tf.softmax(tf.add(scores, bias), -1), [B, nkv, g * T, S]); // [B, kv, g*T, S]
       const att = tf.reshape(bmm(probs as tf.Tensor4D, v), [B, nh, T, D]); // [B, nh, T, D]
       const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [N, nh * D]) as tf.Tensor2D; // [N, nh*D]

@@ -72,6 +72,21 @@ test('bmm gradients on wasm match the cpu backend', async () => {
   for (let i = 0; i < 2; i++) assert.ok(maxAbsDiff(onWasm[i]!, onCpu[i]!) < 1e-4, `gradient ${i}`);
 });
 
+test('bmm with tb (a·bᵀ, attention scores against cached keys): value and gradients equal bmm against bᵀ', () => {
+  const a = randomArray(2 * 3 * 6 * 4, 16), kRows = randomArray(2 * 3 * 5 * 4, 17), w = randomArray(2 * 3 * 6 * 5, 18);
+  const run = (transposed: boolean) => tf.tidy(() => {
+    const loss = (x: tf.Tensor, y: tf.Tensor) => {
+      const out = transposed ? bmm(x as tf.Tensor4D, y as tf.Tensor4D, true) : bmm(x as tf.Tensor4D, tf.transpose(y, [0, 1, 3, 2]) as tf.Tensor4D);
+      return tf.sum(tf.mul(out, tf.tensor(w, [2, 3, 6, 5])));
+    };
+    const x = tf.tensor(a, [2, 3, 6, 4]), y = tf.tensor(kRows, [2, 3, 5, 4]);
+    const { value, grads } = tf.valueAndGrads(loss)([x, y]);
+    return [value.dataSync(), ...grads.map((g) => g.dataSync())];
+  });
+  const [withTb, explicit] = [run(true), run(false)];
+  for (let i = 0; i < 3; i++) assert.ok(maxAbsDiff(withTb[i]!, explicit[i]!) < 1e-4, `${['value', 'da', 'db'][i]}`);
+});
+
 test('split and rank-2 transpose on the wasm overrides equal the cpu backend (float32 and int32, odd sizes)', async () => {
   const x = randomArray(37 * 70, 9);
   const ints = Int32Array.from({ length: 37 * 70 }, (_, i) => (i * 2654435761) | 0); // includes NaN-pattern bit strings
