@@ -1,20 +1,12 @@
 // Transformer building blocks on tfjs ops, with hand-written gradients where tfjs' own are slow.
 import * as tf from '@tensorflow/tfjs';
-import { wasmProducts } from './wasm-kernels.ts';
 
 /**
- * a·bᵀ (`tb`) or aᵀ·b (`ta`) for the gradients below. Explicit transposes and a plain product by default: tfjs'
- * transposed-operand matMul flags run ~15x slower than the forward product on wasm (PERF-NOTES.md); OpenBLAS
- * (native-blas.ts) reads a transposed operand in place, so there the flags save the transpose's copy.
+ * a·bᵀ (`tb`) or aᵀ·b (`ta`), for the gradients below. The products read transposed operands in place where the
+ * backend can (OpenBLAS, tfjs-node, webgpu); the wasm XNNPACK kernel copies such an operand first (wasm-kernels.ts).
  */
 function matMulT<T extends tf.Tensor>(a: T, b: T, ta: boolean, tb: boolean): T {
-  if (wasmProducts() === 'openblas') return tf.matMul(a, b, ta, tb) as T;
-  const swap = (x: T) => {
-    const perm = [...x.shape.keys()]; // [..., r-2, r-1] -> [..., r-1, r-2]
-    perm.push(...perm.splice(-2).reverse());
-    return tf.transpose(x, perm);
-  };
-  return tf.matMul(ta ? swap(a) : a, tb ? swap(b) : b) as T;
+  return tf.matMul(a, b, ta, tb) as T;
 }
 
 /** x·W for x [N, in], W [in, out]. The gradient's products take transposed operands (matMulT). */

@@ -4,7 +4,8 @@
 // transpose flag; every batched product (attention's q·kᵀ and p·v, forward and backward) runs a generic
 // loop 4-10x slower (PERF-NOTES.md, "batched products"). The override below runs a batched product as one
 // XNNPACK product per batch entry, on views of the operands' wasm memory: no copies, same results bit for
-// bit. Transposed operands, broadcast batch dimensions and empty tensors keep the stock kernel.
+// bit. A transposed operand is copied transposed first (the stock kernel's transposed path is a slow generic loop);
+// broadcast batch dimensions and empty tensors keep the stock kernel.
 //
 // SplitV and rank-2 Transpose: the stock kernels walk every element through generic index arithmetic
 // (a [4096, 1024] split took longer than the product that made it). Here a split is one memmove per row and
@@ -24,6 +25,7 @@ export interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   incRef(dataId: object): void;
+  disposeData(dataId: object): boolean;
 }
 interface WasmModule {
   HEAPU8: Uint8Array;
@@ -92,10 +94,26 @@ function override(name: string, make: (stock: tf.KernelFunc) => tf.KernelFunc): 
 function batchMatMulKernel(stock: tf.KernelFunc): tf.KernelFunc {
   let product: ((...args: unknown[]) => void) | null = null;
 
-  return (args) => {
+  const kernel: tf.KernelFunc = (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as unknown as BatchMatMulAttrs;
     const backend = args.backend as unknown as WasmBackendInternals;
+    if ((transposeA || transposeB) && a.dtype === 'float32' && b.dtype === 'float32') {
+      // The stock kernel walks a transposed operand through its generic loop (~15x slower than the product itself):
+      // the operand is copied transposed (the Transpose kernel: cache-blocked at rank 2) and the plain path runs.
+      const copies: tf.TensorInfo[] = [];
+      const plainOperand = (x: tf.TensorInfo, transposed: boolean): tf.TensorInfo => {
+        if (!transposed) return x;
+        const copy = swapLastTwo(x, args.backend);
+        copies.push(copy);
+        return copy;
+      };
+      try {
+        return kernel({ ...args, inputs: { a: plainOperand(a, transposeA), b: plainOperand(b, transposeB) }, attrs: { ...args.attrs, transposeA: false, transposeB: false } });
+      } finally {
+        for (const c of copies) backend.disposeData(c.dataId);
+      }
+    }
     const ra = a.shape.length, rb = b.shape.length;
     const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
     const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
@@ -129,6 +147,14 @@ function batchMatMulKernel(stock: tf.KernelFunc): tf.KernelFunc {
     }
     return out;
   };
+  return kernel;
+}
+
+/** x with its last two dimensions swapped, by the wasm Transpose kernel (a new tensor the caller disposes). */
+function swapLastTwo(x: tf.TensorInfo, backend: Parameters<tf.KernelFunc>[0]['backend']): tf.TensorInfo {
+  const perm = [...x.shape.keys()];
+  perm.push(...perm.splice(-2).reverse());
+  return tf.getKernel('Transpose', 'wasm')!.kernelFunc({ inputs: { x }, backend, attrs: { perm } as unknown as tf.NamedAttrMap }) as tf.TensorInfo;
 }
 
 const FOUR_BYTE: ReadonlySet<tf.DataType> = new Set<tf.DataType>(['float32', 'int32']);

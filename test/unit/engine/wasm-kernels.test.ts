@@ -43,7 +43,7 @@ test('batched products on the wasm override equal a plain loop (rank 3 and 4, od
   }
 });
 
-test('cases the override leaves to the stock kernel still compute the right product', async () => {
+test('broadcasts (stock kernel) and transposed operands (copied, then the plain path) compute the right product', async () => {
   await initBackend('wasm', () => {});
   const a = randomArray(4 * 6 * 5, 3), c = randomArray(5 * 7, 4);
   // broadcast: [4, 6, 5] x [1, 5, 7]
@@ -55,6 +55,24 @@ test('cases the override leaves to the stock kernel still compute the right prod
   for (let b = 0; b < 4; b++) for (let k = 0; k < 5; k++) for (let j = 0; j < 7; j++) cAsKN[b * 35 + k * 7 + j] = ct[b * 35 + j * 5 + k]!;
   const gotT = tf.tidy(() => tf.matMul(tf.tensor(a, [4, 6, 5]), tf.tensor(ct, [4, 7, 5]), false, true).dataSync());
   assert.ok(maxAbsDiff(gotT, loopProduct(a, cAsKN, 4, 6, 5, 7)) < 1e-4);
+});
+
+test('transposed operands at rank 2 and 4 equal the cpu backend, and their copies are freed', async () => {
+  const shapes: Array<[number[], number[], boolean, boolean]> = [
+    [[6, 5], [7, 5], false, true], [[5, 6], [5, 7], true, false], [[5, 6], [7, 5], true, true],
+    [[2, 3, 6, 4], [2, 3, 5, 4], false, true], [[2, 3, 4, 6], [2, 3, 4, 5], true, false],
+  ];
+  const run = () => shapes.map(([sa, sb, ta, tb], i) => tf.tidy(() =>
+    tf.matMul(tf.tensor(randomArray(tf.util.sizeFromShape(sa), 20 + i), sa), tf.tensor(randomArray(tf.util.sizeFromShape(sb), 40 + i), sb), ta, tb).dataSync()));
+  await initBackend('wasm', () => {});
+  run(); // warm-up: the first products allocate the kernels' own buffers
+  const before = tf.engine().backend.numDataIds();
+  const onWasm = run();
+  assert.equal(tf.engine().backend.numDataIds(), before, 'no transposed copy is left behind');
+  await tf.setBackend('cpu');
+  const onCpu = run();
+  await tf.setBackend('wasm');
+  onWasm.forEach((got, i) => assert.ok(maxAbsDiff(got, onCpu[i]!) < 1e-4, `case ${i}`));
 });
 
 test('bmm gradients on wasm match the cpu backend', async () => {
