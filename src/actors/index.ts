@@ -12,5 +12,5 @@ export { scoreTrajectories, teacherPrompt } from './teacher.ts';
 export { Learner, batchMetrics, learnerOptionsFor, taskFeedback } from './learner.ts';
 export { teacherNeeds, checkTokens, checkTrajectory } from './learner-batch.ts';
 export { evaluatePolicy } from './evaluate.ts';
-export { runLocalLoop, rewardTrajectories } from './local-loop.ts';
+export { maxLoopSteps, runLocalLoop, rewardTrajectories } from './local-loop.ts';
 export { sftExample, sftStep } from './sft.ts';

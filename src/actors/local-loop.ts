@@ -8,6 +8,7 @@ import { Learner, learnerOptionsFor, taskFeedback } from './learner.ts';
 import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
 import type { Policy } from './policy.ts';
+import { invalidField } from '../errors.ts';
 
 export interface LocalLoopOptions {
   run: CompiledRunConfig;
@@ -39,9 +40,20 @@ export function rewardTrajectories(trajs: Trajectory[], weights: Record<string, 
   }
 }
 
+/**
+ * The most steps a loop may take for this run: unbounded at a constant learning rate; the run's `learner.steps` when
+ * the rate decays (the schedule ends there: past it there is no rate to train at).
+ */
+export function maxLoopSteps(run: CompiledRunConfig): number {
+  return run.config.learner.lr_schedule === 'constant' ? Infinity : run.config.learner.steps;
+}
+
 export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const { run, student, teacher } = opts;
   const cfg = run.config;
+  if (opts.steps > maxLoopSteps(run)) {
+    throw invalidField('steps', `${opts.steps} is past learner.steps (${cfg.learner.steps}), where the ${cfg.learner.lr_schedule} learning-rate schedule ends`);
+  }
   const learner = new Learner(student.model, learnerOptionsFor(run, student.tokenizer.padId));
   const curriculum = run.createCurriculum();
   const filter = run.createBatchFilter();

@@ -5,7 +5,7 @@ import { initBackend } from '../../engine/index.ts';
 import { compileRunConfig, runConfigSchema } from '../../config/index.ts';
 import { loadConfigFile } from '../../platform/config/index.ts';
 import { listTasks } from '../../tasks/index.ts';
-import { evaluatePolicy, loadPolicy, runLocalLoop, type Teacher } from '../../actors/index.ts';
+import { evaluatePolicy, loadPolicy, maxLoopSteps, runLocalLoop, type Teacher } from '../../actors/index.ts';
 import { invalidField } from '../../errors.ts';
 import { progressBar } from '../progress.ts';
 import { parseFlags, type Command } from './command.ts';
@@ -17,6 +17,8 @@ export interface CompareRow {
   objective: string;
   reached: boolean;
   steps: number;
+  /** the steps this config could run: --max-steps, or its learner.steps when its learning rate decays (the schedule ends there) */
+  maxSteps: number;
   rolloutTokens: number;
   accuracyCurve: Array<{ step: number; accuracy: number }>;
 }
@@ -32,12 +34,13 @@ export async function measureToTarget(configPath: string, target: number, maxSte
   const tasks = listTasks({ suite: cfg.tasks.suite, split: 'heldout', limit: heldout, seed: cfg.seed });
   const accuracy = () => evaluatePolicy(student, tasks, { k: 1, temperature: 0, maxNewTokens: cfg.rollout.sampling.max_new_tokens }).report.overall.accuracy;
   const curve = [{ step: 0, accuracy: accuracy() }];
-  const bar = progressBar(`compare ${cfg.mode}/${cfg.objective.name}`, maxSteps, ['acc']);
+  const limit = Math.min(maxSteps, maxLoopSteps(run));
+  const bar = progressBar(`compare ${cfg.mode}/${cfg.objective.name}`, limit, ['acc']);
   let reached = curve[0]!.accuracy >= target;
   let at = { steps: 0, rolloutTokens: 0 };
   if (!reached) {
     runLocalLoop({
-      run, student, teacher, steps: maxSteps,
+      run, student, teacher, steps: limit,
       onStep: (step, _m, totals) => {
         bar.update(step, { acc: curve[curve.length - 1]!.accuracy.toFixed(3) });
         if (step % evalEvery !== 0) return false;
@@ -50,7 +53,7 @@ export async function measureToTarget(configPath: string, target: number, maxSte
     });
   }
   bar.stop();
-  return { config: configPath, mode: cfg.mode, objective: cfg.objective.name, reached, ...at, accuracyCurve: curve };
+  return { config: configPath, mode: cfg.mode, objective: cfg.objective.name, reached, ...at, maxSteps: limit, accuracyCurve: curve };
 }
 
 export const compare: Command = {
@@ -76,6 +79,9 @@ export const compare: Command = {
       const last = r.accuracyCurve[r.accuracyCurve.length - 1]!.accuracy;
       console.log(`${r.config.padEnd(32)}${r.mode.padEnd(10)}${r.objective.padEnd(17)}${String(r.reached).padEnd(9)}${String(r.steps).padEnd(7)}${String(r.rolloutTokens).padEnd(16)}${last.toFixed(3)}`);
     }
+    for (const r of rows) {
+      if (!r.reached && r.maxSteps < maxSteps) console.log(`${r.config}: stopped at its learner.steps (${r.maxSteps}), where its learning-rate schedule ends`);
+    }
     const [a, b] = rows;
     const name = (r: CompareRow) => `${r.mode}/${r.objective}`;
     if (a!.reached && b!.reached && a!.steps > 0 && b!.steps > 0) {
@@ -84,7 +90,7 @@ export const compare: Command = {
     } else if (a!.reached && !b!.reached && a!.steps > 0) {
       console.log(`sample efficiency ${name(a!)} vs ${name(b!)}: learner steps > x${(b!.steps / a!.steps).toFixed(2)}, rollout tokens > x${(b!.rolloutTokens / Math.max(1, a!.rolloutTokens)).toFixed(2)} (the second did not reach ${target} in ${b!.steps} steps)`);
     } else {
-      console.log(`sample efficiency: not defined (${rows.filter((r) => !r.reached || r.steps === 0).map(name).join(', ')} did not reach ${target} within --max-steps, or started at it)`);
+      console.log(`sample efficiency: not defined (${rows.filter((r) => !r.reached || r.steps === 0).map(name).join(', ')} did not reach ${target} within --max-steps or their learner.steps, or started at it)`);
     }
     return 0;
   },

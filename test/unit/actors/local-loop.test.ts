@@ -1,0 +1,54 @@
+// The in-process loop stays inside its run's learning-rate schedule, and `rlmesh compare` stops a config there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { initBackend } from '../../../src/engine/index.ts';
+import { compileRunConfig } from '../../../src/config/index.ts';
+import { loadPolicy, maxLoopSteps, runLocalLoop } from '../../../src/actors/index.ts';
+import { measureToTarget } from '../../../src/cli/commands/compare.ts';
+import { RlmeshError } from '../../../src/errors.ts';
+
+const tiny = (schedule: string, steps: number) => ({
+  run_id: 'loop-test', mode: 'rlvr', seed: 0, student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+  rollout: { group_size: 2, sampling: { temperature: 1.0, max_new_tokens: 8 } },
+  learner: { steps, batch_size: 4, lr: 1e-4, lr_schedule: schedule, max_staleness: 2 },
+  objective: { name: 'grpo', params: {} },
+});
+
+test('maxLoopSteps: unbounded at a constant rate, learner.steps when the rate decays', () => {
+  assert.equal(maxLoopSteps(compileRunConfig(tiny('constant', 3))), Infinity);
+  assert.equal(maxLoopSteps(compileRunConfig(tiny('cosine', 3))), 3);
+  assert.equal(maxLoopSteps(compileRunConfig(tiny('linear', 5))), 5);
+});
+
+test('runLocalLoop refuses steps past a decaying schedule, naming the field, before training', async () => {
+  await initBackend('wasm');
+  const student = await loadPolicy('models/student');
+  try {
+    const before = student.model.toWeights().get('model.embed_tokens.weight')!.data.slice();
+    assert.throws(() => runLocalLoop({ run: compileRunConfig(tiny('cosine', 3)), student, steps: 4 }), (e: unknown) =>
+      e instanceof RlmeshError && e.field === 'steps' && /past learner\.steps \(3\).*cosine/.test(e.message));
+    assert.deepEqual(student.model.toWeights().get('model.embed_tokens.weight')!.data, before, 'nothing was trained');
+  } finally {
+    student.model.dispose();
+  }
+});
+
+test('compare stops a decaying-schedule config at its learner.steps and reports the limit', async () => {
+  await initBackend('wasm');
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-compare-'));
+  try {
+    const file = path.join(dir, 'cosine.json');
+    writeFileSync(file, JSON.stringify(tiny('cosine', 2)));
+    // accuracy 1.0 is out of reach: the config runs to its end, not to --max-steps
+    const row = await measureToTarget(file, 1.0, 6, 1, 8);
+    assert.equal(row.reached, false);
+    assert.equal(row.maxSteps, 2);
+    assert.deepEqual(row.accuracyCurve.map((p) => p.step), [0, 1, 2]);
+    assert.equal(row.steps, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
