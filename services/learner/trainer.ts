@@ -42,6 +42,8 @@ export class Trainer {
   unusedAfterEnd = 0;
   /** Groups the batch filter set aside (never trained), over this process's life. */
   filteredGroups = 0;
+  /** The weights object this process stored (or found stored) last. */
+  private lastStored: StoredWeights | undefined;
 
   constructor(readonly deps: TrainerDeps) {}
 
@@ -103,15 +105,19 @@ export class Trainer {
       // Feedback before metrics: the controller ends a run on the last metrics event, and every group of that step
       // must already be on the feedback stream by then.
       store.outbox.push(...this.feedbackEntries(outcome), { kind: 'metrics', msgId: `learner-step-${learner.step}:metrics`, data: MetricsEvent.encode(event).finish() });
-      const weights = learner.model.toWeights(); // read once: the checkpoint(s) and the weights publish share it
-      await store.save(learner, this.deps.tokenizer, store.dir, weights);
-      if (this.deps.checkpointEvery > 0 && learner.step % this.deps.checkpointEvery === 0) {
-        await store.save(learner, this.deps.tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`), weights);
-      }
+      const weights = learner.model.toWeights(); // read once: the checkpoint(s) and the weights object share it
+      const publishing = learner.step % this.deps.publishEvery === 0 || this.done;
+      // The checkpoint goes to disk while the weights object goes to the object store. Rollout workers only ever load
+      // an announced version, and the announcement waits for both, so a learner that dies in between leaves at most an
+      // unannounced object, which its retrained version replaces (storeWeights compares the bytes' sha256).
+      const [, stored] = await Promise.all([
+        this.saveCheckpoints(weights),
+        publishing ? this.again('store weights', () => this.storeWeights(weights)) : undefined,
+      ]);
       this.fail(LearnerFailpoint.afterCheckpoint, learner.step);
       // The step is persisted (its ids count as trained): what follows must reach NATS even across a broker outage.
       // Every publish is deduplicated by its Nats-Msg-Id, so repeating one is safe.
-      if (learner.step % this.deps.publishEvery === 0 || this.done) await this.again('publish weights', () => this.publishWeights(weights));
+      if (stored) await this.again('announce weights', () => this.announceWeights(stored));
       this.fail(LearnerFailpoint.afterWeights, learner.step);
       await this.flushOutbox((e) => e.kind === 'feedback');
       this.fail(LearnerFailpoint.afterFeedback, learner.step);
@@ -199,17 +205,51 @@ export class Trainer {
     return { heldout_accuracy: h.measure() };
   }
 
+  /** The step's checkpoint, and every `checkpointEvery` steps a kept copy of it. */
+  private async saveCheckpoints(weights: NamedTensors): Promise<void> {
+    const { learner, store, tokenizer, checkpointEvery } = this.deps;
+    await store.save(learner, tokenizer, store.dir, weights);
+    if (checkpointEvery > 0 && learner.step % checkpointEvery === 0) {
+      await store.save(learner, tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`), weights);
+    }
+  }
+
   /** Puts the current weights in the object store and announces the version. */
   async publishWeights(tensors: NamedTensors = this.deps.learner.model.toWeights()): Promise<void> {
-    const { learner, weights, runId, js } = this.deps;
+    await this.announceWeights(await this.storeWeights(tensors));
+  }
+
+  /**
+   * Stores the weights as the learner's current version unless the store holds exactly these bytes for it already
+   * (a restarted learner re-announcing its checkpoint). A same-version object with other bytes was stored by a
+   * learner that died before its checkpoint and is replaced. What this process stored last is remembered; the
+   * store is asked only before this process's first put.
+   */
+  private async storeWeights(tensors: NamedTensors): Promise<StoredWeights> {
+    const { learner, weights } = this.deps;
     const bytes = encodeSafetensors(tensors);
-    const version = learner.policyVersion;
-    const existing = await weights.latest();
-    if (!existing || existing.version < version) await weights.put(version, bytes, { step: String(learner.step) });
+    const w: StoredWeights = { version: learner.policyVersion, sha256: sha256Hex(bytes), sizeBytes: bytes.length };
+    // Once this process stored a version, a newer one is always put (a leftover of that version, if any, is replaced).
+    const last = this.lastStored;
+    const known = last ? (last.version === w.version ? last : null) : await weights.info(w.version);
+    if (known?.sha256 !== w.sha256) await weights.put(w.version, bytes, { step: String(learner.step) });
+    this.lastStored = w;
+    return w;
+  }
+
+  private async announceWeights(w: StoredWeights): Promise<void> {
+    const { learner, runId, js } = this.deps;
     const names = runNames(runId);
     await publishProto(js, names.stages.weights.subject, WeightsAnnouncement, {
-      runId, version, step: learner.step, bucket: names.weightsBucket, objectName: names.weightsObject(version),
-      sha256: sha256Hex(bytes), sizeBytes: bytes.length,
-    }, { msgId: `weights-v${version}` });
+      runId, version: w.version, step: learner.step, bucket: names.weightsBucket, objectName: names.weightsObject(w.version),
+      sha256: w.sha256, sizeBytes: w.sizeBytes,
+    }, { msgId: `weights-v${w.version}` });
   }
+}
+
+/** A version of the weights as stored in the object store. */
+interface StoredWeights {
+  version: number;
+  sha256: string;
+  sizeBytes: number;
 }

@@ -1,6 +1,6 @@
 // Keeps a rollout worker's student weights current: loads the initial checkpoint, then follows the run's
 // weights announcements and swaps in each newer version from the object store (never mid-sequence: generation
-// is synchronous, so a swap happens between groups).
+// is synchronous, so a swap happens between groups). Only announced versions are served.
 import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
 import { decodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { Policy } from '../../src/actors/index.ts';
@@ -14,7 +14,10 @@ export interface PolicySync {
   stop(): Promise<void>;
 }
 
-export async function startPolicySync(js: JetStreamClient, runId: string, policy: Policy, log: (m: string) => void, onSwap?: (v: number, ms: number) => void): Promise<PolicySync> {
+/** `pollMs`: how often the last announcement is read besides the subscription (the safety net below). */
+export async function startPolicySync(
+  js: JetStreamClient, runId: string, policy: Policy, log: (m: string) => void, onSwap?: (v: number, ms: number) => void, pollMs = 5000,
+): Promise<PolicySync> {
   const names = runNames(runId);
   const store = await WeightStore.open(js, runId);
   const waiters: Array<{ version: number; resolve: () => void }> = [];
@@ -41,11 +44,18 @@ export async function startPolicySync(js: JetStreamClient, runId: string, policy
     }
   }
 
-  // Safety net: a subscription that stalls silently (no error, no end) must not pin an old version either.
+  // Safety net: a subscription that stalls silently (no error, no end) must not pin an old version either. It reads
+  // the last announcement, not the newest object: a version is served only once the learner announced it (after its
+  // checkpoint), never an object a learner stored and then died before checkpointing.
+  const jsm = await js.jetstreamManager();
   const poll = setInterval(() => {
-    void store.latest().then((info) => (info && info.version > policy.version ? apply(info.version) : undefined))
+    void jsm.streams.getMessage(names.stages.weights.stream, { last_by_subj: names.stages.weights.subject })
+      .then((m) => {
+        const version = m ? WeightsAnnouncement.decode(m.data).version : 0;
+        return version > policy.version ? apply(version) : undefined;
+      })
       .catch((e: unknown) => log(`weights: poll failed: ${e instanceof Error ? e.message : String(e)}`));
-  }, 5000);
+  }, pollMs);
   poll.unref();
 
   // Follows the announcements with an ordered consumer that starts at the latest one. When the subscription ends

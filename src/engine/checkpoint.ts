@@ -5,7 +5,7 @@
 // the old checkpoint or the new one, never a half-written one (an existing folder is moved aside first and
 // removed after the swap, so a crash in between leaves `<dir>.old-*` next to the new folder, not a loss).
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCategory, RlmeshError } from '../errors.ts';
 import type { LlamaConfig } from './config.ts';
@@ -75,13 +75,21 @@ function assertAllFinite(name: string, data: Float32Array, fail: (name: string, 
   }
 }
 
-async function writeDurable(file: string, data: string | Uint8Array): Promise<void> {
-  const fh = await open(file, 'w');
+/**
+ * Writes each file, then flushes them all to disk together (one journal commit instead of one per file) before the
+ * caller renames the folder into place.
+ */
+async function writeAllDurable(files: ReadonlyArray<readonly [string, string | Uint8Array]>): Promise<void> {
+  const handles: FileHandle[] = [];
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    for (const [file, data] of files) {
+      const fh = await open(file, 'w');
+      handles.push(fh);
+      await fh.writeFile(data);
+    }
+    await Promise.all(handles.map((fh) => fh.sync()));
   } finally {
-    await fh.close();
+    await Promise.all(handles.map((fh) => fh.close()));
   }
 }
 
@@ -104,17 +112,19 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await mkdir(path.dirname(target), { recursive: true });
   await mkdir(tmp);
   try {
-    await writeDurable(path.join(tmp, CheckpointFile.config), json(configJson(config)));
-    await writeDurable(path.join(tmp, CheckpointFile.weights), encodeSafetensors(weights, { format: 'pt' }));
-    await writeDurable(path.join(tmp, CheckpointFile.tokenizer), json(tokenizer.toJSON()));
-    await writeDurable(path.join(tmp, CheckpointFile.tokenizerConfig), json(tokenizerConfigJson(tokenizer, config.max_position_embeddings)));
-    await writeDurable(path.join(tmp, CheckpointFile.generation), json(generationConfigJson(config, generation)));
+    const files: Array<readonly [string, string | Uint8Array]> = [
+      [CheckpointFile.config, json(configJson(config))],
+      [CheckpointFile.weights, encodeSafetensors(weights, { format: 'pt' })],
+      [CheckpointFile.tokenizer, json(tokenizer.toJSON())],
+      [CheckpointFile.tokenizerConfig, json(tokenizerConfigJson(tokenizer, config.max_position_embeddings))],
+      [CheckpointFile.generation, json(generationConfigJson(config, generation))],
+    ];
     if (trainer) {
       const { moments, ...state } = trainer;
       parseTrainerStateJson(state, 'saveCheckpoint trainer'); // refuse what load would refuse
-      await writeDurable(path.join(tmp, CheckpointFile.trainerJson), json(state));
-      await writeDurable(path.join(tmp, CheckpointFile.trainerTensors), encodeSafetensors(moments, { format: 'pt' }));
+      files.push([CheckpointFile.trainerJson, json(state)], [CheckpointFile.trainerTensors, encodeSafetensors(moments, { format: 'pt' })]);
     }
+    await writeAllDurable(files.map(([name, data]) => [path.join(tmp, name), data] as const));
     const old = `${target}.old-${tag}`;
     const hadOld = await exists(target);
     if (hadOld) await rename(target, old);

@@ -73,6 +73,8 @@ export class WeightStore {
   private readonly runId: string;
   private readonly chunkBytes: number;
   private readonly keep: number;
+  /** Versions <= this were deleted by this process's last prune (undefined: none yet). */
+  private prunedUpTo: number | undefined;
 
   private constructor(os: ObjectStore, jsm: JetStreamManager, runId: string, bucket: string, chunkBytes: number, keep: number) {
     this.os = os;
@@ -146,6 +148,18 @@ export class WeightStore {
     return { bytes, info };
   }
 
+  /** What the store holds for version (one direct get of its meta record), or null when absent. */
+  async info(version: number): Promise<WeightInfo | null> {
+    checkVersion(version);
+    const name = runNames(this.runId).weightsObject(version);
+    try {
+      const raw = await this.rawInfo(metaSubject(this.bucket, name));
+      return raw ? toWeightInfo(raw) : null;
+    } catch (err) {
+      throw transport(`reading ${name}'s metadata from ${this.bucket}`, err);
+    }
+  }
+
   /** All stored versions, oldest first. */
   async list(): Promise<WeightInfo[]> {
     const out: WeightInfo[] = [];
@@ -191,13 +205,22 @@ export class WeightStore {
     return out;
   }
 
-  /** Deletes versions <= upTo, meta records included (a deleted object's marker would otherwise stay forever). */
+  /**
+   * Deletes versions <= upTo, meta records included (a deleted object's marker would otherwise stay forever). The
+   * first prune lists the bucket (versions an earlier process left); later ones delete the versions since the last
+   * prune by name, without listing.
+   */
   private async prune(upTo: number): Promise<void> {
-    for (const w of await this.list()) {
-      if (w.version > upTo) break;
-      // best effort: a leftover old version is harmless
-      await this.os.delete(w.name).catch(() => undefined);
-      await this.jsm.streams.purge(this.stream, { filter: metaSubject(this.bucket, w.name) }).catch(() => undefined);
+    const from = this.prunedUpTo;
+    if (from !== undefined && upTo <= from) return;
+    const names = from === undefined
+      ? (await this.list()).filter((w) => w.version <= upTo).map((w) => w.name)
+      : Array.from({ length: upTo - from }, (_, i) => runNames(this.runId).weightsObject(from + 1 + i)).filter((_, i) => from + 1 + i >= 0);
+    for (const name of names) {
+      // best effort: a leftover old version is harmless (the next process's first prune lists it)
+      await this.os.delete(name).catch(() => undefined);
+      await this.jsm.streams.purge(this.stream, { filter: metaSubject(this.bucket, name) }).catch(() => undefined);
     }
+    this.prunedUpTo = upTo;
   }
 }
