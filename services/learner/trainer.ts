@@ -232,7 +232,7 @@ export class Trainer {
     // Once this process stored a version, a newer one is always put (a leftover of that version, if any, is replaced).
     const last = this.lastStored;
     const known = last ? (last.version === w.version ? last : null) : await weights.info(w.version);
-    if (known?.sha256 !== w.sha256) await weights.put(w.version, bytes, { step: String(learner.step) });
+    if (known?.sha256 !== w.sha256) await weights.put(w.version, bytes, { step: String(learner.step) }, w.sha256);
     this.lastStored = w;
     return w;
   }

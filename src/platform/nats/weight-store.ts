@@ -107,11 +107,14 @@ export class WeightStore {
     }
   }
 
-  /** Stores bytes as version; replaces an existing object of the same version. */
-  async put(version: number, bytes: Uint8Array, meta: Record<string, string> = {}): Promise<WeightInfo> {
+  /**
+   * Stores bytes as version; replaces an existing object of the same version. `sha256`: the bytes' hex digest when the
+   * caller has it already (not checked here: get() verifies what it reads against it).
+   */
+  async put(version: number, bytes: Uint8Array, meta: Record<string, string> = {}, sha256 = sha256Hex(bytes)): Promise<WeightInfo> {
     checkVersion(version);
     const name = runNames(this.runId).weightsObject(version);
-    const sha = sha256Hex(bytes);
+    const sha = sha256;
     let info: ObjectInfo;
     try {
       info = await this.os.putBlob(
