@@ -8,7 +8,12 @@ import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 export const LearnerFailpoint = {
   /** Optimizer step applied in memory; nothing persisted yet. */
   afterStep: 'learner.after-step',
-  /** Checkpoint (weights, moments, trained ids, outbox) written; weights not yet published. */
+  /**
+   * Weights object put in the object store, not announced; the checkpoint is written alongside and may not be done
+   * yet (a restart then retrains the step and replaces the object).
+   */
+  afterWeightsStored: 'learner.after-weights-stored',
+  /** Checkpoint (weights, moments, trained ids, outbox) and weights object written; the version not yet announced. */
   afterCheckpoint: 'learner.after-checkpoint',
   /** Weights put in the object store and announced; feedback not yet published. */
   afterWeights: 'learner.after-weights',

@@ -44,7 +44,9 @@ export function learnerHandlers(trainer: Trainer, metrics: EventEmitter, runId: 
   return {
     step: unary(async (req) => {
       const outcome = await trainer.step(req.trajectories);
-      if (req.publishWeights) await trainer.publishWeights();
+      // In the step queue: a step queued behind this one must not have advanced the version before it is stored and
+      // announced (a version is announced only once its checkpoint exists).
+      if (req.publishWeights) await trainer.exclusive(() => trainer.publishWeights());
       return { step: outcome.step, policyVersion: outcome.policyVersion, metrics: outcome.metrics, used: outcome.used.length, droppedStale: outcome.droppedStale.length };
     }, { validate: (req) => validateStep(req, trainer) }),
     getState: unary(async () => ({

@@ -22,6 +22,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const policy = await loadPolicy(cfg.student.model);
   const learner = new Learner(policy.model, learnerOptionsFor(rt.run, policy.tokenizer.padId));
   const store = new LearnerStateStore(runDir(rt.runId));
+  if (await store.recover()) rt.log(`put back the checkpoint an interrupted save had set aside (${store.dir})`);
   if (store.exists()) {
     await store.restore(learner);
     rt.log(`resumed from ${store.dir} at step ${learner.step} (policy v${learner.policyVersion}, ${store.trained.size} trained ids)`);

@@ -3,7 +3,7 @@
 // the step's feedback and metrics messages not yet confirmed by NATS, re-published by a restarted learner.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
+import { loadCheckpoint, recoverCheckpoint, saveCheckpoint } from '../../src/engine/checkpoint.ts';
 import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import type { NamedTensors } from '../../src/engine/index.ts';
 import type { Learner } from '../../src/actors/index.ts';
@@ -35,6 +35,14 @@ export class LearnerStateStore {
 
   constructor(runDir: string) {
     this.dir = path.join(runDir, 'checkpoints', 'latest');
+  }
+
+  /**
+   * Puts back the previous checkpoint when a save was killed between its two renames (`latest` missing, the previous
+   * one set aside): without it the learner would start over at step 0 and train its trajectories again.
+   */
+  recover(): Promise<boolean> {
+    return recoverCheckpoint(this.dir);
   }
 
   exists(): boolean {

@@ -110,10 +110,15 @@ export class Trainer {
       // The checkpoint goes to disk while the weights object goes to the object store. Rollout workers only ever load
       // an announced version, and the announcement waits for both, so a learner that dies in between leaves at most an
       // unannounced object, which its retrained version replaces (storeWeights compares the bytes' sha256).
-      const [, stored] = await Promise.all([
-        this.saveCheckpoints(weights),
-        publishing ? this.again('store weights', () => this.storeWeights(weights)) : undefined,
+      // Both branches finish before the step goes on, also when one fails: a write still running would race the next
+      // step's (its folder's atomic rename, the remembered version).
+      const [saved, storing] = await Promise.allSettled([
+        this.saveCheckpoints(weights, learner.step),
+        publishing ? this.again('store weights', () => this.storeWeights(weights)).then((w) => { this.fail(LearnerFailpoint.afterWeightsStored, learner.step); return w; }) : undefined,
       ]);
+      if (saved.status === 'rejected') throw saved.reason;
+      if (storing.status === 'rejected') throw storing.reason;
+      const stored = storing.value;
       this.fail(LearnerFailpoint.afterCheckpoint, learner.step);
       // The step is persisted (its ids count as trained): what follows must reach NATS even across a broker outage.
       // Every publish is deduplicated by its Nats-Msg-Id, so repeating one is safe.
@@ -205,12 +210,12 @@ export class Trainer {
     return { heldout_accuracy: h.measure() };
   }
 
-  /** The step's checkpoint, and every `checkpointEvery` steps a kept copy of it. */
-  private async saveCheckpoints(weights: NamedTensors): Promise<void> {
+  /** Step `step`'s checkpoint, and every `checkpointEvery` steps a kept copy of it. */
+  private async saveCheckpoints(weights: NamedTensors, step: number): Promise<void> {
     const { learner, store, tokenizer, checkpointEvery } = this.deps;
     await store.save(learner, tokenizer, store.dir, weights);
-    if (checkpointEvery > 0 && learner.step % checkpointEvery === 0) {
-      await store.save(learner, tokenizer, path.join(path.dirname(store.dir), `step-${learner.step}`), weights);
+    if (checkpointEvery > 0 && step % checkpointEvery === 0) {
+      await store.save(learner, tokenizer, path.join(path.dirname(store.dir), `step-${step}`), weights);
     }
   }
 

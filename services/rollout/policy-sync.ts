@@ -1,17 +1,25 @@
 // Keeps a rollout worker's student weights current: loads the initial checkpoint, then follows the run's
 // weights announcements and swaps in each newer version from the object store (never mid-sequence: generation
 // is synchronous, so a swap happens between groups). Only announced versions are served.
-import { DeliverPolicy, type JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { decodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { Policy } from '../../src/actors/index.ts';
 import { WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
 import { runNames, WeightStore } from '../../src/platform/nats/index.ts';
+import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 
 export interface PolicySync {
   policy: Policy;
   /** Resolves once the worker serves at least `version`. */
   waitFor(version: number, signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The run's last weights announcement, or null when none was made. */
+export async function lastAnnouncement(jsm: JetStreamManager, runId: string): Promise<WeightsAnnouncement | null> {
+  const { stream, subject } = runNames(runId).stages.weights;
+  const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return m ? WeightsAnnouncement.decode(m.data) : null;
 }
 
 /** `pollMs`: how often the last announcement is read besides the subscription (the safety net below). */
@@ -26,15 +34,20 @@ export async function startPolicySync(
 
   // Swaps run one at a time; a failed one does not block the next.
   let swapping: Promise<void> = Promise.resolve();
-  function apply(version: number): Promise<void> {
-    const next = swapping.then(() => swapTo(version));
+  function apply(a: Pick<WeightsAnnouncement, 'version' | 'sha256'>): Promise<void> {
+    const next = swapping.then(() => swapTo(a));
     swapping = next.catch(() => undefined);
     return next;
   }
-  async function swapTo(version: number): Promise<void> {
+  async function swapTo({ version, sha256 }: Pick<WeightsAnnouncement, 'version' | 'sha256'>): Promise<void> {
     if (version <= policy.version) return;
     const t0 = performance.now();
-    const { bytes } = await store.get(version);
+    const { bytes, info } = await store.get(version);
+    // The object must hold the bytes the learner announced (never an object a learner stored and died before
+    // checkpointing, even under an announced version number).
+    if (sha256 !== '' && info.sha256 !== sha256) {
+      throw new RlmeshError(ErrorCategory.data, `weights v${version}: stored sha256 ${info.sha256} is not the announced ${sha256}`, { field: 'sha256' });
+    }
     const { tensors } = decodeSafetensors(bytes, names.weightsObject(version));
     policy.model.loadWeights(tensors);
     policy.version = version;
@@ -49,11 +62,8 @@ export async function startPolicySync(
   // checkpoint), never an object a learner stored and then died before checkpointing.
   const jsm = await js.jetstreamManager();
   const poll = setInterval(() => {
-    void jsm.streams.getMessage(names.stages.weights.stream, { last_by_subj: names.stages.weights.subject })
-      .then((m) => {
-        const version = m ? WeightsAnnouncement.decode(m.data).version : 0;
-        return version > policy.version ? apply(version) : undefined;
-      })
+    void lastAnnouncement(jsm, runId)
+      .then((a) => (a && a.version > policy.version ? apply(a) : undefined))
       .catch((e: unknown) => log(`weights: poll failed: ${e instanceof Error ? e.message : String(e)}`));
   }, pollMs);
   poll.unref();
@@ -68,7 +78,7 @@ export async function startPolicySync(
         messages = iter;
         for await (const m of iter) {
           try {
-            await apply(WeightsAnnouncement.decode(m.data).version);
+            await apply(WeightsAnnouncement.decode(m.data));
           } catch (e) {
             log(`weights: ignoring announcement: ${e instanceof Error ? e.message : String(e)}`);
           }

@@ -41,18 +41,20 @@ export function rewardTrajectories(trajs: Trajectory[], weights: Record<string, 
 }
 
 /**
- * The most steps a loop may take for this run: unbounded at a constant learning rate; the run's `learner.steps` when
- * the rate decays (the schedule ends there: past it there is no rate to train at).
+ * The most steps a loop may take for this run: its `learner.steps` when the learning rate decays to 0 there (past it
+ * the schedule gives a rate of 0, which the optimizer refuses); unbounded otherwise (a constant rate, or a decay that
+ * stops at `min_lr_ratio` > 0 and stays there).
  */
 export function maxLoopSteps(run: CompiledRunConfig): number {
-  return run.config.learner.lr_schedule === 'constant' ? Infinity : run.config.learner.steps;
+  const l = run.config.learner;
+  return l.lr_schedule !== 'constant' && l.min_lr_ratio === 0 ? l.steps : Infinity;
 }
 
 export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const { run, student, teacher } = opts;
   const cfg = run.config;
   if (opts.steps > maxLoopSteps(run)) {
-    throw invalidField('steps', `${opts.steps} is past learner.steps (${cfg.learner.steps}), where the ${cfg.learner.lr_schedule} learning-rate schedule ends`);
+    throw invalidField('steps', `${opts.steps} is past learner.steps (${cfg.learner.steps}), where the ${cfg.learner.lr_schedule} learning rate reaches 0`);
   }
   const learner = new Learner(student.model, learnerOptionsFor(run, student.tokenizer.padId));
   const curriculum = run.createCurriculum();

@@ -3,9 +3,10 @@
 //
 // Save writes everything into a sibling temp folder, fsyncs it, then swaps it in with rename(2): readers see
 // the old checkpoint or the new one, never a half-written one (an existing folder is moved aside first and
-// removed after the swap, so a crash in between leaves `<dir>.old-*` next to the new folder, not a loss).
+// removed after the swap, so a crash in between leaves `<dir>.old-*` next to the new folder, not a loss;
+// recoverCheckpoint puts it back when the crash came between the two renames).
 import { randomBytes } from 'node:crypto';
-import { access, mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCategory, RlmeshError } from '../errors.ts';
 import type { LlamaConfig } from './config.ts';
@@ -81,6 +82,7 @@ function assertAllFinite(name: string, data: Float32Array, fail: (name: string, 
  */
 async function writeAllDurable(files: ReadonlyArray<readonly [string, string | Uint8Array]>): Promise<void> {
   const handles: FileHandle[] = [];
+  let failure: unknown;
   try {
     for (const [file, data] of files) {
       const fh = await open(file, 'w');
@@ -88,9 +90,14 @@ async function writeAllDurable(files: ReadonlyArray<readonly [string, string | U
       await fh.writeFile(data);
     }
     await Promise.all(handles.map((fh) => fh.sync()));
-  } finally {
-    await Promise.all(handles.map((fh) => fh.close()));
+  } catch (e) {
+    failure = e;
   }
+  // Every handle is closed; a close error is reported only when nothing failed before it.
+  const closed = await Promise.allSettled(handles.map((fh) => fh.close()));
+  if (failure !== undefined) throw failure;
+  const closeError = closed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (closeError) throw closeError.reason;
 }
 
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + '\n';
@@ -134,6 +141,32 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * Puts back the checkpoint a save set aside when it was interrupted between its two renames: `dir` is missing and
+ * `<dir>.old-*` holds the previous, complete checkpoint (the newest such folder is used). Set-aside folders next to
+ * an existing `dir` (a save interrupted after its swap) are removed. Returns whether a checkpoint was put back.
+ */
+export async function recoverCheckpoint(dir: string): Promise<boolean> {
+  const target = path.resolve(dir);
+  const prefix = `${path.basename(target)}.old-`;
+  let names: string[];
+  try {
+    names = (await readdir(path.dirname(target))).filter((n) => n.startsWith(prefix));
+  } catch {
+    return false; // no parent folder: nothing was ever saved here
+  }
+  if (names.length === 0) return false;
+  const aside = await Promise.all(names.map(async (n) => ({ p: path.join(path.dirname(target), n), mtime: (await stat(path.join(path.dirname(target), n))).mtimeMs })));
+  aside.sort((a, b) => b.mtime - a.mtime);
+  let restored = false;
+  if (!(await exists(target))) {
+    await rename(aside.shift()!.p, target);
+    restored = true;
+  }
+  for (const a of aside) await rm(a.p, { recursive: true, force: true });
+  return restored;
 }
 
 async function readBytes(file: string): Promise<Buffer> {

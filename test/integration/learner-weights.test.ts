@@ -1,7 +1,8 @@
 // How a learner's weights reach rollout workers, against the real NATS: the trainer stores a version's object and
 // announces it; a same-version object with other bytes (left by a learner that died before its checkpoint) is
-// replaced, identical bytes are not stored twice; a rollout worker's PolicySync serves announced versions only, also
-// through its polling safety net.
+// replaced, identical bytes are not stored twice (also by a new process); a rollout worker's PolicySync serves
+// announced versions only (its polling safety net reads announcements, and an object whose sha256 is not the
+// announced one is refused).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
 import { publishProto, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
 import { LearnerStateStore } from '../../services/learner/state-store.ts';
 import { Trainer } from '../../services/learner/trainer.ts';
-import { startPolicySync } from '../../services/rollout/policy-sync.ts';
+import { lastAnnouncement, startPolicySync } from '../../services/rollout/policy-sync.ts';
 import { useSharedNats } from '../fixtures/nats-session.ts';
 
 const nats = useSharedNats('rlmesh-test-learner-weights');
@@ -36,7 +37,7 @@ async function announced(subject: string, stream: string): Promise<WeightsAnnoun
   return out;
 }
 
-test('the trainer replaces a same-version object with other bytes, stores identical bytes once, and announces after storing', async () => {
+test('the trainer replaces a same-version object with other bytes, stores identical bytes once, and announces what it stored', async () => {
   await initBackend('wasm');
   const names = await nats.newRun('lw');
   const runId = names.runId;
@@ -65,6 +66,10 @@ test('the trainer replaces a same-version object with other bytes, stores identi
     await trainer.publishWeights(); // the same bytes again: no second put
     const second = await weights.latest();
     assert.equal(second?.mtime, first?.mtime, 'identical bytes are not stored again');
+    // a restarted learner (a new Trainer) re-announcing its checkpoint asks the store and finds the same bytes
+    const restarted = new Trainer({ ...trainer.deps, weights: await WeightStore.open(nats.js, runId) });
+    await restarted.publishWeights();
+    assert.equal((await weights.latest())?.mtime, first?.mtime, 'a new process does not store identical bytes again');
 
     const all = await announced(names.stages.weights.subject, names.stages.weights.stream);
     assert.ok(all.length >= 1);
@@ -75,12 +80,17 @@ test('the trainer replaces a same-version object with other bytes, stores identi
   }
 });
 
-test('PolicySync serves announced versions only: an unannounced newer object is not loaded by its poll', async () => {
+test('PolicySync serves announced versions only: its poll skips an unannounced object, an object with another sha256 is refused', async () => {
   await initBackend('wasm');
   const names = await nats.newRun('lw-sync');
   const runId = names.runId;
   const policy = await loadPolicy('models/student');
-  const sync = await startPolicySync(nats.js, runId, policy, () => undefined, undefined, 100);
+  const logs: string[] = [];
+  assert.equal(await lastAnnouncement(nats.jsm, runId), null, 'no announcement yet');
+  const sync = await startPolicySync(nats.js, runId, policy, (m) => logs.push(m), undefined, 100);
+  const announce = (version: number, sha256: string, size: number) => publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, {
+    runId, version, step: version, bucket: names.weightsBucket, objectName: names.weightsObject(version), sha256, sizeBytes: size,
+  }, { msgId: `weights-v${version}-${sha256.slice(0, 8)}` });
   try {
     const weights = await WeightStore.open(nats.js, runId);
     const bytes = encodeSafetensors(policy.model.toWeights());
@@ -88,11 +98,18 @@ test('PolicySync serves announced versions only: an unannounced newer object is 
     await new Promise((r) => setTimeout(r, 600)); // several polls
     assert.equal(policy.version, 0, 'an object without an announcement is not served');
 
-    await publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, {
-      runId, version: 2, step: 2, bucket: names.weightsBucket, objectName: names.weightsObject(2), sha256: sha256Hex(bytes), sizeBytes: bytes.length,
-    }, { msgId: 'weights-v2' });
+    // an announcement naming other bytes than the object holds is refused: the worker keeps its version
+    await announce(2, 'ab'.repeat(32), bytes.length);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(policy.version, 0);
+    assert.ok(logs.some((l) => /stored sha256 [0-9a-f]{64} is not the announced abab/.test(l)), logs.join('\n'));
+
+    await announce(2, sha256Hex(bytes), bytes.length);
     await sync.waitFor(2, AbortSignal.timeout(10_000));
     assert.equal(policy.version, 2);
+    assert.equal((await lastAnnouncement(nats.jsm, runId))?.sha256, sha256Hex(bytes), 'the poll reads the last announcement');
+    // the poll reports the refused object too; nothing else failed it (a wrong stream or subject would, every time)
+    assert.deepEqual(logs.filter((l) => /poll failed/.test(l) && !/is not the announced/.test(l)), [], 'every other poll succeeded');
   } finally {
     await sync.stop();
     policy.model.dispose();

@@ -17,7 +17,7 @@ export interface CompareRow {
   objective: string;
   reached: boolean;
   steps: number;
-  /** the steps this config could run: --max-steps, or its learner.steps when its learning rate decays (the schedule ends there) */
+  /** the steps this config could run: --max-steps, or its learner.steps when its learning rate decays to 0 there */
   maxSteps: number;
   rolloutTokens: number;
   accuracyCurve: Array<{ step: number; accuracy: number }>;
@@ -80,7 +80,7 @@ export const compare: Command = {
       console.log(`${r.config.padEnd(32)}${r.mode.padEnd(10)}${r.objective.padEnd(17)}${String(r.reached).padEnd(9)}${String(r.steps).padEnd(7)}${String(r.rolloutTokens).padEnd(16)}${last.toFixed(3)}`);
     }
     for (const r of rows) {
-      if (!r.reached && r.maxSteps < maxSteps) console.log(`${r.config}: stopped at its learner.steps (${r.maxSteps}), where its learning-rate schedule ends`);
+      if (!r.reached && r.maxSteps < maxSteps) console.log(`${r.config}: stopped at its learner.steps (${r.maxSteps}), where its learning rate reaches 0`);
     }
     const [a, b] = rows;
     const name = (r: CompareRow) => `${r.mode}/${r.objective}`;

@@ -73,8 +73,8 @@ export class WeightStore {
   private readonly runId: string;
   private readonly chunkBytes: number;
   private readonly keep: number;
-  /** Versions <= this were deleted by this process's last prune (undefined: none yet). */
-  private prunedUpTo: number | undefined;
+  /** Versions known to be stored, for pruning (undefined until the first prune lists the bucket). */
+  private stored: Set<number> | undefined;
 
   private constructor(os: ObjectStore, jsm: JetStreamManager, runId: string, bucket: string, chunkBytes: number, keep: number) {
     this.os = os;
@@ -125,6 +125,7 @@ export class WeightStore {
     } catch (err) {
       throw transport(`storing ${name} in ${this.bucket}`, err);
     }
+    this.stored?.add(version);
     if (this.keep > 0) await this.prune(version - this.keep);
     return { version, name, bucket: this.bucket, size: info.size, sha256: sha, chunks: info.chunks, meta, mtime: info.mtime };
   }
@@ -210,20 +211,23 @@ export class WeightStore {
 
   /**
    * Deletes versions <= upTo, meta records included (a deleted object's marker would otherwise stay forever). The
-   * first prune lists the bucket (versions an earlier process left); later ones delete the versions since the last
-   * prune by name, without listing.
+   * first prune lists the bucket (versions an earlier process left); later ones delete only the versions known to be
+   * stored (that listing and this process's puts), without listing again. A version whose delete failed stays known
+   * (unless it is gone) and is tried again by the next prune.
    */
   private async prune(upTo: number): Promise<void> {
-    const from = this.prunedUpTo;
-    if (from !== undefined && upTo <= from) return;
-    const names = from === undefined
-      ? (await this.list()).filter((w) => w.version <= upTo).map((w) => w.name)
-      : Array.from({ length: upTo - from }, (_, i) => runNames(this.runId).weightsObject(from + 1 + i)).filter((_, i) => from + 1 + i >= 0);
-    for (const name of names) {
-      // best effort: a leftover old version is harmless (the next process's first prune lists it)
-      await this.os.delete(name).catch(() => undefined);
-      await this.jsm.streams.purge(this.stream, { filter: metaSubject(this.bucket, name) }).catch(() => undefined);
+    if (this.stored === undefined) this.stored = new Set((await this.list()).map((w) => w.version));
+    for (const version of [...this.stored].filter((v) => v <= upTo).sort((a, b) => a - b)) {
+      const name = runNames(this.runId).weightsObject(version);
+      try {
+        await this.os.delete(name);
+        await this.jsm.streams.purge(this.stream, { filter: metaSubject(this.bucket, name) });
+        this.stored.delete(version);
+      } catch {
+        // best effort: a leftover old version is harmless; one that is gone already is forgotten
+        if ((await this.info(version).catch(() => undefined)) === null) this.stored.delete(version);
+      }
     }
-    this.prunedUpTo = upTo;
   }
+
 }

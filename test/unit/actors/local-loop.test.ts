@@ -17,10 +17,12 @@ const tiny = (schedule: string, steps: number) => ({
   objective: { name: 'grpo', params: {} },
 });
 
-test('maxLoopSteps: unbounded at a constant rate, learner.steps when the rate decays', () => {
+test('maxLoopSteps: learner.steps when the rate decays to 0 there, unbounded otherwise', () => {
   assert.equal(maxLoopSteps(compileRunConfig(tiny('constant', 3))), Infinity);
   assert.equal(maxLoopSteps(compileRunConfig(tiny('cosine', 3))), 3);
   assert.equal(maxLoopSteps(compileRunConfig(tiny('linear', 5))), 5);
+  const floor = tiny('cosine', 3);
+  assert.equal(maxLoopSteps(compileRunConfig({ ...floor, learner: { ...floor.learner, min_lr_ratio: 0.1 } })), Infinity);
 });
 
 test('runLocalLoop refuses steps past a decaying schedule, naming the field, before training', async () => {

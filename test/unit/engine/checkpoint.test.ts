@@ -2,10 +2,10 @@
 // refusals at load (truncated safetensors, shape vs config.json, missing tensor, NaN/Inf, bad JSON).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CheckpointFile, loadCheckpoint, saveCheckpoint, type Checkpoint } from '../../../src/engine/checkpoint.ts';
+import { CheckpointFile, loadCheckpoint, recoverCheckpoint, saveCheckpoint, type Checkpoint } from '../../../src/engine/checkpoint.ts';
 import { validateLlamaConfig, type LlamaConfig } from '../../../src/engine/config.ts';
 import { encodeSafetensors } from '../../../src/engine/safetensors.ts';
 import { CharTokenizer } from '../../../src/engine/tokenizer.ts';
@@ -120,6 +120,24 @@ test('saving over a checkpoint replaces it whole; a failed save leaves the old o
   back = await loadCheckpoint(dir);
   assert.deepEqual(Array.from(back.weights.get('model.norm.weight')!.data), Array.from(weightsFor(config, 1).get('model.norm.weight')!.data));
   assert.deepEqual(readdirSync(parent), ['ckpt']);
+});
+
+test('a save killed between its renames leaves the old checkpoint aside; recoverCheckpoint puts it back', async () => {
+  const parent = tmp();
+  const dir = path.join(parent, 'latest');
+  assert.equal(await recoverCheckpoint(dir), false, 'nothing saved: nothing to recover');
+  await saveCheckpoint(dir, sample(0));
+  assert.equal(await recoverCheckpoint(dir), false, 'a complete checkpoint stays as it is');
+  // the first rename of the next save happened, the second did not: only the set-aside folder is left
+  renameSync(dir, `${dir}.old-123-abcd`);
+  assert.equal(existsSync(dir), false);
+  assert.equal(await recoverCheckpoint(dir), true);
+  assert.equal((await loadCheckpoint(dir)).trainer?.step, 17, 'the previous checkpoint is back');
+  // killed after the swap, before the set-aside folder was removed: the leftover goes, the new checkpoint stays
+  await saveCheckpoint(`${dir}.old-9-ffff`, sample(1));
+  assert.equal(await recoverCheckpoint(dir), false);
+  assert.deepEqual(readdirSync(parent), ['latest']);
+  assert.equal((await loadCheckpoint(dir)).trainer?.step, 17);
 });
 
 /** Saves a good checkpoint, then replaces model.safetensors with `weights` written directly. */
