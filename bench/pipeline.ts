@@ -2,7 +2,7 @@
 // 2 workers vs 1, (3) weight publish -> all rollout workers serving, vs raw core-NATS transfer of the same bytes.
 // Every figure is a ratio against a reference measured in the same run; results are appended to PIPELINE-RESULTS.md.
 // Run: npm run bench:pipeline [-- --quick] [--only overhead,scaling,weights] [--rollout-workers 1,2] [--max-in-flight 4,8]
-// (the overhead runs take every combination of --rollout-workers and --max-in-flight)
+// [--overhead-rounds 3] (the overhead runs take every combination of --rollout-workers and --max-in-flight, once per round)
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { ErrorCategory, invalidField, RlmeshError } from '../src/errors.ts';
 import { ensureNats } from '../src/platform/process/index.ts';
 import { progressBar } from '../src/cli/progress.ts';
 import { cpuModel, gitCommit, type BenchRunShape } from './pipeline/actors.ts';
-import { measureDistributed, measureLocal, type DistributedRun } from './pipeline/overhead.ts';
+import { measureDistributed, measureLocal, type DistributedRun, type LocalRun } from './pipeline/overhead.ts';
 import { measureEngine, measureRollout } from './pipeline/rollout-scaling.ts';
 import { measureWeightSync, WEIGHT_SIZES, type SyncResult, type SyncSample } from './pipeline/weight-sync.ts';
 
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     groups: { type: 'string' },
     repeats: { type: 'string' },
+    'overhead-rounds': { type: 'string' },
     'rollout-workers': { type: 'string', default: '1,2' },
     'max-in-flight': { type: 'string', default: '4,8' },
   },
@@ -52,11 +53,13 @@ const IN_FLIGHT = values['max-in-flight'].split(',').map(Number);
 const ROLLOUT_WORKERS = values['rollout-workers'].split(',').map(Number);
 const GROUPS = Number(values.groups ?? (quick ? 16 : 256));
 const REPEATS = Number(values.repeats ?? (quick ? 1 : 3));
+/** rounds of the overhead runs (each: the in-process loop, then every combination once); the median ratio is reported */
+const OVERHEAD_ROUNDS = Number(values['overhead-rounds'] ?? (quick ? 1 : 3));
 const SYNC_WORKERS = 2;
 /** Flags as numbers a run can use; a bad one is refused naming the flag. */
 function checkFlags(): void {
   const checks: Array<[string, number]> = [
-    ['--groups', GROUPS], ['--repeats', REPEATS], ...ROLLOUT_WORKERS.map((w): [string, number] => ['--rollout-workers', w]), ...IN_FLIGHT.map((m): [string, number] => ['--max-in-flight', m]),
+    ['--groups', GROUPS], ['--repeats', REPEATS], ['--overhead-rounds', OVERHEAD_ROUNDS], ...ROLLOUT_WORKERS.map((w): [string, number] => ['--rollout-workers', w]), ...IN_FLIGHT.map((m): [string, number] => ['--max-in-flight', m]),
   ];
   for (const [flag, v] of checks) {
     if (!Number.isInteger(v) || v < 1) throw invalidField(flag, `must be a positive integer${flag === '--max-in-flight' ? ' (a comma-separated list)' : ''}, got ${String(v)}`);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
   const backend = await initBackend(undefined, () => {});
   const loadBefore = os.loadavg()[0]!;
   const nats = await ensureNats(process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222', log);
-  const total = (only.has('overhead') ? (2 + IN_FLIGHT.length * ROLLOUT_WORKERS.length) * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
+  const total = (only.has('overhead') ? (1 + OVERHEAD_ROUNDS * (1 + IN_FLIGHT.length * ROLLOUT_WORKERS.length)) * shape.steps : 0) + (only.has('scaling') ? 2 * GROUPS : 0) + (only.has('weights') ? WEIGHT_SIZES.length * REPEATS : 0);
   const bar = progressBar('bench:pipeline', total, ['phase']);
   let base = 0;
   const phase = (name: string, units: number) => {
@@ -91,25 +94,35 @@ async function main(): Promise<void> {
   const out = (l: string) => lines.push(l);
   try {
     if (only.has('overhead')) {
-      // The in-process reference runs before and after the distributed runs; their mean is the reference, and
-      // their spread shows how much the machine's load moved meanwhile.
-      const before = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
-      const dists: DistributedRun[] = [];
+      // Rounds: the in-process reference, then one distributed run of each combination; a last in-process run closes
+      // the series. The reference is the median of the in-process runs (their spread shows how much the machine's
+      // load moved meanwhile); each combination's ratio is the median of its rounds (single runs vary by +-0.05).
       const combos = ROLLOUT_WORKERS.flatMap((w) => IN_FLIGHT.map((m) => ({ ...shape, rolloutWorkers: w, maxInFlight: m })));
-      for (const c of combos) dists.push(await measureDistributed(c, nats.url, FROM_STEP, phase(`distributed, ${c.rolloutWorkers} rollout, ${c.maxInFlight} in flight`, shape.steps)));
-      const after = await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps));
-      const reference = (before.stepsPerSecond + after.stepsPerSecond) / 2;
-      out(`1. pipeline overhead (OPD, batch ${shape.batchSize} = ${shape.batchSize / shape.groupSize} groups of ${shape.groupSize}, max_new_tokens ${shape.maxNewTokens}, ${shape.steps} steps, rate from step ${FROM_STEP} to the last)`);
-      for (const [label, l] of [['before', before], ['after', after]] as const) {
-        out(`   in-process runLocalLoop (${label}): ${f2(l.stepsPerSecond)} steps/s (steps ${l.fromStep}-${l.toStep} in ${f1(l.seconds)} s; ${f1(l.tokensPerTrajectory)} completion tokens/trajectory; got ${f2(l.cores)} cores)`);
+      const locals: LocalRun[] = [];
+      const dists: DistributedRun[][] = combos.map(() => []);
+      for (let round = 0; round < OVERHEAD_ROUNDS; round++) {
+        locals.push(await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps)));
+        for (const [i, c] of combos.entries()) {
+          dists[i]!.push(await measureDistributed(c, nats.url, FROM_STEP, phase(`distributed, ${c.rolloutWorkers} rollout, ${c.maxInFlight} in flight, round ${round + 1}`, shape.steps)));
+        }
       }
+      locals.push(await measureLocal(shape, FROM_STEP, phase('in-process loop', shape.steps)));
+      const reference = median(locals.map((l) => l.stepsPerSecond));
+      out(`1. pipeline overhead (OPD, batch ${shape.batchSize} = ${shape.batchSize / shape.groupSize} groups of ${shape.groupSize}, max_new_tokens ${shape.maxNewTokens}, ${shape.steps} steps, rate from step ${FROM_STEP} to the last; ${OVERHEAD_ROUNDS} round${OVERHEAD_ROUNDS > 1 ? 's' : ''})`);
+      for (const [i, l] of locals.entries()) {
+        out(`   in-process runLocalLoop (run ${i + 1}): ${f2(l.stepsPerSecond)} steps/s (steps ${l.fromStep}-${l.toStep} in ${f1(l.seconds)} s; ${f1(l.tokensPerTrajectory)} completion tokens/trajectory; got ${f2(l.cores)} cores)`);
+      }
+      out(`   reference (median of the in-process runs): ${f2(reference)} steps/s`);
       combos.forEach((c, i) => {
-        const d = dists[i]!;
-        const ratio = d.stepsPerSecond / reference;
-        out(`   distributed, max_in_flight ${c.maxInFlight} groups (gateway --spawn-actors: verifier, teacher, learner, ${c.rolloutWorkers} rollout): ${f2(d.stepsPerSecond)} steps/s (steps ${d.fromStep}-${d.toStep} in ${f1(d.seconds)} s; ${f1(d.tokensPerTrajectory)} completion tokens/trajectory)`);
-        out(`     busy (span time in the window / window, summed over processes): ${Object.entries(d.busy).map(([k, v]) => `${k} ${f2(v)}`).join(', ')}`);
-        out(`     dropped stale: ${d.droppedStaleTrajectories} of ${d.trainedTrajectories + d.droppedStaleTrajectories} trajectories (${d.accounting.droppedStale ?? 0} groups); groups dispatched ${d.accounting.dispatched ?? 0}, trained ${d.accounting.completed ?? 0}`);
-        out(`     ratio distributed / in-process: ${f2(ratio)} (target >= ${TARGET_OVERHEAD}: ${verdict(ratio >= TARGET_OVERHEAD)})`);
+        const runs = dists[i]!;
+        const ratios = runs.map((d) => d.stepsPerSecond / reference);
+        const ratio = median(ratios);
+        out(`   distributed, max_in_flight ${c.maxInFlight} groups (gateway --spawn-actors: verifier, teacher, learner, ${c.rolloutWorkers} rollout): ${runs.map((d) => f2(d.stepsPerSecond)).join(' / ')} steps/s (${f1(median(runs.map((d) => d.tokensPerTrajectory)))} completion tokens/trajectory)`);
+        out(`     busy (span time in the window / window, summed over processes; median of the rounds): ${Object.keys(runs[0]!.busy).map((k) => `${k} ${f2(median(runs.map((d) => d.busy[k] ?? 0)))}`).join(', ')}`);
+        const stale = runs.reduce((a, d) => a + d.droppedStaleTrajectories, 0);
+        const seen = runs.reduce((a, d) => a + d.trainedTrajectories + d.droppedStaleTrajectories, 0);
+        out(`     dropped stale: ${stale} of ${seen} trajectories in all rounds; groups dispatched ${runs.map((d) => d.accounting.dispatched ?? 0).join(' / ')}, trained ${runs.map((d) => d.accounting.completed ?? 0).join(' / ')}`);
+        out(`     ratio distributed / in-process: ${f2(ratio)} (rounds ${ratios.map(f2).join(' / ')}; target >= ${TARGET_OVERHEAD}: ${verdict(ratio >= TARGET_OVERHEAD)})`);
       });
     }
     if (only.has('scaling')) {
