@@ -99,7 +99,7 @@ export class Learner {
         const lsm = this.model.logSoftmax(c.inputs, c.attention); // [B, L, V]
         const out = computeLoss(this.options.objectives, {
           studentLogprobs: pickTokens(lsm, c.targets),
-          studentLogprobsFull: this.needs.full ? lsm : undefined,
+          studentLogprobsFull: lsm, // computed anyway; entropy bonuses and entropy controls differentiate through it
           mask: c.mask,
           samplingLogprobs: c.samplingLogprobs,
           teacherLogprobs: c.teacherLogprobs,

@@ -1,0 +1,50 @@
+// The learner gives every objective what it differentiates: GRPO with an entropy bonus, and the entropy controls
+// that regularise the student's full distribution (SIREN, CEEH), train a step on sampled trajectories. (The
+// student's full log-probs once reached the objective only when the teacher's full distribution was needed, so
+// these configs refused every batch with "needs batch.studentLogprobsFull".)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend } from '../../../src/engine/index.ts';
+import { compileRunConfig } from '../../../src/config/index.ts';
+import { Learner, learnerOptionsFor, loadPolicy, rewardTrajectories, rolloutGroups, type RolloutRequest } from '../../../src/actors/index.ts';
+import { listTasks, toTaskSpec } from '../../../src/tasks/index.ts';
+import type { TaskSpec } from '../../../src/generated/rlmesh/v1/common.ts';
+
+const base = {
+  run_id: 'learner-objectives', mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+  rollout: { group_size: 4, sampling: { temperature: 1.0, max_new_tokens: 12 } },
+  learner: { steps: 2, batch_size: 8, lr: 1e-4 },
+};
+
+const cases: Array<[string, Record<string, unknown>]> = [
+  ['grpo with an entropy bonus', { objective: { name: 'grpo', params: { entropy_coef: 0.01 } } }],
+  ['grpo + SIREN entropy control', { objective: { name: 'grpo', params: {} }, entropy_control: { name: 'siren', params: {} } }],
+  ['grpo + CEEH entropy control', { objective: { name: 'grpo', params: {} }, entropy_control: { name: 'ceeh', params: {} } }],
+];
+
+for (const [name, over] of cases) {
+  test(`${name}: the learner trains a step and the weights move`, async () => {
+    await initBackend('wasm');
+    const run = compileRunConfig({ ...base, ...over });
+    const policy = await loadPolicy('models/student');
+    try {
+      const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 3 }).map((t, i): RolloutRequest => ({
+        runId: run.config.run_id, groupId: `g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 4, workerId: 'test',
+        sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 5 },
+      }));
+      const groups = rolloutGroups(policy, requests);
+      for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+      const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
+      const before = policy.model.toWeights().get('model.norm.weight')!.data.slice();
+      const outcome = learner.trainStep(groups.flat());
+      assert.equal(outcome.used.length, 8);
+      assert.equal(outcome.rejected.length, 0);
+      assert.equal(learner.step, 1);
+      assert.ok(Number.isFinite(outcome.metrics.loss), `loss ${outcome.metrics.loss}`);
+      const after = policy.model.toWeights().get('model.norm.weight')!.data;
+      assert.ok(after.some((x, i) => x !== before[i]), 'the step changed the weights');
+    } finally {
+      policy.model.dispose();
+    }
+  });
+}
