@@ -2,9 +2,8 @@
 import { EventEmitter, on } from 'node:events';
 import path from 'node:path';
 import type { LearnerUpdateService, StepRequest } from '../../src/generated/rlmesh/v1/learner.ts';
-import type { MetricsEvent, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
+import type { MetricsEvent } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange, serverStream, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
-import { checkTrajectory } from '../../src/actors/index.ts';
 import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -13,20 +12,13 @@ export function validateStep(req: StepRequest, trainer: Trainer): void {
   const { learner } = trainer.deps;
   req.trajectories.forEach((t, i) => {
     check(t.trajectoryId.length > 0, `trajectories.${i}.trajectory_id`, 'must not be empty');
-    checkLength(t, learner.model.config.max_position_embeddings, `trajectories.${i}`);
     try {
-      checkTrajectory(t, learner.needs, learner.model.config.vocab_size);
+      learner.check(t);
     } catch (e) {
       const field = e instanceof RlmeshError && e.field ? e.field : 'trajectory';
       throw new RlmeshError(ErrorCategory.config, `trajectories.${i}.${field}: ${e instanceof Error ? e.message : String(e)}`, { field: `trajectories.${i}.${field}` });
     }
   });
-}
-
-/** prompt + completion must fit the model's positions (the engine would refuse the whole batch otherwise). */
-export function checkLength(t: Trajectory, maxPositions: number, field: string): void {
-  const len = t.promptTokenIds.length + t.completionTokenIds.length;
-  check(len <= maxPositions, field, `prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`);
 }
 
 /** A caller's checkpoint path, confined to the run's checkpoints folder (a remote caller never picks where we write). */
@@ -43,10 +35,8 @@ export function learnerHandlers(trainer: Trainer, metrics: EventEmitter, runId: 
   const { learner, store, tokenizer } = trainer.deps;
   return {
     step: unary(async (req) => {
-      const outcome = await trainer.step(req.trajectories);
-      // In the step queue: a step queued behind this one must not have advanced the version before it is stored and
-      // announced (a version is announced only once its checkpoint exists).
-      if (req.publishWeights) await trainer.exclusive(() => trainer.publishWeights());
+      // Published inside the step (after its checkpoint), before any step queued behind it advances the version.
+      const outcome = await trainer.step(req.trajectories, [], req.publishWeights);
       return { step: outcome.step, policyVersion: outcome.policyVersion, metrics: outcome.metrics, used: outcome.used.length, droppedStale: outcome.droppedStale.length };
     }, { validate: (req) => validateStep(req, trainer) }),
     getState: unary(async () => ({

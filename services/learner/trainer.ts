@@ -58,14 +58,17 @@ export class Trainer {
     return run;
   }
 
-  /** Queues one step; resolves with its outcome after the state is persisted and announced. */
-  step(trajectories: Trajectory[], spans: Array<SpanContext | undefined> = []): Promise<StepOutcome> {
-    const run = this.queue.then(() => this.runStep(trajectories, spans));
+  /**
+   * Queues one step; resolves with its outcome after the state is persisted and announced. `publishWeights`: store
+   * and announce this step's weights even when `publishEvery` would skip them (a gRPC Step asking for it).
+   */
+  step(trajectories: Trajectory[], spans: Array<SpanContext | undefined> = [], publishWeights = false): Promise<StepOutcome> {
+    const run = this.queue.then(() => this.runStep(trajectories, spans, publishWeights));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>): Promise<StepOutcome> {
+  private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>, publishWeights: boolean): Promise<StepOutcome> {
     const { learner, store, runId } = this.deps;
     // Messages of an earlier step that never reached NATS (a publish gave up) go out before anything newer.
     await this.flushOutbox();
@@ -79,6 +82,7 @@ export class Trainer {
         // Nothing trained (every trajectory stale or malformed): the stale groups' feedback still closes them.
         store.outbox.push(...this.feedbackEntries(outcome));
         await this.flushOutbox();
+        if (publishWeights) await this.again('publish weights', () => this.publishWeights());
         return outcome;
       }
       this.fail(LearnerFailpoint.afterStep, learner.step);
@@ -106,7 +110,7 @@ export class Trainer {
       // must already be on the feedback stream by then.
       store.outbox.push(...this.feedbackEntries(outcome), { kind: 'metrics', msgId: `learner-step-${learner.step}:metrics`, data: MetricsEvent.encode(event).finish() });
       const weights = learner.model.toWeights(); // read once: the checkpoint(s) and the weights object share it
-      const publishing = learner.step % this.deps.publishEvery === 0 || this.done;
+      const publishing = publishWeights || learner.step % this.deps.publishEvery === 0 || this.done;
       // The checkpoint goes to disk while the weights object goes to the object store. Rollout workers only ever load
       // an announced version, and the announcement waits for both, so a learner that dies in between leaves at most an
       // unannounced object, which its retrained version replaces (storeWeights compares the bytes' sha256).

@@ -8,7 +8,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, isPermanentError, runNames, TrajectoryBatchParts, type ConsumeLoop, type MessageContext, type TrajectoryParts } from '../../src/platform/nats/index.ts';
 import { recordError } from '../../src/platform/telemetry/index.ts';
-import { checkTrajectory, type Learner } from '../../src/actors/index.ts';
+import type { Learner } from '../../src/actors/index.ts';
 import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
 import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { GroupBatcher, type Pending } from './batcher.ts';
@@ -178,7 +178,7 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
 /** Why the learner cannot train on t (a data error naming the field), or undefined. */
 function ingestProblem(t: Trajectory, learner: Learner): unknown {
   try {
-    checkTrajectory(t, learner.needs, learner.model.config.vocab_size, learner.model.config.max_position_embeddings);
+    learner.check(t);
     return undefined;
   } catch (err) {
     return err;

@@ -51,7 +51,7 @@ function fail(t: Trajectory, field: string, message: string): RlmeshError {
  * What every stage that runs a model on a trajectory's tokens checks (teacher and learner): a non-empty prompt and
  * completion, every id in [0, vocab), and at most `maxPositions` tokens in all. Throws a data error naming the field.
  */
-export function checkTokens(t: Trajectory, vocab: number, maxPositions = Infinity): void {
+export function checkTokens(t: Trajectory, vocab: number, maxPositions: number): void {
   if (t.promptTokenIds.length === 0) throw fail(t, 'prompt_token_ids', 'must not be empty');
   if (t.completionTokenIds.length === 0) throw fail(t, 'completion_token_ids', 'must not be empty');
   const len = t.promptTokenIds.length + t.completionTokenIds.length;
@@ -64,7 +64,7 @@ export function checkTokens(t: Trajectory, vocab: number, maxPositions = Infinit
 }
 
 /** Validates the tokens (checkTokens) and the per-token arrays each trajectory must carry for `needs`. */
-export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number, maxPositions = Infinity): void {
+export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number, maxPositions: number): void {
   checkTokens(t, vocab, maxPositions);
   const C = t.completionTokenIds.length;
   if (t.samplingLogprobs.length !== C) throw fail(t, 'sampling_logprobs', `length ${t.samplingLogprobs.length} != completion length ${C}`);

@@ -1,5 +1,5 @@
 // Learner actor logic: staleness filter, objective, AdamW step, per-task feedback. No I/O.
-import { AdamW, CONSTANT_LR, learningRateAt, pickTokens, type AdamWOptions, type LlamaModel, type LrSchedule } from '../engine/index.ts';
+import { AdamW, CONSTANT_LR, learningRateAt, pickTokens, stepsWithRate, type AdamWOptions, type LlamaModel, type LrSchedule } from '../engine/index.ts';
 import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
 import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import type { CompiledRunConfig } from '../config/index.ts';
@@ -19,6 +19,16 @@ export interface LearnerOptions {
   padId: number;
 }
 
+const lrScheduleOf = (l: CompiledRunConfig['config']['learner']): LrSchedule => ({ name: l.lr_schedule, warmupSteps: l.warmup_steps, minRatio: l.min_lr_ratio });
+
+/**
+ * The most steps a run's learner can take: its `learner.steps` when the learning rate decays to 0 there (the
+ * optimizer refuses a rate of 0), unbounded otherwise (a constant rate, or a decay that stops at `min_lr_ratio` > 0).
+ */
+export function maxLoopSteps(run: CompiledRunConfig): number {
+  return stepsWithRate(run.config.learner.steps, lrScheduleOf(run.config.learner));
+}
+
 /** The learner options a compiled run config implies (one place for the config -> optimizer mapping). */
 export function learnerOptionsFor(run: CompiledRunConfig, padId: number): LearnerOptions {
   const l = run.config.learner;
@@ -27,7 +37,7 @@ export function learnerOptionsFor(run: CompiledRunConfig, padId: number): Learne
     objectives: run.objectives,
     objectiveParams: run.config.objective.params,
     optimizer: { lr: l.lr, beta1: l.betas[0], beta2: l.betas[1], eps: l.eps, weightDecay: l.weight_decay, maxGradNorm: l.grad_clip },
-    lrSchedule: { name: l.lr_schedule, warmupSteps: l.warmup_steps, minRatio: l.min_lr_ratio },
+    lrSchedule: lrScheduleOf(l),
     totalSteps: l.steps,
     maxStaleness: l.max_staleness,
     padId,
@@ -63,13 +73,19 @@ export class Learner {
     this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams);
   }
 
+  /** Whether this learner can train on t: its tokens fit the model and it carries what the objective needs (checkTrajectory). */
+  check(t: Trajectory): void {
+    const c = this.model.config;
+    checkTrajectory(t, this.needs, c.vocab_size, c.max_position_embeddings);
+  }
+
   /** Splits a candidate batch into usable, stale and malformed trajectories. */
   partition(trajs: readonly Trajectory[]) {
     const used: Trajectory[] = [], stale: Trajectory[] = [], rejected: StepOutcome['rejected'] = [];
     for (const t of trajs) {
       if (this.policyVersion - t.policyVersion > this.options.maxStaleness) { stale.push(t); continue; }
       try {
-        checkTrajectory(t, this.needs, this.model.config.vocab_size);
+        this.check(t);
         used.push(t);
       } catch (e) {
         rejected.push({ trajectory: t, reason: e instanceof Error ? e.message : String(e) });

@@ -4,7 +4,7 @@ import type { CompiledRunConfig } from '../config/index.ts';
 import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import { curriculumFeedback, filterStepMetrics } from '../curriculum/index.ts';
-import { Learner, learnerOptionsFor, taskFeedback } from './learner.ts';
+import { Learner, learnerOptionsFor, maxLoopSteps, taskFeedback } from './learner.ts';
 import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
 import type { Policy } from './policy.ts';
@@ -38,16 +38,6 @@ export function rewardTrajectories(trajs: Trajectory[], weights: Record<string, 
     const r = verifyCompletion(t.task as unknown as Task, t.completionText, options, t.completionTokenIds.length);
     t.reward = { total: r.total, components: r.components, correct: r.correct, parsedAnswer: r.parsedAnswer, reason: r.reason, formatOk: r.formatOk };
   }
-}
-
-/**
- * The most steps a loop may take for this run: its `learner.steps` when the learning rate decays to 0 there (past it
- * the schedule gives a rate of 0, which the optimizer refuses); unbounded otherwise (a constant rate, or a decay that
- * stops at `min_lr_ratio` > 0 and stays there).
- */
-export function maxLoopSteps(run: CompiledRunConfig): number {
-  const l = run.config.learner;
-  return l.lr_schedule !== 'constant' && l.min_lr_ratio === 0 ? l.steps : Infinity;
 }
 
 export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {

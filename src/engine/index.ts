@@ -11,7 +11,7 @@ export { validateLlamaConfig, headDim } from './config.ts';
 export { assertFinite } from './weights.ts';
 export { LlamaModel, pickTokens } from './model.ts';
 export { AdamW, compileAdamW } from './optimizer.ts';
-export { CONSTANT_LR, learningRateAt, type LrSchedule, type LrScheduleName } from './lr-schedule.ts';
+export { CONSTANT_LR, learningRateAt, stepsWithRate, type LrSchedule, type LrScheduleName } from './lr-schedule.ts';
 export { KVCache } from './kv-cache.ts';
 export { Prng } from './prng.ts';
 export { generate } from './sampler.ts';

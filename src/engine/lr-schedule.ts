@@ -12,6 +12,14 @@ export interface LrSchedule {
 
 export const CONSTANT_LR: LrSchedule = { name: 'constant', warmupSteps: 0, minRatio: 0 };
 
+/**
+ * How many steps of a run of `totalSteps` the schedule gives a rate > 0: all of them, except a decay to 0
+ * (`minRatio` 0), whose rate is 0 from step `totalSteps` on.
+ */
+export function stepsWithRate(totalSteps: number, s: LrSchedule): number {
+  return s.name !== 'constant' && s.minRatio === 0 ? totalSteps : Infinity;
+}
+
 /** The rate of step `step` (0-based) out of `totalSteps`; never 0 (the first decaying step is the base rate). */
 export function learningRateAt(base: number, step: number, totalSteps: number, s: LrSchedule = CONSTANT_LR): number {
   if (step < s.warmupSteps) return (base * (step + 1)) / s.warmupSteps;
