@@ -7,12 +7,12 @@ import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
-import { curriculumFeedback, restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
+import { curriculumFeedback, minPolicyVersionFor, restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
-import { minPolicyVersionFor } from './staleness.ts';
+
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
 export type RunState = (typeof RunState)[keyof typeof RunState];

@@ -29,3 +29,4 @@ export { horizonAt } from './horizon.ts';
 export { budgetAt } from './budget-schedule.ts';
 export { lengthLadder } from './entropy-gated-length.ts';
 export { DynamicSamplingFilter, filterStepMetrics, groupValues, keepGroup } from './dynamic-sampling.ts';
+export { minPolicyVersionFor, type StalenessInputs } from './staleness.ts';

@@ -5,7 +5,8 @@
 // `groupsPerStep` groups per learner batch, that is about floor(groupsAhead / groupsPerStep) steps after the learner's
 // current version. Asking the rollout worker for at least (that version - max_staleness) makes it wait for the
 // newer weights instead of sampling a group the learner would throw away (AReaL bounds staleness at admission the
-// same way). Pure arithmetic; the controller supplies the counts.
+// same way). Pure arithmetic next to the curriculum that picks the task (the learner's drop rule is Learner.partition); the
+// gateway's controller supplies the counts.
 
 export interface StalenessInputs {
   /** the learner's latest announced policy version */
@@ -15,8 +16,8 @@ export interface StalenessInputs {
   /** groups in one learner batch (CompiledRunConfig.groupsPerStep) */
   groupsPerStep: number;
   maxStaleness: number;
-  /** the learner announces weights every this many versions (learner.publish_every); default 1 */
-  publishEvery?: number;
+  /** the learner announces weights every this many versions (learner.publish_every, >= 1) */
+  publishEvery: number;
 }
 
 /**
@@ -24,8 +25,7 @@ export interface StalenessInputs {
  * announced (a rollout worker waiting for a later one would hold its group until the wait times out).
  */
 export function minPolicyVersionFor(i: StalenessInputs): number {
-  const stepsAhead = Math.floor(i.groupsAhead / Math.max(1, i.groupsPerStep));
-  const every = Math.max(1, i.publishEvery ?? 1);
-  const announced = Math.floor(i.learnerVersion / every) * every;
+  const stepsAhead = Math.floor(i.groupsAhead / i.groupsPerStep);
+  const announced = Math.floor(i.learnerVersion / i.publishEvery) * i.publishEvery;
   return Math.max(0, Math.min(announced, i.learnerVersion + stepsAhead - i.maxStaleness));
 }
