@@ -22,10 +22,19 @@ export async function lastAnnouncement(jsm: JetStreamManager, runId: string): Pr
   return m ? WeightsAnnouncement.decode(m.data) : null;
 }
 
-/** `pollMs`: how often the last announcement is read besides the subscription (the safety net below). */
-export async function startPolicySync(
-  js: JetStreamClient, runId: string, policy: Policy, log: (m: string) => void, onSwap?: (v: number, ms: number) => void, pollMs = 5000,
-): Promise<PolicySync> {
+export interface PolicySyncDeps {
+  js: JetStreamClient;
+  /** the worker's manager (the poll reads the last announcement through it) */
+  jsm: JetStreamManager;
+  runId: string;
+  policy: Policy;
+  log: (m: string) => void;
+  onSwap?: (v: number, ms: number) => void;
+  /** how often the last announcement is read besides the subscription (the safety net below); default 5000 ms */
+  pollMs?: number;
+}
+
+export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pollMs = 5000 }: PolicySyncDeps): Promise<PolicySync> {
   const names = runNames(runId);
   const store = await WeightStore.open(js, runId);
   const waiters: Array<{ version: number; resolve: () => void }> = [];
@@ -60,7 +69,6 @@ export async function startPolicySync(
   // Safety net: a subscription that stalls silently (no error, no end) must not pin an old version either. It reads
   // the last announcement, not the newest object: a version is served only once the learner announced it (after its
   // checkpoint), never an object a learner stored and then died before checkpointing.
-  const jsm = await js.jetstreamManager();
   const poll = setInterval(() => {
     void lastAnnouncement(jsm, runId)
       .then((a) => (a && a.version > policy.version ? apply(a) : undefined))

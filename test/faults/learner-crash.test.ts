@@ -12,9 +12,10 @@ import { connect } from '@nats-io/transport-node';
 import { loadCheckpoint } from '../../src/engine/checkpoint.ts';
 import { encodeSafetensors } from '../../src/engine/safetensors.ts';
 import { WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
-import { runNames, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
+import { sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
 import { LearnerFailpoint } from '../../services/learner/failpoints.ts';
 import { RunHarness } from '../e2e/harness.ts';
+import { storedAnnouncements } from '../fixtures/nats-session.ts';
 import { assertNothingLost } from '../e2e/run-checks.ts';
 
 const STEPS = 5;
@@ -31,15 +32,7 @@ after(async () => {
 async function announcements(h: RunHarness): Promise<WeightsAnnouncement[]> {
   const nc = await connect({ servers: h.nats.url });
   try {
-    const jsm = await jetstreamManager(nc);
-    const stream = runNames(h.runId).stages.weights.stream;
-    const { state } = await jsm.streams.info(stream);
-    const out: WeightsAnnouncement[] = [];
-    for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-      const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-      if (m) out.push(WeightsAnnouncement.decode(m.data));
-    }
-    return out;
+    return await storedAnnouncements(await jetstreamManager(nc), h.runId);
   } finally {
     await nc.close();
   }
@@ -118,6 +111,6 @@ async function crashAndRestart(point: LearnerFailpoint): Promise<void> {
 }
 
 test('learner killed after the optimizer step, before the checkpoint: the step is redone, nothing lost', () => crashAndRestart(LearnerFailpoint.afterStep));
-test('learner killed once its weights object is stored, its checkpoint maybe not: a retrained version replaces the object, one sha256 per version', () => crashAndRestart(LearnerFailpoint.afterWeightsStored));
+test('learner killed once its weights object is stored, its checkpoint maybe not: it resumes at step 2 or 3, one sha256 per version', () => crashAndRestart(LearnerFailpoint.afterWeightsStored));
 test('learner killed after the checkpoint and the weights object, before the announcement: weights, feedback and metrics are sent on restart', () => crashAndRestart(LearnerFailpoint.afterCheckpoint));
 test('learner killed after the weights publish, before feedback: one sha256 per version, feedback re-published', () => crashAndRestart(LearnerFailpoint.afterWeights));

@@ -17,7 +17,7 @@ import { publishProto, sha256Hex, WeightStore } from '../../src/platform/nats/in
 import { LearnerStateStore } from '../../services/learner/state-store.ts';
 import { Trainer } from '../../services/learner/trainer.ts';
 import { lastAnnouncement, startPolicySync } from '../../services/rollout/policy-sync.ts';
-import { useSharedNats } from '../fixtures/nats-session.ts';
+import { storedAnnouncements, useSharedNats } from '../fixtures/nats-session.ts';
 
 const nats = useSharedNats('rlmesh-test-learner-weights');
 
@@ -25,17 +25,6 @@ const runConfig = (runId: string) => compileRunConfig({
   run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
   rollout: { group_size: 2 }, learner: { steps: 3, batch_size: 4 }, objective: { name: 'grpo', params: {} },
 });
-
-/** Every announcement on the run's weights stream, in order. */
-async function announced(subject: string, stream: string): Promise<WeightsAnnouncement[]> {
-  const { state } = await nats.jsm.streams.info(stream);
-  const out: WeightsAnnouncement[] = [];
-  for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
-    const m = await nats.jsm.streams.getMessage(stream, { seq }).catch(() => null);
-    if (m && m.subject === subject) out.push(WeightsAnnouncement.decode(m.data));
-  }
-  return out;
-}
 
 test('the trainer replaces a same-version object with other bytes, stores identical bytes once, and announces what it stored', async () => {
   await initBackend('wasm');
@@ -56,23 +45,37 @@ test('the trainer replaces a same-version object with other bytes, stores identi
     });
     const expected = sha256Hex(encodeSafetensors(policy.model.toWeights()));
     assert.notEqual(expected, sha256Hex(leftover));
+    /** Counts the puts a store makes. */
+    const counted = (store: WeightStore): { puts: number } => {
+      const c = { puts: 0 };
+      const put = store.put.bind(store);
+      store.put = (...args) => { c.puts++; return put(...args); };
+      return c;
+    };
+    const puts = counted(weights);
 
     await trainer.publishWeights();
     const first = await weights.latest();
     assert.equal(first?.version, 0);
     assert.equal(first?.sha256, expected, 'the leftover object was replaced by the learner\'s weights');
+    assert.equal(puts.puts, 1);
     assert.equal(Buffer.from((await weights.get(0)).bytes).equals(Buffer.from(encodeSafetensors(policy.model.toWeights()))), true);
 
     await trainer.publishWeights(); // the same bytes again: no second put
     const second = await weights.latest();
     assert.equal(second?.mtime, first?.mtime, 'identical bytes are not stored again');
+    assert.equal(puts.puts, 1, 'no second put');
     // a restarted learner (a new Trainer) re-announcing its checkpoint asks the store and finds the same bytes
-    const restarted = new Trainer({ ...trainer.deps, weights: await WeightStore.open(nats.js, runId) });
+    const restartedStore = await WeightStore.open(nats.js, runId);
+    const restartedPuts = counted(restartedStore);
+    const restarted = new Trainer({ ...trainer.deps, weights: restartedStore });
     await restarted.publishWeights();
+    assert.equal(restartedPuts.puts, 0, 'a new process finds the same bytes stored and does not put them');
     assert.equal((await weights.latest())?.mtime, first?.mtime, 'a new process does not store identical bytes again');
 
-    const all = await announced(names.stages.weights.subject, names.stages.weights.stream);
+    const all = await storedAnnouncements(nats.jsm, runId);
     assert.ok(all.length >= 1);
+    assert.equal(all.length, 1, 'the repeated announcements of v0 share one Nats-Msg-Id');
     assert.ok(all.every((a) => a.version === 0 && a.sha256 === expected), 'every announcement names the stored bytes');
   } finally {
     policy.model.dispose();
@@ -87,7 +90,7 @@ test('PolicySync serves announced versions only: its poll skips an unannounced o
   const policy = await loadPolicy('models/student');
   const logs: string[] = [];
   assert.equal(await lastAnnouncement(nats.jsm, runId), null, 'no announcement yet');
-  const sync = await startPolicySync(nats.js, runId, policy, (m) => logs.push(m), undefined, 100);
+  const sync = await startPolicySync({ js: nats.js, jsm: nats.jsm, runId, policy, log: (m) => logs.push(m), pollMs: 100 });
   const announce = (version: number, sha256: string, size: number) => publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, {
     runId, version, step: version, bucket: names.weightsBucket, objectName: names.weightsObject(version), sha256, sizeBytes: size,
   }, { msgId: `weights-v${version}-${sha256.slice(0, 8)}` });
@@ -103,6 +106,8 @@ test('PolicySync serves announced versions only: its poll skips an unannounced o
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(policy.version, 0);
     assert.ok(logs.some((l) => /stored sha256 [0-9a-f]{64} is not the announced abab/.test(l)), logs.join('\n'));
+    // the poll (not only the subscription) read that announcement: it reports the refusal in its own words
+    assert.ok(logs.some((l) => /poll failed: weights v2: stored sha256 [0-9a-f]{64} is not the announced abab/.test(l)), logs.join('\n'));
 
     await announce(2, sha256Hex(bytes), bytes.length);
     await sync.waitFor(2, AbortSignal.timeout(10_000));

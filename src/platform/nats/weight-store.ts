@@ -114,11 +114,10 @@ export class WeightStore {
   async put(version: number, bytes: Uint8Array, meta: Record<string, string> = {}, sha256 = sha256Hex(bytes)): Promise<WeightInfo> {
     checkVersion(version);
     const name = runNames(this.runId).weightsObject(version);
-    const sha = sha256;
     let info: ObjectInfo;
     try {
       info = await this.os.putBlob(
-        { name, options: { max_chunk_size: this.chunkBytes }, metadata: { ...meta, [VERSION_KEY]: String(version), [SHA_KEY]: sha } },
+        { name, options: { max_chunk_size: this.chunkBytes }, metadata: { ...meta, [VERSION_KEY]: String(version), [SHA_KEY]: sha256 } },
         bytes,
         { timeout: 30_000 },
       );
@@ -127,7 +126,7 @@ export class WeightStore {
     }
     this.stored?.add(version);
     if (this.keep > 0) await this.prune(version - this.keep);
-    return { version, name, bucket: this.bucket, size: info.size, sha256: sha, chunks: info.chunks, meta, mtime: info.mtime };
+    return { version, name, bucket: this.bucket, size: info.size, sha256, chunks: info.chunks, meta, mtime: info.mtime };
   }
 
   /** The blob of version, verified against its sha256; not_found when absent. */
@@ -212,8 +211,7 @@ export class WeightStore {
   /**
    * Deletes versions <= upTo, meta records included (a deleted object's marker would otherwise stay forever). The
    * first prune lists the bucket (versions an earlier process left); later ones delete only the versions known to be
-   * stored (that listing and this process's puts), without listing again. A version whose delete failed stays known
-   * (unless it is gone) and is tried again by the next prune.
+   * stored (that listing and this process's puts), without listing again.
    */
   private async prune(upTo: number): Promise<void> {
     if (this.stored === undefined) this.stored = new Set((await this.list()).map((w) => w.version));
@@ -222,11 +220,10 @@ export class WeightStore {
       try {
         await this.os.delete(name);
         await this.jsm.streams.purge(this.stream, { filter: metaSubject(this.bucket, name) });
-        this.stored.delete(version);
       } catch {
-        // best effort: a leftover old version is harmless; one that is gone already is forgotten
-        if ((await this.info(version).catch(() => undefined)) === null) this.stored.delete(version);
+        // best effort: a leftover old version is harmless (the next process's first prune lists it again)
       }
+      this.stored.delete(version);
     }
   }
 
