@@ -94,7 +94,6 @@ async function initCpu(): Promise<string> {
   return 'plain JavaScript kernels';
 }
 
-
 /**
  * Picks a backend: `RLMESH_BACKEND` (or `preferred`) forces one and fails clearly when it is unavailable;
  * otherwise tries tensorflow, then wasm, then cpu (webgpu only when asked for: Dawn on a CPU-only host

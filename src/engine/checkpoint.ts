@@ -77,17 +77,18 @@ function assertAllFinite(name: string, data: Float32Array, fail: (name: string, 
 }
 
 /**
- * Writes each file, then flushes them all to disk together (one journal commit instead of one per file) before the
- * caller renames the folder into place.
+ * Writes each file (its contents made just before its write, so one encoded tensor file is held at a time), then
+ * flushes them all to disk together (one journal commit instead of one per file) before the caller renames the
+ * folder into place.
  */
-async function writeAllDurable(files: ReadonlyArray<readonly [string, string | Uint8Array]>): Promise<void> {
+async function writeAllDurable(files: ReadonlyArray<readonly [string, () => string | Uint8Array]>): Promise<void> {
   const handles: FileHandle[] = [];
   let failure: unknown;
   try {
-    for (const [file, data] of files) {
+    for (const [file, contents] of files) {
       const fh = await open(file, 'w');
       handles.push(fh);
-      await fh.writeFile(data);
+      await fh.writeFile(contents());
     }
     await Promise.all(handles.map((fh) => fh.sync()));
   } catch (e) {
@@ -119,17 +120,17 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promi
   await mkdir(path.dirname(target), { recursive: true });
   await mkdir(tmp);
   try {
-    const files: Array<readonly [string, string | Uint8Array]> = [
-      [CheckpointFile.config, json(configJson(config))],
-      [CheckpointFile.weights, encodeSafetensors(weights, { format: 'pt' })],
-      [CheckpointFile.tokenizer, json(tokenizer.toJSON())],
-      [CheckpointFile.tokenizerConfig, json(tokenizerConfigJson(tokenizer, config.max_position_embeddings))],
-      [CheckpointFile.generation, json(generationConfigJson(config, generation))],
+    const files: Array<readonly [string, () => string | Uint8Array]> = [
+      [CheckpointFile.config, () => json(configJson(config))],
+      [CheckpointFile.weights, () => encodeSafetensors(weights, { format: 'pt' })],
+      [CheckpointFile.tokenizer, () => json(tokenizer.toJSON())],
+      [CheckpointFile.tokenizerConfig, () => json(tokenizerConfigJson(tokenizer, config.max_position_embeddings))],
+      [CheckpointFile.generation, () => json(generationConfigJson(config, generation))],
     ];
     if (trainer) {
       const { moments, ...state } = trainer;
       parseTrainerStateJson(state, 'saveCheckpoint trainer'); // refuse what load would refuse
-      files.push([CheckpointFile.trainerJson, json(state)], [CheckpointFile.trainerTensors, encodeSafetensors(moments, { format: 'pt' })]);
+      files.push([CheckpointFile.trainerJson, () => json(state)], [CheckpointFile.trainerTensors, () => encodeSafetensors(moments, { format: 'pt' })]);
     }
     await writeAllDurable(files.map(([name, data]) => [path.join(tmp, name), data] as const));
     const old = `${target}.old-${tag}`;
@@ -158,14 +159,17 @@ export async function recoverCheckpoint(dir: string): Promise<boolean> {
     return false; // no parent folder: nothing was ever saved here
   }
   if (names.length === 0) return false;
-  const aside = await Promise.all(names.map(async (n) => ({ p: path.join(path.dirname(target), n), mtime: (await stat(path.join(path.dirname(target), n))).mtimeMs })));
-  aside.sort((a, b) => b.mtime - a.mtime);
+  const parent = path.dirname(target);
+  const aside = names.map((n) => path.join(parent, n));
   let restored = false;
   if (!(await exists(target))) {
-    await rename(aside.shift()!.p, target);
+    // the newest set-aside folder (only one save runs at a time, so normally there is just one)
+    const mtimes = await Promise.all(aside.map(async (p) => (await stat(p)).mtimeMs));
+    const newest = mtimes.indexOf(Math.max(...mtimes));
+    await rename(aside.splice(newest, 1)[0]!, target);
     restored = true;
   }
-  for (const a of aside) await rm(a.p, { recursive: true, force: true });
+  for (const p of aside) await rm(p, { recursive: true, force: true });
   return restored;
 }
 

@@ -2,14 +2,9 @@
 import * as tf from '@tensorflow/tfjs';
 
 /**
- * a·bᵀ (`tb`) or aᵀ·b (`ta`), for the gradients below. The products read transposed operands in place where the
- * backend can (OpenBLAS, tfjs-node, webgpu); the wasm XNNPACK kernel copies such an operand first (wasm-kernels.ts).
+ * x·W for x [N, in], W [in, out]. The gradient's products take transposed operands: read in place where the backend
+ * can (OpenBLAS, tfjs-node, webgpu); the wasm XNNPACK kernel copies such an operand first (wasm-kernels.ts).
  */
-function matMulT<T extends tf.Tensor>(a: T, b: T, ta: boolean, tb: boolean): T {
-  return tf.matMul(a, b, ta, tb) as T;
-}
-
-/** x·W for x [N, in], W [in, out]. The gradient's products take transposed operands (matMulT). */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   return linearGrad(x, w) as tf.Tensor2D;
 }
@@ -20,7 +15,7 @@ const linearGrad = tf.customGrad((x, w, save) => {
     value: tf.matMul(xs, ws),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [matMulT(dy as tf.Tensor2D, sw, false, true), matMulT(sx, dy as tf.Tensor2D, true, false)];
+      return [tf.matMul(dy as tf.Tensor2D, sw, false, true), tf.matMul(sx, dy as tf.Tensor2D, true, false)];
     },
   };
 });
@@ -33,31 +28,21 @@ const linearGrad = tf.customGrad((x, w, save) => {
 export function bmm(a: tf.Tensor4D, b: tf.Tensor4D, tb = false): tf.Tensor4D {
   return (tb ? bmmTGrad : bmmGrad)(a, b) as tf.Tensor4D;
 }
-const bmmGrad = tf.customGrad((a, b, save) => {
+/** C = A·op(B), op = transpose when `tb`: dA = dC·op(B)ᵀ, dB = Aᵀ·dC (or dCᵀ·A when `tb`). */
+const bmmGradFor = (tb: boolean) => tf.customGrad((a, b, save) => {
   const as = a as tf.Tensor4D, bs = b as tf.Tensor4D;
   (save as tf.GradSaveFunc)([as, bs]);
   return {
-    value: tf.matMul(as, bs),
+    value: tf.matMul(as, bs, false, tb),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
       const d = dy as tf.Tensor4D;
-      return [matMulT(d, sb, false, true), matMulT(sa, d, true, false)];
+      return [tf.matMul(d, sb, false, !tb), tb ? tf.matMul(d, sa, true, false) : tf.matMul(sa, d, true, false)];
     },
   };
 });
-/** C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A. */
-const bmmTGrad = tf.customGrad((a, b, save) => {
-  const as = a as tf.Tensor4D, bs = b as tf.Tensor4D;
-  (save as tf.GradSaveFunc)([as, bs]);
-  return {
-    value: matMulT(as, bs, false, true),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as [tf.Tensor4D, tf.Tensor4D];
-      const d = dy as tf.Tensor4D;
-      return [tf.matMul(d, sb), matMulT(d, sa, true, false)];
-    },
-  };
-});
+const bmmGrad = bmmGradFor(false);
+const bmmTGrad = bmmGradFor(true);
 
 /**
  * Embedding lookup table[ids] -> [N, H]. Forward is a gather; the gradient is a one-hot product
@@ -69,7 +54,7 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
     (save as tf.GradSaveFunc)([ids]); // keeps ids alive until the backward pass
     return {
       value: tf.gather(t as tf.Tensor2D, ids),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => matMulT(tf.oneHot(saved[0] as tf.Tensor1D, V).toFloat() as tf.Tensor2D, dy as tf.Tensor2D, true, false),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.matMul(tf.oneHot(saved[0] as tf.Tensor1D, V).toFloat() as tf.Tensor2D, dy as tf.Tensor2D, true, false),
     };
   });
   return f(table) as tf.Tensor2D;

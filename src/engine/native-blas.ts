@@ -52,8 +52,10 @@ export function blasThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
  * The OpenBLAS kernel family these CPU feature flags (as /proc/cpuinfo lists them) can run, or undefined for
  * OpenBLAS's own choice. OpenBLAS's DYNAMIC_ARCH picks kernels by CPU model number and falls back to its SSE3
  * kernels (`Prescott`) for a model it does not know, which is what virtual machines that report a generic
- * "Intel Xeon Processor" get: several times slower products on a CPU with AVX-512. Choosing by features instead
- * is always safe (the kernels need only those instructions) and never slower than the fallback.
+ * "Intel Xeon Processor" get: several times slower products on a CPU with AVX-512. The choice by features applies
+ * to every CPU, also ones OpenBLAS knows: it is always safe (the kernels need only those instructions), and for the
+ * known ones it names the sgemm kernels OpenBLAS would use anyway (Cooperlake and Zen run the SkylakeX and Haswell
+ * kernels). Set OPENBLAS_CORETYPE to keep OpenBLAS's own choice.
  */
 export function openblasCoreFor(flags: ReadonlySet<string>): string | undefined {
   if (['avx512f', 'avx512bw', 'avx512vl', 'avx512dq', 'avx512cd'].every((f) => flags.has(f))) return 'SkylakeX';

@@ -46,7 +46,7 @@ test('an unknown or unavailable forced backend fails with a clear message', asyn
   }
 });
 
-test('RLMESH_NATIVE_BLAS=1 asks for the wasm backend: with another backend forced it is refused naming the setting', async () => {
+test('RLMESH_NATIVE_BLAS=1 with another backend forced is refused naming the setting', async () => {
   const saved = process.env.RLMESH_NATIVE_BLAS;
   process.env.RLMESH_NATIVE_BLAS = '1';
   try {
