@@ -13,13 +13,14 @@ import * as tf from '@tensorflow/tfjs';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { backendInfo, generate, initBackend } from '../src/engine/index.ts';
 import { MODEL_SIZES, learnerStepBench } from './model-sizes.ts';
+import { cpuModel, gitCommit } from './pipeline/actors.ts';
 import type { ModelSize as Size } from './model-sizes.ts';
 
 interface Figures { name: string; learner_step_s: number; learner_tokens_per_s: number; generate_s: number; generate_tokens_per_s: number; peak_mb: number; peak_rss_mb: number }
@@ -125,17 +126,9 @@ function benchTorch(): Array<Figures & { torch: string; threads: number }> {
   });
 }
 
-function cpuModel(): string {
-  try {
-    const m = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/);
-    if (m) return `${m[1]!.trim()} x${os.cpus().length}`;
-  } catch { /* not Linux */ }
-  return `${os.cpus()[0]?.model ?? 'unknown'} x${os.cpus().length}`;
-}
 
-function gitCommit(): string {
-  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
-}
+/** The commit measured, `+dirty` when the engine's code differs from it. */
+const commit = (): string => gitCommit(['src/engine', 'native', 'bench/engine.ts', 'bench/torch_ref.py']);
 
 interface KernelTime { ms: number; calls: number; flop: number }
 type Phase = 'forward' | 'backward' | 'update';
@@ -183,7 +176,7 @@ async function profileSteps(): Promise<void> {
   if (name !== 'wasm') throw new Error(`bench:engine --profile times wasm kernels; the backend is ${name}`);
   const timer = timeKernels();
   const f = (ms: number) => (ms / 1000).toFixed(2);
-  const out: string[] = [`backend wasm (${backendInfo()?.detail}); CPU ${cpuModel()}; 1-min load average ${os.loadavg()[0]!.toFixed(1)} at start; commit ${gitCommit()}`];
+  const out: string[] = [`backend wasm (${backendInfo()?.detail}); CPU ${cpuModel()}; 1-min load average ${os.loadavg()[0]!.toFixed(1)} at start; commit ${commit()}`];
   for (const s of SIZES) {
     const rows = rowsArg > 0 ? Number(process.argv[rowsArg + 1]) : s.batch;
     if (!(rows > 0 && rows % s.micro === 0)) throw new Error(`--rows ${rows}: must be a multiple of ${s.name}'s micro-batch (${s.micro} rows)`);
@@ -251,7 +244,7 @@ const lines = [
     return `| ${o.name} | ${f(o.learner_tokens_per_s)} | ${f(r.learner_tokens_per_s)} | ${f(o.learner_tokens_per_s / r.learner_tokens_per_s, 3)} | ${f(o.generate_tokens_per_s)} | ${f(r.generate_tokens_per_s)} | ${f(o.generate_tokens_per_s / r.generate_tokens_per_s, 3)} | ${f(o.peak_mb)} / ${f(o.peak_rss_mb)} | ${f(r.peak_rss_mb)} |`;
   }),
 ];
-const header = `## ${new Date().toISOString()} commit ${gitCommit()}${quick ? ' (--quick)' : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; 1-min load average ${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
+const header = `## ${new Date().toISOString()} commit ${commit()}${quick ? ' (--quick)' : ''}${process.env.OPENBLAS_CORETYPE ? ` (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} set by the caller)` : ''}\n\nbackend ${backend}; CPU ${cpuModel()}; 1-min load average ${load0.toFixed(1)} at start, ${os.loadavg()[0]!.toFixed(1)} at end; PyTorch ${ref[0]?.torch} eager, ${ref[0]?.threads} threads; learner step = forward + backward + AdamW (clip 1.0) on mean token log-prob (rlmesh: micro-batches ${SIZES.map((s) => `${s.name} ${s.micro}`).join(', ')} rows, PyTorch: whole batch); generation = ${SIZES[0]!.prompt}-token prompts + ${SIZES[0]!.new_tokens} new tokens with a KV cache; timed learner steps ${SIZES.map((s) => `${s.name} ${stepsOf(s)}`).join(', ')}.\n`;
 const text = `${header}\n${lines.join('\n')}\n`;
 console.log(text);
 const results = path.join(here, 'RESULTS.md');

@@ -62,7 +62,7 @@ function checkFlags(): void {
     ['--groups', GROUPS], ['--repeats', REPEATS], ['--overhead-rounds', OVERHEAD_ROUNDS], ...ROLLOUT_WORKERS.map((w): [string, number] => ['--rollout-workers', w]), ...IN_FLIGHT.map((m): [string, number] => ['--max-in-flight', m]),
   ];
   for (const [flag, v] of checks) {
-    if (!Number.isInteger(v) || v < 1) throw invalidField(flag, `must be a positive integer${flag === '--max-in-flight' ? ' (a comma-separated list)' : ''}, got ${String(v)}`);
+    if (!Number.isInteger(v) || v < 1) throw invalidField(flag, `must be a positive integer${flag === '--max-in-flight' || flag === '--rollout-workers' ? ' (a comma-separated list)' : ''}, got ${String(v)}`);
   }
   if (!Number.isInteger(shape.steps) || shape.steps <= FROM_STEP) throw invalidField('--steps', `must be an integer > ${FROM_STEP} (the rate window starts at step ${FROM_STEP}), got ${shape.steps}`);
 }

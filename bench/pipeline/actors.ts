@@ -103,10 +103,10 @@ export function cpuModel(): string {
 }
 
 /** HEAD's short hash, `+dirty` when the code the bench runs (src, services, bench) differs from HEAD. */
-export function gitCommit(): string {
+export function gitCommit(paths: readonly string[] = ['src', 'services', 'bench/pipeline', 'bench/pipeline.ts']): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--', 'src', 'services', 'bench/pipeline', 'bench/pipeline.ts'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', ...paths], { encoding: 'utf8' }).trim();
     return changed ? `${head}+dirty` : head;
   } catch {
     return 'unknown';
