@@ -1,6 +1,7 @@
 // Request checks shared by the actors' gRPC handlers (each throws INVALID_ARGUMENT naming the field).
 import type { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange } from '../../src/platform/grpc/index.ts';
+import { encodePrompt, type Policy } from '../../src/actors/index.ts';
 
 export function checkSampling(s: SamplingParams, field: string): void {
   check(Number.isFinite(s.temperature) && s.temperature >= 0 && s.temperature <= 10, `${field}.temperature`, `must be in [0, 10], got ${s.temperature}`);
@@ -12,4 +13,15 @@ export function checkSampling(s: SamplingParams, field: string): void {
 /** Checks token ids against the vocabulary. */
 export function checkTokenIds(ids: readonly number[], vocab: number, field: string): void {
   ids.forEach((id, i) => check(Number.isInteger(id) && id >= 0 && id < vocab, `${field}.${i}`, `token id ${id} outside [0, ${vocab})`));
+}
+
+/**
+ * A prompt the model can continue: not empty, and its tokens (with <bos>; tags are one token each) leave at least one
+ * position of the context for the completion.
+ */
+export function checkPrompt(prompt: string, policy: Pick<Policy, 'model' | 'tokenizer'>, field: string): void {
+  check(prompt.length > 0, field, 'must not be empty');
+  const tokens = encodePrompt(policy.tokenizer, prompt).length;
+  const context = policy.model.config.max_position_embeddings;
+  check(tokens < context, field, `is ${tokens} tokens with <bos>; the model's context is ${context} positions, leaving none for a completion`);
 }

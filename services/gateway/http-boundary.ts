@@ -78,13 +78,19 @@ export function limitBody(): MiddlewareHandler {
   };
 }
 
-/** The request body as JSON; empty or malformed bodies are a config error naming `body`. */
-export async function readJsonBody(c: Context): Promise<unknown> {
+/** The request body as a JSON object; empty, malformed or non-object bodies are a config error naming `body`. */
+export async function readJsonBody(c: Context): Promise<Record<string, unknown>> {
   const text = await c.req.text();
   if (text.trim() === '') throw invalidField('body', 'expected a JSON object (a run config), got an empty body');
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text);
   } catch (err) {
     throw invalidField('body', `not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // `null`, an array or a scalar is valid JSON but no run config (null would otherwise start a default run).
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidField('body', `expected a JSON object (a run config), got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
 }

@@ -3,14 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { rolloutGroup, type Policy } from '../../src/actors/index.ts';
 import type { StudentRolloutService } from '../../src/generated/rlmesh/v1/rollout.ts';
 import type { GenerateRequest } from '../../src/generated/rlmesh/v1/rollout.ts';
-import { check, requireInRange, requirePresent, serverStream, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
-import { checkSampling } from '../common/validate.ts';
+import { requireInRange, requirePresent, serverStream, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
+import { checkPrompt, checkSampling } from '../common/validate.ts';
 import { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 
-export function validateGenerate(req: GenerateRequest, maxPositions: number): void {
+export function validateGenerate(req: GenerateRequest, policy: Policy): void {
   requirePresent(req.task, 'task');
-  check(req.task!.prompt.length > 0, 'task.prompt', 'must not be empty');
-  check(req.task!.prompt.length < maxPositions, 'task.prompt', `is ${req.task!.prompt.length} characters; the model's context is ${maxPositions} tokens`);
+  checkPrompt(req.task!.prompt, policy, 'task.prompt');
   requireInRange(req.numSamples, 'num_samples', { min: 1, max: 256, integer: true });
   if (req.sampling) checkSampling(req.sampling, 'sampling');
 }
@@ -26,7 +25,7 @@ export function rolloutHandlers(policy: Policy, runId: string, workerId: string,
         if (ctx.signal.aborted) return;
         yield t;
       }
-    }, { validate: (req) => validateGenerate(req, policy.model.config.max_position_embeddings) }),
+    }, { validate: (req) => validateGenerate(req, policy) }),
     getPolicy: unary(async () => ({
       policyVersion: policy.version, modelId: 'student', numParameters: policy.model.numParameters(), backend, workerId,
     })),

@@ -4,7 +4,7 @@ import { rolloutGroup, scoreTrajectories, type Teacher } from '../../src/actors/
 import type { TeacherScoringService, ScoreRequest, TeacherGenerateRequest } from '../../src/generated/rlmesh/v1/teacher.ts';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange, requirePresent, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
-import { checkSampling, checkTokenIds } from '../common/validate.ts';
+import { checkPrompt, checkSampling, checkTokenIds } from '../common/validate.ts';
 import { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 
 export function validateScore(req: ScoreRequest, vocab: number, maxPositions: number): void {
@@ -19,9 +19,9 @@ export function validateScore(req: ScoreRequest, vocab: number, maxPositions: nu
   });
 }
 
-export function validateTeacherGenerate(req: TeacherGenerateRequest): void {
+export function validateTeacherGenerate(req: TeacherGenerateRequest, teacher: Pick<Teacher, 'model' | 'tokenizer'>): void {
   requirePresent(req.task, 'task');
-  check(req.task!.prompt.length > 0, 'task.prompt', 'must not be empty');
+  checkPrompt(req.task!.prompt, teacher, 'task.prompt');
   requireInRange(req.numSamples, 'num_samples', { min: 1, max: 256, integer: true });
   if (req.sampling) checkSampling(req.sampling, 'sampling');
 }
@@ -42,6 +42,6 @@ export function teacherHandlers(teacher: Teacher): HandlersFor<typeof TeacherSco
         runId: '', groupId: `teacher-${randomUUID()}`, task: req.task!, sampling: req.sampling ?? SamplingParams.fromPartial({}),
         groupSize: req.numSamples, workerId: teacher.id,
       }),
-    }), { validate: validateTeacherGenerate }),
+    }), { validate: (req) => validateTeacherGenerate(req, teacher) }),
   };
 }

@@ -207,6 +207,12 @@ test('Step trains on Generate + Score trajectories; step and policy version adva
 test('bad requests are INVALID_ARGUMENT naming the field', async () => {
   assert.equal(await refusedField(() => generate({ numSamples: 0 })), 'num_samples');
   assert.equal(await refusedField(() => generate({ task: { ...task!, prompt: '' } })), 'task.prompt');
+  // 63 characters + <bos> fill the 64-position context of models/student and models/teacher: no room for a completion.
+  const full = { ...task!, prompt: '1+2=?'.padEnd(63, ' ') };
+  assert.equal(await refusedField(() => generate({ task: full })), 'task.prompt');
+  assert.equal(await refusedField(() => callUnary(teacher, 'generate', { task: full, sampling, numSamples: 1 })), 'task.prompt');
+  const fits = await generate({ task: { ...task!, prompt: full.prompt.slice(0, 62) }, groupId: 'g-fits', numSamples: 1 });
+  assert.equal(fits[0]!.completionTokenIds.length, 1, 'a 62-character prompt leaves one position for the completion');
   assert.equal(await refusedField(() => generate({ sampling: { ...sampling, temperature: -1 } })), 'sampling.temperature');
   const item = { id: 'x', promptTokenIds: [5, 6], completionTokenIds: [7], privilegedContext: '' };
   assert.equal(await refusedField(() => callUnary(teacher, 'score', { items: [{ ...item, promptTokenIds: [] }], topK: 0, fullDistribution: false })), 'items.0.prompt_token_ids');

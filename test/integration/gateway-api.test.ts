@@ -69,13 +69,20 @@ test('invalid configs answer 400 with the list of field errors', async () => {
   assert.equal(secret.status, 400);
 });
 
-test('malformed JSON is 400, an empty body is 400, a body over 1 MB is 413, unknown runs are 404', async () => {
+test('malformed JSON is 400, an empty or non-object body is 400, a body over 1 MB is 413, unknown runs are 404', async () => {
   const bad = await post('/runs', '{"mode": "opd",', gw.token);
   assert.equal(bad.status, 400);
   const badBody = (await bad.json()) as ErrorJson;
   assert.equal(badBody.error.field, 'body');
   assert.match(badBody.error.message, /not valid JSON/);
   assert.equal((await post('/runs', '', gw.token)).status, 400);
+  for (const body of ['null', '[]', '3']) { // valid JSON, but no run config (null once started a default run)
+    const notObject = await post('/runs', body, gw.token);
+    assert.equal(notObject.status, 400, body);
+    const json = (await notObject.json()) as ErrorJson;
+    assert.equal(json.error.field, 'body');
+    assert.match(json.error.message, /expected a JSON object/);
+  }
   const huge = await post('/runs', JSON.stringify({ pad: 'x'.repeat(1_100_000) }), gw.token);
   assert.equal(huge.status, 413);
   assert.equal(((await huge.json()) as ErrorJson).error.field, 'body');
@@ -134,6 +141,9 @@ test('a run started through the API reaches its end state and its SSE stream del
   let replayed = 0;
   await readSse(await fetch(`${gw.url}/runs/${runId}/metrics?stream=1`), (e) => { if (e.event === 'metrics') replayed++; return e.event === 'end'; });
   assert.equal(replayed, json.events.length);
+  const badStream = await fetch(`${gw.url}/runs/${runId}/metrics?stream=yes`);
+  assert.equal(badStream.status, 400, 'stream is 0 or 1');
+  assert.equal(((await badStream.json()) as ErrorJson).issues![0]!.path, 'stream');
 
   const { traces } = await getJson<{ traces: Array<{ traceId: string; services: string[]; processes: number }> }>(`/runs/${runId}/traces?min_services=4`);
   assert.ok(traces.length > 0, 'a trajectory trace spans gateway, rollout, verifier, teacher, learner');

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { z } from 'zod';
-import { metricsPoint, type MetricsPoint, type metricsResponse } from '../api-schemas.ts';
+import { parseConfig } from '../../../src/platform/config/index.ts';
+import { metricsPoint, metricsQuery, type MetricsPoint, type metricsResponse } from '../api-schemas.ts';
 import type { RunManager } from '../run-manager.ts';
 
 /** Keep-alive comment period for idle streams, ms. */
@@ -43,7 +44,8 @@ export function metricsRouter(runs: RunManager): Hono {
   app.get('/:id/metrics', (c) => {
     const runId = c.req.param('id');
     const { controller } = runs.get(runId);
-    const wantsStream = c.req.query('stream') === '1' || (c.req.header('accept') ?? '').includes('text/event-stream');
+    const q = parseConfig(c.req.query(), metricsQuery, 'query');
+    const wantsStream = q.stream === '1' || (c.req.header('accept') ?? '').includes('text/event-stream');
     if (!wantsStream) {
       const body: z.infer<typeof metricsResponse> = { runId, events: readMetricsFile(controller.metricsFile) };
       return c.json(body);
