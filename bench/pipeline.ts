@@ -119,6 +119,16 @@ async function main(): Promise<void> {
         const ratio = median(ratios);
         out(`   distributed, max_in_flight ${c.maxInFlight} groups (gateway --spawn-actors: verifier, teacher, learner, ${c.rolloutWorkers} rollout): ${runs.map((d) => f2(d.stepsPerSecond)).join(' / ')} steps/s (${f1(median(runs.map((d) => d.tokensPerTrajectory)))} completion tokens/trajectory)`);
         out(`     busy (span time in the window / window, summed over processes; median of the rounds): ${Object.keys(runs[0]!.busy).map((k) => `${k} ${f2(median(runs.map((d) => d.busy[k] ?? 0)))}`).join(', ')}`);
+        const withCores = runs.filter((d) => d.cores !== null);
+        if (withCores.length > 0) {
+          // What the same steps cost in cores: the in-process loop does the compute alone on about one core.
+          const roles = [...new Set(withCores.flatMap((d) => [...d.cores!.keys()]))].sort();
+          const total = median(withCores.map((d) => [...d.cores!.values()].reduce((a, b) => a + b, 0)));
+          const perStep = median(withCores.map((d) => [...d.cores!.values()].reduce((a, b) => a + b, 0) / d.stepsPerSecond));
+          const localPerStep = median(locals.map((l) => l.cores / l.stepsPerSecond));
+          out(`     cores in the window (CPU-seconds / window from /proc, median of the rounds): ${roles.map((r) => `${r} ${f2(median(withCores.map((d) => d.cores!.get(r) ?? 0)))}`).join(', ')}; total ${f2(total)}`);
+          out(`     CPU per learner step: ${f1(perStep * 1000)} ms distributed vs ${f1(localPerStep * 1000)} ms in-process (${f2(perStep / localPerStep)}x)`);
+        }
         const stale = runs.reduce((a, d) => a + d.droppedStaleTrajectories, 0);
         const seen = runs.reduce((a, d) => a + d.trainedTrajectories + d.droppedStaleTrajectories, 0);
         out(`     dropped stale: ${stale} of ${seen} trajectories in all rounds; groups dispatched ${runs.map((d) => d.accounting.dispatched ?? 0).join(' / ')}, trained ${runs.map((d) => d.accounting.completed ?? 0).join(' / ')}`);

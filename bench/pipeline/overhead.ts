@@ -13,6 +13,7 @@ import { Supervisor } from '../../src/platform/process/index.ts';
 import type { SpanRecord } from '../../src/platform/telemetry/index.ts';
 import { readRunSpans } from '../../src/cli/local/run-report.ts';
 import { benchRunConfig, benchRunId, CLI_ENTRY, sleep, tail, writeYaml, type BenchRunShape } from './actors.ts';
+import { coresBetween, readProcessCpu, type CpuReading } from './process-cpu.ts';
 
 /** Steps per second between the `from`-th step and the last one, from (step, ms) points. */
 export interface StepRate {
@@ -32,6 +33,8 @@ export interface DistributedRun extends StepRate {
   trainedTrajectories: number;
   /** mean completion tokens per trained trajectory (learner metrics) */
   tokensPerTrajectory: number;
+  /** cores each role (gateway, the actors, nats-server) used in the window, from /proc; null where it cannot be read */
+  cores: Map<string, number> | null;
 }
 
 export interface LocalRun extends StepRate {
@@ -133,8 +136,10 @@ export async function measureDistributed(shape: BenchRunShape, natsUrl: string, 
     });
     const httpPort = Number(/http=(\d+)/.exec(ready)![1]);
     let status: RunStatusView;
+    const cpu: CpuReading[] = [];
     for (;;) {
       status = (await (await fetch(`http://127.0.0.1:${httpPort}/runs/${runId}`)).json()) as RunStatusView;
+      if (gateway.child.pid !== undefined) cpu.push(readProcessCpu(gateway.child.pid));
       onStep(status.step);
       if (status.state !== 'running' && status.state !== 'starting') break;
       if (gateway.child.exitCode !== null) throw new Error(`gateway exited (${gateway.child.exitCode}); log: ${tail(path.join(logDir, 'gateway.log'))}`);
@@ -148,6 +153,7 @@ export async function measureDistributed(shape: BenchRunShape, natsUrl: string, 
       ...rate, state: status.state, accounting: status.accounting, busy: busyFractions(readRunSpans(path.join(runsRoot, runId)), rate.fromMs, rate.toMs),
       droppedStaleTrajectories: last.dropped_stale_total ?? 0, trainedTrajectories: last.trained_total ?? 0,
       tokensPerTrajectory: tokens / Math.max(1, last.trained_total ?? 0),
+      cores: coresBetween(cpu, rate.fromMs, rate.toMs),
     };
   } finally {
     await sup.stopAll(30_000); // the gateway stops its actors first
