@@ -15,13 +15,18 @@ export function checkTokenIds(ids: readonly number[], vocab: number, field: stri
   ids.forEach((id, i) => check(Number.isInteger(id) && id >= 0 && id < vocab, `${field}.${i}`, `token id ${id} outside [0, ${vocab})`));
 }
 
+/** Characters in the longest token of the character tokenizer (a tag such as `</answer>`); 16 leaves room. */
+const MAX_TOKEN_CHARS = 16;
+
 /**
  * A prompt the model can continue: not empty, and its tokens (with <bos>; tags are one token each) leave at least one
  * position of the context for the completion.
  */
 export function checkPrompt(prompt: string, policy: Pick<Policy, 'model' | 'tokenizer'>, field: string): void {
   check(prompt.length > 0, field, 'must not be empty');
-  const tokens = encodePrompt(policy.tokenizer, prompt).length;
   const context = policy.model.config.max_position_embeddings;
+  // No token is longer than MAX_TOKEN_CHARS characters, so a longer prompt is refused without encoding it all.
+  check(prompt.length < context * MAX_TOKEN_CHARS, field, `is ${prompt.length} characters; the model's context is ${context} positions`);
+  const tokens = encodePrompt(policy.tokenizer, prompt).length;
   check(tokens < context, field, `is ${tokens} tokens with <bos>; the model's context is ${context} positions, leaving none for a completion`);
 }

@@ -10,15 +10,14 @@ import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts
 import { ConsumerName, consumeProto, publishTrajectoryBatch, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, linksTo, spanContextFromMap, traceContextMap, withSpan } from '../../src/platform/telemetry/index.ts';
 import { check, requireInRange, requirePresent } from '../../src/platform/grpc/index.ts';
-import { checkSampling } from '../common/validate.ts';
+import { checkPrompt, checkSampling } from '../common/validate.ts';
 import { GroupBatcher, type BatchStats } from './batcher.ts';
 
 /** A task from the wire is checked like a Generate request (a forged group size or sampling must not run). */
-export function validateRolloutTask(task: RolloutTask, maxPositions: number): void {
+export function validateRolloutTask(task: RolloutTask, policy: Pick<Policy, 'model' | 'tokenizer'>): void {
   check(task.dispatchId.length > 0 && task.dispatchId.length <= 256, 'dispatch_id', 'must be 1..256 characters');
   requirePresent(task.task, 'task');
-  check(task.task!.prompt.length > 0, 'task.prompt', 'must not be empty');
-  check(task.task!.prompt.length < maxPositions, 'task.prompt', `is ${task.task!.prompt.length} characters; the model's context is ${maxPositions} tokens`);
+  checkPrompt(task.task!.prompt, policy, 'task.prompt');
   requireInRange(task.groupSize, 'group_size', { min: 1, max: 256, integer: true });
   requirePresent(task.sampling, 'sampling');
   checkSampling(task.sampling!, 'sampling');
@@ -102,7 +101,7 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
     concurrency: tasksPerPull,
     onError: deps.onError,
     handler: async (task, ctx) => {
-      validateRolloutTask(task, deps.policy.model.config.max_position_embeddings);
+      validateRolloutTask(task, deps.policy);
       if (deps.waitForPolicy && deps.policy.version < task.minPolicyVersion) {
         // Sample with a recent enough policy; give up waiting after 30 s rather than hold the task forever.
         const keepAlive = setInterval(() => ctx.working(), 2000);

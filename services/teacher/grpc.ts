@@ -1,21 +1,29 @@
 // TeacherScoring gRPC handlers: Score (per-token log-probs, top-k, full distribution) and Generate.
 import { randomUUID } from 'node:crypto';
-import { rolloutGroup, scoreTrajectories, type Teacher } from '../../src/actors/index.ts';
-import type { TeacherScoringService, ScoreRequest, TeacherGenerateRequest } from '../../src/generated/rlmesh/v1/teacher.ts';
+import { rolloutGroup, scoreTrajectories, withPrivilegedContext, type Teacher } from '../../src/actors/index.ts';
+import type { TeacherScoringService, ScoreItem, ScoreRequest, TeacherGenerateRequest } from '../../src/generated/rlmesh/v1/teacher.ts';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange, requirePresent, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
 import { checkPrompt, checkSampling, checkTokenIds } from '../common/validate.ts';
 import { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 
-export function validateScore(req: ScoreRequest, vocab: number, maxPositions: number): void {
+/** The ids the teacher reads before the completion: the prompt, after the privileged context when there is one. */
+function scorePrompt(teacher: Pick<Teacher, 'tokenizer'>, it: ScoreItem): number[] {
+  return it.privilegedContext ? withPrivilegedContext(teacher.tokenizer, it.promptTokenIds, it.privilegedContext) : it.promptTokenIds;
+}
+
+export function validateScore(req: ScoreRequest, teacher: Pick<Teacher, 'model' | 'tokenizer'>): void {
+  const { vocab_size: vocab, max_position_embeddings: maxPositions } = teacher.model.config;
   requireInRange(req.items.length, 'items', { min: 1, max: 1024, integer: true });
   requireInRange(req.topK, 'top_k', { min: 0, max: vocab, integer: true });
   req.items.forEach((it, i) => {
     check(it.promptTokenIds.length > 0, `items.${i}.prompt_token_ids`, 'must not be empty');
     checkTokenIds(it.promptTokenIds, vocab, `items.${i}.prompt_token_ids`);
     checkTokenIds(it.completionTokenIds, vocab, `items.${i}.completion_token_ids`);
-    const len = it.promptTokenIds.length + it.completionTokenIds.length;
-    check(len <= maxPositions, `items.${i}`, `prompt + completion is ${len} tokens; max_position_embeddings is ${maxPositions}`);
+    check(it.privilegedContext.length <= maxPositions * 16, `items.${i}.privileged_context`, `is ${it.privilegedContext.length} characters; the model's context is ${maxPositions} positions`);
+    const len = scorePrompt(teacher, it).length + it.completionTokenIds.length;
+    const what = it.privilegedContext ? 'privileged context + prompt + completion' : 'prompt + completion';
+    check(len <= maxPositions, `items.${i}`, `${what} is ${len} tokens; max_position_embeddings is ${maxPositions}`);
   });
 }
 
@@ -27,16 +35,15 @@ export function validateTeacherGenerate(req: TeacherGenerateRequest, teacher: Pi
 }
 
 export function teacherHandlers(teacher: Teacher): HandlersFor<typeof TeacherScoringService> {
-  const { vocab_size: vocab, max_position_embeddings: maxPos } = teacher.model.config;
   return {
     score: unary(async (req) => {
-      // The scoring path takes trajectories; a ScoreItem is a trajectory with only token ids (and context).
+      // The scoring path takes trajectories; a ScoreItem is a trajectory with only token ids, its privileged
+      // context (when given) already put before the prompt.
       const trajs = req.items.map((it) => ({
-        promptTokenIds: it.promptTokenIds, completionTokenIds: it.completionTokenIds,
-        task: it.privilegedContext ? { prompt: '', referenceSolution: it.privilegedContext } : undefined,
+        promptTokenIds: scorePrompt(teacher, it), completionTokenIds: it.completionTokenIds,
       }) as unknown as Trajectory);
       return { scores: scoreTrajectories({ ...teacher, privileged: false }, trajs, { topK: req.topK, full: req.fullDistribution }) };
-    }, { validate: (req) => validateScore(req, vocab, maxPos) }),
+    }, { validate: (req) => validateScore(req, teacher) }),
     generate: unary(async (req) => ({
       completions: rolloutGroup(teacher, {
         runId: '', groupId: `teacher-${randomUUID()}`, task: req.task!, sampling: req.sampling ?? SamplingParams.fromPartial({}),

@@ -14,6 +14,14 @@ export interface TeacherNeeds {
   full: boolean;
 }
 
+/**
+ * Whether an objective learns from verifier rewards: the policy-gradient family (GRPO, DAPO, BNPO, Dr.GRPO, DRPO, also
+ * with an OPD term) does, the distillation objectives do not.
+ */
+export function objectiveUsesRewards(objective: string): boolean {
+  return !['opd-reverse-kl', 'gkd-jsd', 'kl-mix', 'forward-kl', 'reverse-kl', 'pw-opsd'].includes(objective);
+}
+
 /** Which teacher scores an objective reads (by registry name). */
 export function teacherNeeds(objective: string, params: Record<string, unknown> = {}): TeacherNeeds {
   switch (objective) {
@@ -63,12 +71,19 @@ export function checkTokens(t: Trajectory, vocab: number, maxPositions: number):
   }
 }
 
-/** Validates the tokens (checkTokens) and the per-token arrays each trajectory must carry for `needs`. */
-export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number, maxPositions: number): void {
+/**
+ * Validates the tokens (checkTokens), the per-token arrays each trajectory must carry for `needs`, its entropies (none,
+ * or one finite value per completion token) and its reward (finite when present; required when `rewards`).
+ */
+export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: number, maxPositions: number, rewards = false): void {
   checkTokens(t, vocab, maxPositions);
   const C = t.completionTokenIds.length;
   if (t.samplingLogprobs.length !== C) throw fail(t, 'sampling_logprobs', `length ${t.samplingLogprobs.length} != completion length ${C}`);
   if (t.samplingLogprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'sampling_logprobs', 'must be finite');
+  if (t.entropies.length !== 0 && t.entropies.length !== C) throw fail(t, 'entropies', `length ${t.entropies.length} != completion length ${C} (or empty)`);
+  if (t.entropies.some((x) => !Number.isFinite(x))) throw fail(t, 'entropies', 'must be finite');
+  if (t.reward && !Number.isFinite(t.reward.total)) throw fail(t, 'reward.total', `must be finite, got ${t.reward.total}`);
+  if (rewards && !t.reward) throw fail(t, 'reward', 'missing (the objective learns from verifier rewards: is the verifier running?)');
   if (needs.tokenLogprobs || needs.full) {
     const s = t.teacher;
     if (!s) throw fail(t, 'teacher', 'missing teacher scores (is the teacher actor running?)');
@@ -79,6 +94,7 @@ export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: numbe
       if (!f || f.shape.length !== 2 || f.shape[0] !== C || f.shape[1] !== vocab || f.data.length !== C * vocab) {
         throw fail(t, 'teacher.full_logprobs', `must have shape [${C}, ${vocab}]`);
       }
+      for (const x of f.data) if (!Number.isFinite(x)) throw fail(t, 'teacher.full_logprobs', 'must be finite');
     }
   }
 }

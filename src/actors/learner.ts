@@ -3,7 +3,8 @@ import { AdamW, CONSTANT_LR, learningRateAt, pickTokens, stepsWithRate, type Ada
 import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
 import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import type { CompiledRunConfig } from '../config/index.ts';
-import { buildArrays, checkTrajectory, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
+import { ErrorCategory, RlmeshError } from '../errors.ts';
+import { buildArrays, checkTrajectory, objectiveUsesRewards, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
 
 export interface LearnerOptions {
   runId: string;
@@ -61,6 +62,8 @@ export class Learner {
   /** The configured rate (the optimizer's current one follows the schedule). */
   private readonly baseLr: number;
   readonly needs: TeacherNeeds;
+  /** The objective learns from verifier rewards: every trajectory must carry one. */
+  readonly needsRewards: boolean;
   step = 0;
   policyVersion = 0;
   trained = 0;
@@ -71,12 +74,19 @@ export class Learner {
     this.optimizer = new AdamW(model.params, options.optimizer);
     this.baseLr = this.optimizer.options.lr;
     this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams);
+    this.needsRewards = objectiveUsesRewards(options.objectives.objective.name);
   }
 
-  /** Whether this learner can train on t: its tokens fit the model and it carries what the objective needs (checkTrajectory). */
+  /**
+   * Whether this learner can train on t: its tokens fit the model, it carries what the objective needs
+   * (checkTrajectory), and it was not sampled by a policy version this learner has not reached.
+   */
   check(t: Trajectory): void {
     const c = this.model.config;
-    checkTrajectory(t, this.needs, c.vocab_size, c.max_position_embeddings);
+    checkTrajectory(t, this.needs, c.vocab_size, c.max_position_embeddings, this.needsRewards);
+    if (t.policyVersion > this.policyVersion) {
+      throw new RlmeshError(ErrorCategory.data, `trajectory ${t.trajectoryId}: policy_version: ${t.policyVersion} is ahead of this learner's version ${this.policyVersion}`, { field: 'policy_version' });
+    }
   }
 
   /** Splits a candidate batch into usable, stale and malformed trajectories. */

@@ -43,7 +43,9 @@ export function samplingCompatible(a: SamplingParams, b: SamplingParams): boolea
  * several small groups keeps its generation batch full. The requests must have compatible sampling
  * (samplingCompatible). One group alone is seeded by its group id (unless `sampling.seed` is set), exactly as
  * rolloutGroup; a batch of several by the hash of their group ids, so its samples depend on which groups were
- * batched together. Returns one trajectory list per request, in order.
+ * batched together. A group whose prompt leaves less room in the context than max_new_tokens gets a call of its own
+ * (with the groups of the same room), so it never shortens the others' completions. Returns one trajectory list per
+ * request, in order.
  */
 export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): Trajectory[][] {
   if (reqs.length === 0) return [];
@@ -53,11 +55,25 @@ export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): 
       throw new RlmeshError(ErrorCategory.data, `group ${r.groupId} cannot share a generate call with ${first.groupId}: sampling differs`, { field: 'sampling' });
     }
   }
+  const prompts = reqs.map((r) => encodePrompt(policy.tokenizer, r.task.prompt));
+  const asked = first.sampling.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens;
+  const calls = new Map<number, number[]>(); // completion room -> indices of the requests with that room
+  prompts.forEach((p, j) => {
+    const room = Math.min(asked, policy.model.config.max_position_embeddings - p.length);
+    calls.set(room, [...(calls.get(room) ?? []), j]);
+  });
+  const out = new Array<Trajectory[]>(reqs.length);
+  for (const [room, idx] of calls) {
+    const groups = sampleCall(policy, idx.map((j) => reqs[j]!), idx.map((j) => prompts[j]!), room);
+    idx.forEach((j, k) => { out[j] = groups[k]!; });
+  }
+  return out;
+}
+
+/** One generate call for these groups (prompts encoded), at most `maxNew` tokens each. */
+function sampleCall(policy: Policy, reqs: readonly RolloutRequest[], prompts: readonly number[][], maxNew: number): Trajectory[][] {
   const { model, tokenizer, version } = policy;
-  const prompts = reqs.map((r) => encodePrompt(tokenizer, r.task.prompt));
-  const longest = Math.max(...prompts.map((p) => p.length));
-  const s = first.sampling;
-  const maxNew = Math.min(s.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens, model.config.max_position_embeddings - longest);
+  const s = reqs[0]!.sampling;
   const rows = reqs.flatMap((r, j) => Array.from({ length: r.groupSize }, () => prompts[j]!));
   const seqs = generate(model, rows, {
     maxNewTokens: maxNew,

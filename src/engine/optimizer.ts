@@ -66,12 +66,13 @@ export class AdamW {
    */
   apply(grads: Record<string, tf.Tensor>): number {
     const o = this.options;
-    this.t += 1;
     const names = [...this.vars.keys()].filter((k) => grads[k] !== undefined);
     const normT = tf.tidy(() => tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]!))))));
     const norm = (normT.dataSync() as Float32Array)[0]!;
     normT.dispose();
-    if (!Number.isFinite(norm)) throw new RlmeshError(ErrorCategory.engine, `gradient norm is ${norm}; step skipped`, { details: { step: this.t } });
+    // A skipped step leaves everything as it was, the step count (bias correction) included.
+    if (!Number.isFinite(norm)) throw new RlmeshError(ErrorCategory.engine, `gradient norm is ${norm}; step skipped`, { details: { step: this.t + 1 } });
+    this.t += 1;
     const scale = o.maxGradNorm > 0 && norm > o.maxGradNorm ? o.maxGradNorm / (norm + 1e-6) : 1;
     const bc1 = 1 - Math.pow(o.beta1, this.t), bc2 = 1 - Math.pow(o.beta2, this.t);
     const stepSize = o.lr / bc1;

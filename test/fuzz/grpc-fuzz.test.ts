@@ -111,6 +111,10 @@ before(async () => {
   add('learner', `${L}Step`, step({ teacher: { ...traj.teacher!, logprobs: [...traj.teacher!.logprobs, -1] } }), /teacher\.logprobs/, 'teacher logprobs longer than the completion');
   add('learner', `${L}Step`, step({ completionTokenIds: traj.completionTokenIds.map(() => 1 << 20) }), /completion_token_ids/, 'out-of-range token ids');
   add('learner', `${L}Step`, step({ trajectoryId: '' }), /trajectory_id/, 'empty trajectory id');
+  add('learner', `${L}Step`, step({ entropies: traj.completionTokenIds.map(() => NaN) }), /entropies/, 'NaN entropies');
+  add('learner', `${L}Step`, step({ entropies: [1] }), /entropies/, 'one entropy for a longer completion');
+  add('learner', `${L}Step`, step({ reward: { total: NaN, components: {}, correct: false, parsedAnswer: '', reason: '', formatOk: false } }), /reward\.total/, 'NaN reward');
+  add('learner', `${L}Step`, step({ policyVersion: 1_000_000 }), /policy_version/, 'a policy version the learner has not reached');
   add('learner', `${L}Step`, step({ promptTokenIds: Array(5000).fill(3) }), /trajectories\.0/, 'longer than max positions');
   add('learner', `${L}Step`, StepRequest.encode({ trajectories: [], publishWeights: false }).finish(), /trajectories/, 'no trajectories');
   add('learner', `${L}SaveCheckpoint`, SaveCheckpointRequest.encode({ path: '/etc/rlmesh-fuzz' }).finish(), /path/, 'absolute checkpoint path');

@@ -16,6 +16,8 @@ import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { callUnary, createGrpcClient, streamCall } from '../../src/platform/grpc/index.ts';
 import { provisionRun } from '../../src/platform/nats/index.ts';
 import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
+import { withPrivilegedContext } from '../../src/actors/index.ts';
+import { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import { RunHarness } from '../e2e/harness.ts';
 import { checkHealth, healthClient, listServices } from './grpc-test-clients.ts';
 
@@ -143,6 +145,14 @@ test('Score returns per-token log-probs of the completion, top-k rows and the fu
   assert.equal(plain.fullLogprobs, undefined);
   for (let i = 0; i < C; i++) assert.ok(Math.abs(plain.logprobs[i]! - s.logprobs[i]!) < 1e-4);
 
+  // A privileged context is read before the prompt: the same scores as sending those ids as the prompt.
+  const context = '7+8=15';
+  const item = req.items[0]!;
+  const privileged = (await callUnary(teacher, 'score', { items: [{ ...item, privilegedContext: context }], topK: 0, fullDistribution: false })).scores[0]!;
+  const asPrompt = (await callUnary(teacher, 'score', { items: [{ ...item, promptTokenIds: withPrivilegedContext(CharTokenizer.builtin(), item.promptTokenIds, context) }], topK: 0, fullDistribution: false })).scores[0]!;
+  assert.ok(privileged.logprobs.some((x, i) => Math.abs(x - plain.logprobs[i]!) > 1e-3), 'the context changes the scores');
+  for (let i = 0; i < C; i++) assert.ok(Math.abs(privileged.logprobs[i]! - asPrompt.logprobs[i]!) < 1e-4, `token ${i}`);
+
   const gen = await callUnary(teacher, 'generate', { task: task2, sampling, numSamples: 2 });
   assert.equal(gen.completions.length, 2);
   for (const c of gen.completions) assert.equal(c.samplingLogprobs.length, c.completionTokenIds.length);
@@ -217,6 +227,7 @@ test('bad requests are INVALID_ARGUMENT naming the field', async () => {
   const item = { id: 'x', promptTokenIds: [5, 6], completionTokenIds: [7], privilegedContext: '' };
   assert.equal(await refusedField(() => callUnary(teacher, 'score', { items: [{ ...item, promptTokenIds: [] }], topK: 0, fullDistribution: false })), 'items.0.prompt_token_ids');
   assert.equal(await refusedField(() => callUnary(teacher, 'score', { items: [item, { ...item, completionTokenIds: [VOCAB] }], topK: 0, fullDistribution: false })), 'items.1.completion_token_ids.0');
+  assert.equal(await refusedField(() => callUnary(teacher, 'score', { items: [{ ...item, privilegedContext: 'x'.repeat(60) }], topK: 0, fullDistribution: false })), 'items.0', 'context + prompt + completion past the context');
   assert.equal(await refusedField(() => callUnary(teacher, 'score', { items: [item], topK: VOCAB + 1, fullDistribution: false })), 'top_k');
   assert.equal(await refusedField(() => callUnary(teacher, 'generate', { task, sampling, numSamples: 0 })), 'num_samples');
   assert.equal(await refusedField(() => callUnary(verifier, 'verify', { items: [], weights: {} })), 'items');

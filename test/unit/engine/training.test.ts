@@ -82,6 +82,10 @@ test('AdamW matches a hand computation (bias correction, decoupled decay, clippi
   }
   assert.ok(maxAbsDiff(p.dataSync(), ref) < 1e-5, `${p.dataSync()} vs ${ref}`);
   assert.equal(opt.step, 3);
+  // A non-finite gradient skips the step entirely: weights and the step count (bias correction) stay as they were.
+  assert.throws(() => opt.apply({ p: tf.tensor2d([[NaN, 0], [0, 1]]) }), (e: unknown) => e instanceof RlmeshError && /gradient norm is NaN/.test(e.message));
+  assert.equal(opt.step, 3, 'a skipped step is not counted');
+  assert.ok(maxAbsDiff(p.dataSync(), ref) < 1e-5, 'weights unchanged by the skipped step');
   opt.dispose();
   p.dispose();
 });

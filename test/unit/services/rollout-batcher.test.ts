@@ -125,6 +125,27 @@ test('rolloutGroups: groups of different prompt lengths batched in one call samp
   }
 });
 
+test('rolloutGroups: a group whose prompt nearly fills the context runs in a call of its own and shortens no other group', async () => {
+  const { initBackend } = await import('../../../src/engine/index.ts');
+  const { loadPolicy, rolloutGroup, rolloutGroups } = await import('../../../src/actors/index.ts');
+  const { listTasks, toTaskSpec } = await import('../../../src/tasks/index.ts');
+  await initBackend('wasm', () => {});
+  const policy = await loadPolicy('models/student'); // 64 positions
+  try {
+    const [short] = listTasks({ suite: 'add:1', split: 'train', limit: 1, seed: 3 });
+    const sampling = { temperature: 1, topK: 1, topP: 1, maxNewTokens: 24, stopTokenIds: [], seed: 0 };
+    const normal: RolloutRequest = { ...req('g-short', 2), task: toTaskSpec(short!) as RolloutRequest['task'], sampling };
+    const long: RolloutRequest = { ...req('g-long', 1), task: { ...normal.task, prompt: '1+2=?'.padEnd(60, ' ') }, sampling }; // 61 tokens: room for 3
+    const [withLong, alone] = [rolloutGroups(policy, [normal, long]), rolloutGroup(policy, normal)];
+    assert.deepEqual(withLong[0]!.map((t) => t.completionTokenIds), alone.map((t) => t.completionTokenIds), 'the short group samples what it samples alone');
+    assert.ok(alone[0]!.completionTokenIds.length > 3, 'the short group needs more than the long one\'s 3 tokens');
+    assert.equal(withLong[1]![0]!.completionTokenIds.length, 3, 'the long group gets the 3 positions its prompt leaves');
+    assert.equal(withLong[1]![0]!.truncated, true);
+  } finally {
+    policy.model.dispose();
+  }
+});
+
 test('chunkByRows keeps order and never exceeds the row bound (a larger group goes alone)', async () => {
   const { chunkByRows } = await import('../../../src/actors/index.ts');
   const sizes = (cs: Array<Array<{ groupSize: number }>>) => cs.map((c) => c.map((r) => r.groupSize));
