@@ -25,7 +25,16 @@ export function validateScore(req: ScoreRequest, teacher: Pick<Teacher, 'model' 
     const what = it.privilegedContext ? 'privileged context + prompt + completion' : 'prompt + completion';
     check(len <= maxPositions, `items.${i}`, `${what} is ${len} tokens; max_position_embeddings is ${maxPositions}`);
   });
+  // The reply holds, per completion token, its log-prob and entropy, top_k ids and log-probs, and with
+  // full_distribution a row of the vocabulary: refused before scoring when it cannot fit one gRPC message.
+  const tokens = req.items.reduce((a, it) => a + it.completionTokenIds.length, 0);
+  const replyBytes = tokens * 4 * (2 + 2 * req.topK + (req.fullDistribution ? vocab : 0));
+  check(replyBytes <= MAX_REPLY_BYTES, req.fullDistribution ? 'full_distribution' : 'top_k',
+    `the reply would hold ~${Math.ceil(replyBytes / 2 ** 20)} MiB for ${tokens} completion tokens (at most ${MAX_REPLY_BYTES / 2 ** 20} MiB): send fewer items per call`);
 }
+
+/** Largest Score reply, bytes: under the servers' 64 MiB message limit, with room for the framing. */
+const MAX_REPLY_BYTES = 60 * 2 ** 20;
 
 export function validateTeacherGenerate(req: TeacherGenerateRequest, teacher: Pick<Teacher, 'model' | 'tokenizer'>): void {
   requirePresent(req.task, 'task');

@@ -96,6 +96,7 @@ before(async () => {
   add('teacher', `${T}Score`, score({ promptTokenIds: [] }), /items\.0\.prompt_token_ids/, 'empty prompt');
   add('teacher', `${T}Score`, score({ completionTokenIds: Array(5000).fill(3) }), /items\.0/, 'longer than max positions');
   add('teacher', `${T}Score`, score({}, VOCAB + 1), /top_k/, 'top_k past the vocabulary');
+  add('teacher', `${T}Score`, ScoreRequest.encode({ items: Array.from({ length: 1024 }, (_, i) => ({ id: `${i}`, promptTokenIds: [1, 5], completionTokenIds: Array(60).fill(3), privilegedContext: '' })), topK: VOCAB, fullDistribution: true }).finish(), /full_distribution/, 'a reply over the message limit (1024 x 60 tokens, full rows and top-k)');
   add('teacher', `${T}Score`, ScoreRequest.encode({ items: [], topK: 0, fullDistribution: false }).finish(), /items/, 'no items');
   add('teacher', `${T}Generate`, tGen({ sampling: { ...sampling, topP: NaN } }), /sampling\.top_p/, 'NaN top_p');
   add('teacher', `${T}Generate`, tGen({ numSamples: 0 }), /num_samples/, 'zero samples');
