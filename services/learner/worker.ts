@@ -105,6 +105,11 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
     const spans: Array<Span | undefined> = [];
     const waiting: Array<{ index: number; settled: Promise<void> }> = [];
     batch.trajectories.forEach((t, index) => {
+      const undecodable = batch.undecodable.get(index);
+      if (undecodable) {
+        refused.push({ index, error: undecodable });
+        return;
+      }
       if (trainer.deps.store.trained.has(t.trajectoryId)) {
         trainer.duplicates++;
         return;

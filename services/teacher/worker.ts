@@ -51,7 +51,7 @@ export function startTeacherWorker(deps: TeacherWorkerDeps): ConsumeLoop {
     try {
       const refused: Refused[] = [];
       const scoring: Array<Promise<TokenScores> | undefined> = ts.map((t, i) => {
-        const problem = teacherInputProblem(t, vocab, maxPositions);
+        const problem = batch.undecodable.get(i) ?? teacherInputProblem(t, vocab, maxPositions);
         if (!problem) return batcher.submit(t);
         refused.push({ index: i, error: problem });
         return undefined;

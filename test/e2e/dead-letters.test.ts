@@ -35,6 +35,8 @@ const published: Array<{ stream: string; seq: number }> = [];
 const BAD = [
   Trajectory.fromPartial({ trajectoryId: 'dead-bad/0', groupId: 'dead-bad', groupSize: 2, promptTokenIds: [4, 5], completionTokenIds: [6, 7], samplingLogprobs: [Number.NaN, -1] }),
   Trajectory.fromPartial({ trajectoryId: 'dead-bad/1', groupId: 'dead-bad', groupSize: 2, promptTokenIds: [4, 5], completionTokenIds: [] }),
+  // Encodes, but no reader can decode it back (an int64 past 2^53): the rest of its batch must not go with it.
+  Trajectory.fromPartial({ trajectoryId: 'dead-big/0', groupId: 'dead-big', groupSize: 1, promptTokenIds: [4, 5], completionTokenIds: [6], samplingLogprobs: [-1], policyVersion: 2 ** 60 }),
 ];
 /** Dead letters: one per garbage message, the wrong-type task, and one per bad trajectory. */
 const EXPECTED_DEAD = TARGETS.length + 1 + BAD.length;
@@ -110,11 +112,13 @@ test('each malformed message is dead-lettered by its consumer with a reason and 
 
 test('each malformed trajectory of a decodable batch is dead-lettered on its own, with its reason and content', () => {
   const names = runNames(h.runId);
-  const reasons: Record<string, RegExp> = { 'dead-bad/0': /sampling_logprobs.*finite/, 'dead-bad/1': /completion_token_ids.*must not be empty/ };
+  const reasons: Record<string, RegExp> = {
+    'dead-bad/0': /sampling_logprobs.*finite/, 'dead-bad/1': /completion_token_ids.*must not be empty/, 'dead-big/0': /not a Trajectory.*MAX_SAFE_INTEGER/,
+  };
   for (const t of BAD) {
     const m = dead.find((d) => d.header?.get(Header.msgId) === `${t.trajectoryId}:learner:dead`);
     assert.ok(m, `dead letter of ${t.trajectoryId}`);
-    assert.deepEqual(TrajectoryBatch.decode(m.data).trajectories, [t], 'a batch of one, its original content');
+    assert.deepEqual([...m.data], [...TrajectoryBatch.encode({ trajectories: [t] }).finish()], 'a batch of one, its original bytes');
     assert.equal(m.header!.get(Header.type), 'rlmesh.v1.TrajectoryBatch');
     assert.equal(m.header!.get(Header.deadConsumer), ConsumerName.learner);
     assert.equal(m.header!.get(Header.deadStream), names.stages.scored.stream);
@@ -125,7 +129,7 @@ test('each malformed trajectory of a decodable batch is dead-lettered on its own
 test('the controller counts the dead letters, the run completes and its groups add up', async () => {
   assert.equal(final.state, 'finished');
   assert.equal(final.step, 4);
-  assert.equal(final.accounting.deadLettered, EXPECTED_DEAD, 'counted per trajectory: the bad batch counts 2');
+  assert.equal(final.accounting.deadLettered, EXPECTED_DEAD, `counted per trajectory: the bad batch counts ${BAD.length}`);
   assertAccounting(h, final, spans);
   // Work streams are work queues: the dead-lettered originals are removed from them.
   for (const p of published) {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { Trajectory, TrajectoryBatch } from '../../generated/rlmesh/v1/common.ts';
+import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import type { ProtoMessageType } from './proto-types.ts';
 import type { PublishResult } from './publish.ts';
 import { connectionOf, publishProtoBatch } from './publish-batch.ts';
@@ -19,6 +20,12 @@ export const TRAJECTORY_BATCH_TYPE = 'rlmesh.v1.TrajectoryBatch';
 export interface TrajectoryParts {
   trajectories: Trajectory[];
   encoded: Uint8Array[];
+  /**
+   * Trajectory index -> why its bytes are no Trajectory (say, an int64 past 2^53). Its entry in `trajectories` then
+   * holds only an id (the one it carries when that can be read, else one made from its bytes): the consumer
+   * dead-letters it on its own and the rest of the message flows on.
+   */
+  undecodable: ReadonlyMap<number, RlmeshError>;
 }
 
 /** A TrajectoryBatch read as summaries: trajectory i's summary and its bytes as received. */
@@ -120,6 +127,20 @@ function readEach<R>(input: Uint8Array, read: (encoded: Uint8Array) => R): { rea
   return { read: out, encoded };
 }
 
+/**
+ * The id an undecodable trajectory carries when its id field can be read, else `undecodable-<16 hex of sha256 of its
+ * bytes>` (stable across redeliveries, so its dead letter is deduplicated like any other).
+ */
+function idOfUndecodable(encoded: Uint8Array): string {
+  try {
+    const id = readTrajectorySummary(encoded).trajectoryId;
+    if (id) return id;
+  } catch {
+    // unreadable: named by its bytes
+  }
+  return `undecodable-${createHash('sha256').update(encoded).digest('hex').slice(0, 16)}`;
+}
+
 /** The message of a batch read as parts: its trajectories' bytes joined again. */
 const encodeParts = (value: { encoded: readonly Uint8Array[] }) => ({ finish: () => joinTrajectories(value.encoded) });
 
@@ -127,8 +148,18 @@ const encodeParts = (value: { encoded: readonly Uint8Array[] }) => ({ finish: ()
 export const TrajectoryBatchParts: ProtoMessageType<TrajectoryParts> = {
   typeName: TRAJECTORY_BATCH_TYPE,
   decode(input: Uint8Array): TrajectoryParts {
-    const { read, encoded } = readEach(input, (e) => Trajectory.decode(e));
-    return { trajectories: read, encoded };
+    const encoded = splitTrajectoryBatch(input); // broken framing: the whole message is undecodable
+    const undecodable = new Map<number, RlmeshError>();
+    const trajectories = encoded.map((e, i) => {
+      try {
+        return Trajectory.decode(e);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        undecodable.set(i, new RlmeshError(ErrorCategory.data, `trajectories[${i}]: not a Trajectory: ${reason}`, { field: `trajectories.${i}` }));
+        return Trajectory.fromPartial({ trajectoryId: idOfUndecodable(e) });
+      }
+    });
+    return { trajectories, encoded, undecodable };
   },
   encode: encodeParts,
 };
@@ -260,7 +291,7 @@ export async function publishTrajectoryBatch(js: JetStreamClient, subject: strin
   if (items.length === 0) return [];
   const chunks = chunkBySize(items, opts.maxBytes ?? maxPayloadOf(js));
   const settled = await publishProtoBatch(js, subject, TrajectoryBatchParts, chunks.map((chunk) => ({
-    value: { trajectories: [], encoded: [] },
+    value: { trajectories: [], encoded: [], undecodable: new Map() },
     data: joinTrajectories(chunk.map((c) => c.data), chunk.map((c) => c.tail)),
     msgId: trajectoryBatchMsgId(chunk.map((c) => c.id), opts.stage),
   })), { timeoutMs: opts.timeoutMs, spans: false });
