@@ -130,7 +130,9 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
   function handleBatch(items: readonly BatchItem<TrajectorySummaries>[]): Promise<PromiseSettledResult<unknown>[]> {
     return Promise.allSettled(items.map(({ value, ctx }) => {
       const spans = traced ? value.summaries.map((t) => trajectorySpan('verifier.verify', t, ctx, deps.runId)) : undefined;
-      return settle(value, rewardTrajectories(value.summaries, deps, optionsFor), ctx, spans);
+      const graded = rewardTrajectories(value.summaries, deps, optionsFor);
+      for (const [i, error] of value.undecodable) graded[i] = { ok: false, error }; // its bytes are no Trajectory
+      return settle(value, graded, ctx, spans);
     }));
   }
 

@@ -32,6 +32,8 @@ export interface TrajectoryParts {
 export interface TrajectorySummaries {
   summaries: TrajectorySummary[];
   encoded: Uint8Array[];
+  /** as TrajectoryParts.undecodable: index -> why it cannot be read (its summary then holds only an id) */
+  undecodable: ReadonlyMap<number, RlmeshError>;
 }
 
 /** One trajectory to publish: its id (for the message's dedupe id), its encoded bytes and fields appended to them. */
@@ -111,20 +113,23 @@ export function joinTrajectories(parts: readonly Uint8Array[], tails?: ReadonlyA
 }
 
 /**
- * Each encoded trajectory of a TrajectoryBatch message read with `read`, with its bytes. A trajectory that cannot be
- * read makes the whole message undecodable (it is dead-lettered whole).
+ * Each encoded trajectory of a TrajectoryBatch message read with `read`, with its bytes. Broken framing makes the whole
+ * message undecodable (it is dead-lettered whole); a trajectory that cannot be read is set aside by index, with the
+ * stand-in `placeholder` makes from its bytes, and the others are read.
  */
-function readEach<R>(input: Uint8Array, read: (encoded: Uint8Array) => R): { read: R[]; encoded: Uint8Array[] } {
+function readEach<R>(input: Uint8Array, read: (encoded: Uint8Array) => R, placeholder: (encoded: Uint8Array) => R): { read: R[]; encoded: Uint8Array[]; undecodable: Map<number, RlmeshError> } {
   const encoded = splitTrajectoryBatch(input);
-  const out = new Array<R>(encoded.length);
-  for (let i = 0; i < encoded.length; i++) {
+  const undecodable = new Map<number, RlmeshError>();
+  const out = encoded.map((e, i) => {
     try {
-      out[i] = read(encoded[i]!);
+      return read(e);
     } catch (err) {
-      throw new Error(`trajectories[${i}]: ${err instanceof Error ? err.message : String(err)}`);
+      const reason = err instanceof Error ? err.message : String(err);
+      undecodable.set(i, new RlmeshError(ErrorCategory.data, `trajectories[${i}]: not a Trajectory: ${reason}`, { field: `trajectories.${i}` }));
+      return placeholder(e);
     }
-  }
-  return { read: out, encoded };
+  });
+  return { read: out, encoded, undecodable };
 }
 
 /**
@@ -148,18 +153,8 @@ const encodeParts = (value: { encoded: readonly Uint8Array[] }) => ({ finish: ()
 export const TrajectoryBatchParts: ProtoMessageType<TrajectoryParts> = {
   typeName: TRAJECTORY_BATCH_TYPE,
   decode(input: Uint8Array): TrajectoryParts {
-    const encoded = splitTrajectoryBatch(input); // broken framing: the whole message is undecodable
-    const undecodable = new Map<number, RlmeshError>();
-    const trajectories = encoded.map((e, i) => {
-      try {
-        return Trajectory.decode(e);
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        undecodable.set(i, new RlmeshError(ErrorCategory.data, `trajectories[${i}]: not a Trajectory: ${reason}`, { field: `trajectories.${i}` }));
-        return Trajectory.fromPartial({ trajectoryId: idOfUndecodable(e) });
-      }
-    });
-    return { trajectories, encoded, undecodable };
+    const { read, encoded, undecodable } = readEach(input, (e) => Trajectory.decode(e), (e) => Trajectory.fromPartial({ trajectoryId: idOfUndecodable(e) }));
+    return { trajectories: read, encoded, undecodable };
   },
   encode: encodeParts,
 };
@@ -172,8 +167,11 @@ export function trajectoryBatchSummaries(opts: SummaryOptions = {}): ProtoMessag
   return {
     typeName: TRAJECTORY_BATCH_TYPE,
     decode(input: Uint8Array): TrajectorySummaries {
-      const { read, encoded } = readEach(input, (e) => readTrajectorySummary(e, opts));
-      return { summaries: read, encoded };
+      const { read, encoded, undecodable } = readEach(input, (e) => readTrajectorySummary(e, opts), (e) => ({
+        trajectoryId: idOfUndecodable(e), task: undefined, completionText: '', completionTokens: 0, policyVersion: 0, entropies: [],
+        traceContext: {}, carries: { reward: false, teacher: false, task: false },
+      }));
+      return { summaries: read, encoded, undecodable };
     },
     encode: encodeParts,
   };

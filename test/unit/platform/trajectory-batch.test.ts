@@ -158,7 +158,17 @@ test('readTrajectorySummary reads what the generated decoder reads, without the 
   const read = trajectoryBatchSummaries({ traceContext: true }).decode(batch);
   assert.deepEqual(read.summaries.map((x) => x.trajectoryId), cases.map((t) => t.trajectoryId));
   assert.deepEqual(read.encoded.map((e) => Trajectory.decode(e)), cases);
-  assert.throws(() => trajectoryBatchSummaries().decode(Uint8Array.from([0x0a, 0x03, 0x0a, 0x10, 0x01])), /trajectories\[0\]/);
+  // a trajectory whose inner bytes cannot be read (3 bytes of packed entropies: no whole float) is set aside by index;
+  // the others are read
+  const broken = new Uint8Array([...Trajectory.encode(cases[1]!).finish(), 0x5a, 0x03, 0, 0, 0]);
+  const mixed = trajectoryBatchSummaries().decode(joinTrajectories([Trajectory.encode(cases[0]!).finish(), broken]));
+  assert.deepEqual([...mixed.undecodable.keys()], [1]);
+  assert.match(mixed.undecodable.get(1)!.message, /trajectories\[1\]: not a Trajectory: entropies/);
+  assert.equal(mixed.summaries[0]!.trajectoryId, cases[0]!.trajectoryId);
+  assert.match(mixed.summaries[1]!.trajectoryId, /^undecodable-[0-9a-f]{16}$/);
+  assert.equal(mixed.summaries[1]!.task, undefined);
+  // broken framing of the batch itself still makes the whole message undecodable
+  assert.throws(() => trajectoryBatchSummaries().decode(Uint8Array.from([0x0a, 0x10, 0x01])), /claims/);
 });
 
 test('readTrajectorySummary with taskParams keeps only the wanted params, by exact key (what the verifier reads)', () => {
