@@ -16,10 +16,11 @@ export interface TeacherNeeds {
 
 /**
  * Whether an objective learns from verifier rewards: the policy-gradient family (GRPO, DAPO, BNPO, Dr.GRPO, DRPO, also
- * with an OPD term) does, the distillation objectives do not.
+ * with an OPD term) does, and OPD with `with_env_reward` (mode opd+rlvr); the other distillation objectives do not.
  */
-export function objectiveUsesRewards(objective: string): boolean {
-  return !['opd-reverse-kl', 'gkd-jsd', 'kl-mix', 'forward-kl', 'reverse-kl', 'pw-opsd'].includes(objective);
+export function objectiveUsesRewards(objective: string, params: Record<string, unknown> = {}): boolean {
+  if (objective === 'opd-reverse-kl') return params.with_env_reward === true;
+  return !['gkd-jsd', 'kl-mix', 'forward-kl', 'reverse-kl', 'pw-opsd'].includes(objective);
 }
 
 /** Which teacher scores an objective reads (by registry name). */

@@ -74,7 +74,7 @@ export class Learner {
     this.optimizer = new AdamW(model.params, options.optimizer);
     this.baseLr = this.optimizer.options.lr;
     this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams);
-    this.needsRewards = objectiveUsesRewards(options.objectives.objective.name);
+    this.needsRewards = objectiveUsesRewards(options.objectives.objective.name, options.objectiveParams);
   }
 
   /**

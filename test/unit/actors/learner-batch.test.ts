@@ -43,5 +43,6 @@ test('a missing reward is refused only where the objective learns from rewards',
   assert.equal(objectiveUsesRewards('grpo'), true);
   assert.equal(objectiveUsesRewards('dr-grpo'), true);
   assert.equal(objectiveUsesRewards('opd-reverse-kl'), false);
+  assert.equal(objectiveUsesRewards('opd-reverse-kl', { with_env_reward: true }), true, 'OPD + verifier reward (mode opd+rlvr)');
   assert.equal(objectiveUsesRewards('gkd-jsd'), false);
 });
