@@ -62,6 +62,20 @@ const decoderOf: Record<string, (b: Uint8Array) => unknown> = {
 };
 const decodes = (stage: string, b: Uint8Array) => { try { decoderOf[stage]!(b); return true; } catch { return false; } };
 
+/**
+ * What the consumer of `stage` must dead-letter for bytes `b`: the whole message when it cannot decode it; on the
+ * teacher's and learner's streams, a trajectory it cannot decode inside a sound batch, alone under its own id.
+ */
+function expectedDeadLetter(stage: Stage, b: Uint8Array, messageId: string): { must: boolean; deadId: string } {
+  if (!decodes(stage, b)) return { must: true, deadId: messageId };
+  if (stage === 'rewarded' || stage === 'scored') {
+    const parts = TrajectoryBatchParts.decode(b);
+    const [first] = parts.undecodable.keys();
+    if (first !== undefined) return { must: true, deadId: `${parts.trajectories[first]!.trajectoryId}:${consumerOf[stage]}:dead` };
+  }
+  return { must: false, deadId: messageId };
+}
+
 /** A TrajectoryBatch of these trajectories. */
 const batch = (...ts: Trajectory[]) => TrajectoryBatch.encode({ trajectories: ts }).finish();
 const consumerOf: Partial<Record<Stage, string>> = { rollouts: ConsumerName.verifier, rewarded: ConsumerName.teacher, scored: ConsumerName.learner };
@@ -102,13 +116,13 @@ before(async () => {
   for (const stage of Object.keys(seeds) as Stage[]) {
     // The weights stream keeps announcements (a log, not a work queue): fuzz it, but nothing is dead-lettered there.
     const work = stage !== 'weights';
-    for (let i = 0; i < RANDOM_PER_STREAM; i++) {
-      const b = randomBytes(r);
-      await publish(stage, b, `fuzz-${n++}`, 'random', work && !decodes(stage, b));
-    }
-    for (let i = 0; i < MUTATED_PER_STREAM; i++) {
-      const b = mutate(r, seeds[stage]!);
-      await publish(stage, b, `fuzz-${n++}`, 'mutated', work && !decodes(stage, b));
+    for (const [what, count, make] of [['random', RANDOM_PER_STREAM, () => randomBytes(r)], ['mutated', MUTATED_PER_STREAM, () => mutate(r, seeds[stage]!)]] as const) {
+      for (let i = 0; i < count; i++) {
+        const b = make();
+        const id = `fuzz-${n++}`;
+        const expected = expectedDeadLetter(stage, b, id);
+        await publish(stage, b, id, what, work && expected.must, typeOf[stage], expected.deadId);
+      }
     }
     if (work) for (let i = 0; i < 3; i++) await publish(stage, seeds[stage]!, `fuzz-${n++}`, 'wrong Rlmesh-Type', true, ['rlmesh.v1.Nope', 'rlmesh.v1.WeightsAnnouncement', ''][i] || 'x');
   }
@@ -186,8 +200,9 @@ after(async () => {
   await h?.destroy();
 });
 
-test('undecodable, wrong-type and hostile messages on every stream are dead-lettered with a reason', () => {
+test('undecodable, wrong-type and hostile messages on every stream are dead-lettered with a reason', (t) => {
   const must = sent.filter((s) => s.mustDeadLetter);
+  t.diagnostic(`${must.filter((s) => s.deadId !== s.id && s.what !== 'wrong Rlmesh-Type').length} of them dead-lettered as single trajectories (hostile, or undecodable inside a sound batch)`);
   assert.ok(must.length >= 6 * 3 + 12, `${must.length} messages must be dead-lettered`);
   for (const s of must) {
     const m = dead.get(s.deadId);
