@@ -17,7 +17,7 @@ test('coresBetween: CPU seconds per role over the readings that bracket the wind
   const cores = coresBetween(readings, 1200, 2800)!;
   assert.equal(cores.get('learner'), 0.5);
   assert.equal(cores.get('rollout'), 0.5);
-  // a role that exited (missing later) reads 0, never negative; a window past the readings uses the last one
+  // a role missing from the later reading (its process exited) has no figure; a window past the readings uses the last one
   const gone = coresBetween([reading(0, [['verifier', 1]]), reading(1000, [['learner', 1]])], 0, 5000)!;
   assert.equal(gone.get('verifier'), undefined);
   assert.equal(gone.get('learner'), 1);
