@@ -6,7 +6,8 @@ import { Counter, Gauge } from 'prom-client';
 import { evaluatePolicy, Learner, learnerOptionsFor, loadPolicy } from '../../src/actors/index.ts';
 import { listTasks } from '../../src/tasks/index.ts';
 import { LearnerUpdateService } from '../../src/generated/rlmesh/v1/learner.ts';
-import { WeightStore } from '../../src/platform/nats/index.ts';
+import { lastAnnouncement, WeightStore } from '../../src/platform/nats/index.ts';
+import { invalidField } from '../../src/errors.ts';
 import type { ActorRuntime } from '../common/runtime.ts';
 import { runDir } from '../common/run-dir.ts';
 import { learnerHandlers } from './grpc.ts';
@@ -26,6 +27,12 @@ export async function start(rt: ActorRuntime): Promise<void> {
   if (store.exists()) {
     await store.restore(learner);
     rt.log(`resumed from ${store.dir} at step ${learner.step} (policy v${learner.policyVersion}, ${store.trained.size} trained ids)`);
+  }
+  // Rollout workers never go back to an older version: a learner behind the run's announced weights (its checkpoint
+  // folder lost or replaced) would refuse every trajectory as ahead of it. Stop with the reason instead.
+  const announced = await lastAnnouncement(rt.jsm, rt.runId);
+  if (announced && announced.version > learner.policyVersion) {
+    throw invalidField('learner', `run ${rt.runId} already announced weights v${announced.version}, but this learner starts at v${learner.policyVersion} (${store.exists() ? `its checkpoint in ${store.dir} is older` : `no checkpoint in ${store.dir}`}): resume with the run's checkpoints, or start a new run id`);
   }
   const weights = await WeightStore.open(rt.js, rt.runId);
   const steps = new Counter({ name: 'rlmesh_learner_steps_total', help: 'optimizer steps', registers: [rt.metrics.registry] });

@@ -5,7 +5,7 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nat
 import { decodeSafetensors } from '../../src/engine/safetensors.ts';
 import type { Policy } from '../../src/actors/index.ts';
 import { WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
-import { runNames, WeightStore } from '../../src/platform/nats/index.ts';
+import { lastAnnouncement, runNames, WeightStore } from '../../src/platform/nats/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 
 export interface PolicySync {
@@ -13,13 +13,6 @@ export interface PolicySync {
   /** Resolves once the worker serves at least `version`. */
   waitFor(version: number, signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** The run's last weights announcement, or null when none was made. */
-export async function lastAnnouncement(jsm: JetStreamManager, runId: string): Promise<WeightsAnnouncement | null> {
-  const { stream, subject } = runNames(runId).stages.weights;
-  const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-  return m ? WeightsAnnouncement.decode(m.data) : null;
 }
 
 export interface PolicySyncDeps {

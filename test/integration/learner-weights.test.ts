@@ -16,7 +16,8 @@ import { WeightsAnnouncement } from '../../src/generated/rlmesh/v1/common.ts';
 import { publishProto, sha256Hex, WeightStore } from '../../src/platform/nats/index.ts';
 import { LearnerStateStore } from '../../services/learner/state-store.ts';
 import { Trainer } from '../../services/learner/trainer.ts';
-import { lastAnnouncement, startPolicySync } from '../../services/rollout/policy-sync.ts';
+import { startPolicySync } from '../../services/rollout/policy-sync.ts';
+import { lastAnnouncement } from '../../src/platform/nats/index.ts';
 import { storedAnnouncements, useSharedNats } from '../fixtures/nats-session.ts';
 
 const nats = useSharedNats('rlmesh-test-learner-weights');

@@ -27,4 +27,4 @@ export {
   TrajectoryBatchParts, trajectoryBatchSummaries, withFields, withFieldsEach,
 } from './trajectory-batch.ts';
 export { readTrajectorySummary } from './trajectory-wire.ts';
-export { sha256Hex, WeightStore } from './weight-store.ts';
+export { lastAnnouncement, sha256Hex, WeightStore } from './weight-store.ts';

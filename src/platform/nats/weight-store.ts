@@ -11,6 +11,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Objm, setSha256Backend, StorageType } from '@nats-io/obj';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { ErrorCategory, invalidField, RlmeshError } from '../../errors.ts';
+import { WeightsAnnouncement } from '../../generated/rlmesh/v1/common.ts';
 import { runNames } from './names.ts';
 
 export interface WeightStoreOptions {
@@ -62,6 +63,13 @@ function metaSubject(bucket: string, name: string): string {
 
 function transport(what: string, err: unknown): RlmeshError {
   return new RlmeshError(ErrorCategory.transport, `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** The run's last weights announcement (the version rollout workers serve), or null when none was made. */
+export async function lastAnnouncement(jsm: JetStreamManager, runId: string): Promise<WeightsAnnouncement | null> {
+  const { stream, subject } = runNames(runId).stages.weights;
+  const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return m ? WeightsAnnouncement.decode(m.data) : null;
 }
 
 export class WeightStore {
