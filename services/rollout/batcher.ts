@@ -1,7 +1,8 @@
 // Group batcher: the worker's handlers submit one task group each; the batcher runs the groups that arrive
 // together as ONE generate call (up to maxSequences rows), so a worker keeps its generation batch full even
 // when the controller dispatches small groups, and sends each call's groups on together (one message). Groups whose
-// sampling differs go to separate calls.
+// sampling differs go to separate calls (and rolloutGroups samples a group whose prompt nearly fills the context in a
+// generate call of its own, within the same batch).
 import type { RolloutRequest } from '../../src/actors/index.ts';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 
