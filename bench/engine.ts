@@ -126,7 +126,6 @@ function benchTorch(): Array<Figures & { torch: string; threads: number }> {
   });
 }
 
-
 /** The commit measured, `+dirty` when the engine's code differs from it. */
 const commit = (): string => gitCommit(['src/engine', 'native', 'bench/engine.ts', 'bench/torch_ref.py']);
 

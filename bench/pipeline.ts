@@ -123,8 +123,9 @@ async function main(): Promise<void> {
         if (withCores.length > 0) {
           // What the same steps cost in cores: the in-process loop does the compute alone on about one core.
           const roles = [...new Set(withCores.flatMap((d) => [...d.cores!.keys()]))].sort();
-          const total = median(withCores.map((d) => [...d.cores!.values()].reduce((a, b) => a + b, 0)));
-          const perStep = median(withCores.map((d) => [...d.cores!.values()].reduce((a, b) => a + b, 0) / d.stepsPerSecond));
+          const coresOf = (d: DistributedRun) => [...d.cores!.values()].reduce((a, b) => a + b, 0);
+          const total = median(withCores.map(coresOf));
+          const perStep = median(withCores.map((d) => coresOf(d) / d.stepsPerSecond));
           const localPerStep = median(locals.map((l) => l.cores / l.stepsPerSecond));
           out(`     cores in the window (CPU-seconds / window from /proc, median of the rounds): ${roles.map((r) => `${r} ${f2(median(withCores.map((d) => d.cores!.get(r) ?? 0)))}`).join(', ')}; total ${f2(total)}`);
           out(`     CPU per learner step: ${f1(perStep * 1000)} ms distributed vs ${f1(localPerStep * 1000)} ms in-process (${f2(perStep / localPerStep)}x)`);

@@ -15,8 +15,11 @@ export function checkTokenIds(ids: readonly number[], vocab: number, field: stri
   ids.forEach((id, i) => check(Number.isInteger(id) && id >= 0 && id < vocab, `${field}.${i}`, `token id ${id} outside [0, ${vocab})`));
 }
 
-/** Characters in the longest token of the character tokenizer (a tag such as `</answer>`); 16 leaves room. */
-const MAX_TOKEN_CHARS = 16;
+/**
+ * At least the characters in the longest token of the character tokenizer (a tag such as `</answer>`, 9): text
+ * longer than this many characters per context position cannot fit and is refused before it is encoded.
+ */
+export const MAX_TOKEN_CHARS = 16;
 
 /**
  * A prompt the model can continue: not empty, and its tokens (with <bos>; tags are one token each) leave at least one

@@ -13,7 +13,6 @@ import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlm
 import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
-
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
 export type RunState = (typeof RunState)[keyof typeof RunState];
 

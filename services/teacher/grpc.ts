@@ -4,7 +4,7 @@ import { rolloutGroup, scoreTrajectories, withPrivilegedContext, type Teacher } 
 import type { TeacherScoringService, ScoreItem, ScoreRequest, TeacherGenerateRequest } from '../../src/generated/rlmesh/v1/teacher.ts';
 import type { Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { check, requireInRange, requirePresent, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
-import { checkPrompt, checkSampling, checkTokenIds } from '../common/validate.ts';
+import { checkPrompt, checkSampling, checkTokenIds, MAX_TOKEN_CHARS } from '../common/validate.ts';
 import { SamplingParams } from '../../src/generated/rlmesh/v1/common.ts';
 
 /** The ids the teacher reads before the completion: the prompt, after the privileged context when there is one. */
@@ -20,7 +20,7 @@ export function validateScore(req: ScoreRequest, teacher: Pick<Teacher, 'model' 
     check(it.promptTokenIds.length > 0, `items.${i}.prompt_token_ids`, 'must not be empty');
     checkTokenIds(it.promptTokenIds, vocab, `items.${i}.prompt_token_ids`);
     checkTokenIds(it.completionTokenIds, vocab, `items.${i}.completion_token_ids`);
-    check(it.privilegedContext.length <= maxPositions * 16, `items.${i}.privileged_context`, `is ${it.privilegedContext.length} characters; the model's context is ${maxPositions} positions`);
+    check(it.privilegedContext.length <= maxPositions * MAX_TOKEN_CHARS, `items.${i}.privileged_context`, `is ${it.privilegedContext.length} characters; the model's context is ${maxPositions} positions`);
     const len = scorePrompt(teacher, it).length + it.completionTokenIds.length;
     const what = it.privilegedContext ? 'privileged context + prompt + completion' : 'prompt + completion';
     check(len <= maxPositions, `items.${i}`, `${what} is ${len} tokens; max_position_embeddings is ${maxPositions}`);

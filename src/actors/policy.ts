@@ -20,7 +20,16 @@ export function encodePrompt(tokenizer: CharTokenizer, prompt: string): number[]
  * before the prompt, so the same weights score the student's tokens as if they knew the answer.
  */
 export function encodePrivilegedPrompt(tokenizer: CharTokenizer, prompt: string, referenceSolution: string): number[] {
-  return tokenizer.encode(`${referenceSolution}\n${prompt}`, { bos: true });
+  return withPrivilegedContext(tokenizer, encodePrompt(tokenizer, prompt), referenceSolution);
+}
+
+/**
+ * A prompt's ids (as encodePrompt makes them, <bos> first) with a privileged context put before it: <bos>, the
+ * context, a newline, then the prompt (a tag never spans the newline, so this equals encoding the joined text).
+ */
+export function withPrivilegedContext(tokenizer: CharTokenizer, promptIds: readonly number[], context: string): number[] {
+  const prompt = promptIds[0] === tokenizer.bosId ? promptIds.slice(1) : promptIds;
+  return [...tokenizer.encode(`${context}\n`, { bos: true }), ...prompt];
 }
 
 /** 32-bit FNV-1a hash: stable per-group sampling seeds derived from ids. */

@@ -60,7 +60,9 @@ export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): 
   const calls = new Map<number, number[]>(); // completion room -> indices of the requests with that room
   prompts.forEach((p, j) => {
     const room = Math.min(asked, policy.model.config.max_position_embeddings - p.length);
-    calls.set(room, [...(calls.get(room) ?? []), j]);
+    const same = calls.get(room);
+    if (same) same.push(j);
+    else calls.set(room, [j]);
   });
   const out = new Array<Trajectory[]>(reqs.length);
   for (const [room, idx] of calls) {

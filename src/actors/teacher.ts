@@ -22,15 +22,6 @@ export function teacherPrompt(teacher: Teacher, t: Trajectory): number[] {
   return encodePrivilegedPrompt(teacher.tokenizer, t.task?.prompt ?? '', t.task?.referenceSolution ?? '');
 }
 
-/**
- * A prompt's ids (as the student encoded it, <bos> first) with a privileged context put before it, as
- * encodePrivilegedPrompt lays out the text: <bos>, the context, a newline, then the prompt.
- */
-export function withPrivilegedContext(tokenizer: Policy['tokenizer'], promptIds: readonly number[], context: string): number[] {
-  const prompt = promptIds[0] === tokenizer.bosId ? promptIds.slice(1) : promptIds;
-  return [...tokenizer.encode(`${context}\n`, { bos: true }), ...prompt];
-}
-
 /** Scores every trajectory's completion tokens in one batch. */
 export function scoreTrajectories(teacher: Teacher, trajectories: readonly Trajectory[], opts: TeacherScoreOptions = {}): TokenScores[] {
   const scored = score(

@@ -12,7 +12,7 @@ import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import type { ProtoMessageType } from './proto-types.ts';
 import type { PublishResult } from './publish.ts';
 import { connectionOf, publishProtoBatch } from './publish-batch.ts';
-import { readTrajectorySummary, type CarriedFields, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
+import { emptySummary, readTrajectorySummary, type CarriedFields, type SummaryOptions, type TrajectorySummary } from './trajectory-wire.ts';
 
 export const TRAJECTORY_BATCH_TYPE = 'rlmesh.v1.TrajectoryBatch';
 
@@ -167,10 +167,7 @@ export function trajectoryBatchSummaries(opts: SummaryOptions = {}): ProtoMessag
   return {
     typeName: TRAJECTORY_BATCH_TYPE,
     decode(input: Uint8Array): TrajectorySummaries {
-      const { read, encoded, undecodable } = readEach(input, (e) => readTrajectorySummary(e, opts), (e) => ({
-        trajectoryId: idOfUndecodable(e), task: undefined, completionText: '', completionTokens: 0, policyVersion: 0, entropies: [],
-        traceContext: {}, carries: { reward: false, teacher: false, task: false },
-      }));
+      const { read, encoded, undecodable } = readEach(input, (e) => readTrajectorySummary(e, opts), (e) => emptySummary(idOfUndecodable(e)));
       return { summaries: read, encoded, undecodable };
     },
     encode: encodeParts,

@@ -198,6 +198,14 @@ export interface SummaryOptions {
   taskParams?: readonly string[];
 }
 
+/** The summary of a trajectory with nothing in it but `trajectoryId` (what the fields read as when absent). */
+export function emptySummary(trajectoryId = ''): TrajectorySummary {
+  return {
+    trajectoryId, task: undefined, completionText: '', completionTokens: 0, policyVersion: 0, entropies: [],
+    traceContext: {}, carries: { reward: false, teacher: false, task: false },
+  };
+}
+
 /**
  * Reads the summary of one encoded Trajectory. Throws on malformed framing or a field of the wrong shape, as the
  * generated decoder would; a field with an unexpected wire type is skipped, as the generated decoder does.
@@ -205,10 +213,7 @@ export interface SummaryOptions {
 export function readTrajectorySummary(buf: Uint8Array, opts: SummaryOptions = {}): TrajectorySummary {
   const w = new Wire(buf, 0, buf.length);
   const keys = opts.taskParams && wantedKeysOf(opts.taskParams);
-  const s: TrajectorySummary = {
-    trajectoryId: '', task: undefined, completionText: '', completionTokens: 0, policyVersion: 0, entropies: [],
-    traceContext: {}, carries: { reward: false, teacher: false, task: false },
-  };
+  const s = emptySummary();
   while (w.pos < w.limit) {
     const tag = w.varint();
     switch (tag) {

@@ -234,5 +234,4 @@ export class WeightStore {
       this.stored.delete(version);
     }
   }
-
 }
