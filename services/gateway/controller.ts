@@ -7,7 +7,10 @@ import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
-import { curriculumFeedback, minPolicyVersionFor, restoreCurriculum, type Curriculum, type CurriculumState } from '../../src/curriculum/index.ts';
+import {
+  checkFeedback, curriculumFeedback, minPolicyVersionFor, restoreCurriculum, type Curriculum, type CurriculumFeedback, type CurriculumState,
+} from '../../src/curriculum/index.ts';
+import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
@@ -62,12 +65,19 @@ interface SavedState {
   accounting: RunAccounting;
   nextDispatch: number;
   open: string[];
+  /** feedback of learner steps the curriculum has not learned from yet */
+  pending?: CurriculumFeedback[];
 }
 
 export class RunController extends EventEmitter {
   readonly runId: string;
   private curriculum!: Curriculum;
   private readonly open = new Set<string>();
+  /**
+   * Feedback by learner step, held until that step closes: the curriculum learns once per learner step from all its
+   * groups (trained and set aside), as in the in-process loop, not once per group message.
+   */
+  private readonly pending = new Map<number, CurriculumFeedback[]>();
   private nextDispatch = 0;
   private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, filtered: 0, deadLettered: 0, redelivered: 0 };
   private redeliveryTimer?: NodeJS.Timeout;
@@ -127,6 +137,7 @@ export class RunController extends EventEmitter {
       this.accounting = { ...saved.accounting, redelivered: saved.accounting.redelivered ?? 0, filtered: saved.accounting.filtered ?? 0 };
       this.nextDispatch = saved.nextDispatch;
       for (const id of saved.open) this.open.add(id);
+      for (const f of saved.pending ?? []) this.hold(f);
       this.deps.log(`resumed controller state: ${this.accounting.dispatched} dispatched, ${this.open.size} in flight`);
     } else {
       this.curriculum = this.deps.run.createCurriculum();
@@ -134,7 +145,10 @@ export class RunController extends EventEmitter {
   }
 
   private persist(): void {
-    const s: SavedState = { curriculum: this.curriculum.state(), accounting: this.accounting, nextDispatch: this.nextDispatch, open: [...this.open] };
+    const s: SavedState = {
+      curriculum: this.curriculum.state(), accounting: this.accounting, nextDispatch: this.nextDispatch, open: [...this.open],
+      pending: [...this.pending.values()].flat(),
+    };
     writeFileSync(this.stateFile, JSON.stringify(s));
   }
 
@@ -163,6 +177,8 @@ export class RunController extends EventEmitter {
           }),
           dispatchIndex: pick.index,
         };
+        // Encoded before it counts as dispatched: a message that cannot be encoded must not hold a slot.
+        const data = RolloutTask.encode(msg).finish();
         this.open.add(dispatchId);
         this.accounting.dispatched++;
         // Each group is the root of its own trace; the feedback that freed its slot (if any) is a link, not a parent.
@@ -170,7 +186,7 @@ export class RunController extends EventEmitter {
         const attributes = { 'rlmesh.run_id': this.runId, 'rlmesh.task_id': task.taskId, 'rlmesh.dispatch_id': dispatchId };
         await withSpan('gateway.dispatch', { kind: SpanKind.INTERNAL, attributes, parent: ROOT_CONTEXT, links: linksTo([cause]) }, () =>
           // Counted as dispatched already: retry across a broker outage (deduplicated by its msgId) so it is never lost.
-          retryTransient(() => publishProto(this.deps.js, names.stages.tasks.subject, RolloutTask, msg, { msgId: `${dispatchId}:tasks`, attributes: { 'rlmesh.task_id': task.taskId } }),
+          retryTransient(() => publishProto(this.deps.js, names.stages.tasks.subject, RolloutTask, msg, { data, msgId: `${dispatchId}:tasks`, attributes: { 'rlmesh.task_id': task.taskId } }),
             { onRetry: (e, n) => this.deps.log(`dispatch ${dispatchId}: retry ${n}: ${e instanceof Error ? e.message : String(e)}`) }));
       }
       this.persist();
@@ -179,25 +195,87 @@ export class RunController extends EventEmitter {
     }
   }
 
+  /**
+   * A group's feedback: its slot is freed and refilled. A record the curriculum cannot learn from is a data error
+   * (dead-lettered with the field named) that still frees its group's slot, so a bad message never shrinks the run's
+   * in-flight window; nothing is counted or learned from it.
+   */
   private async onFeedback(f: TaskFeedback): Promise<void> {
-    if (!this.open.delete(f.groupId)) return; // a repeat, or feedback of another controller incarnation
-    if (f.droppedStale) this.accounting.droppedStale++;
-    else {
-      // A filtered group was not trained on, but its pass rate is a real observation of the task for the curriculum.
-      if (f.filtered) this.accounting.filtered++;
-      else this.accounting.completed++;
-      this.curriculum.update([curriculumFeedback(f)]);
+    try {
+      const cf = curriculumFeedback(f);
+      if (!f.droppedStale) checkFeedback([cf]);
+      if (!this.open.delete(f.groupId)) return; // a repeat, or feedback of another controller incarnation
+      if (f.droppedStale) this.accounting.droppedStale++;
+      else {
+        // A filtered group was not trained on, but its pass rate is a real observation of the task for the curriculum.
+        if (f.filtered) this.accounting.filtered++;
+        else this.accounting.completed++;
+        this.learnFrom(cf);
+      }
+    } catch (err) {
+      this.open.delete(f.groupId);
+      throw err;
+    } finally {
+      await this.pump();
     }
-    await this.pump();
+  }
+
+  /** Holds a group's feedback until its learner step closes; a late one (its step already learned from) goes in at once. */
+  private learnFrom(f: CurriculumFeedback): void {
+    const step = f.step ?? 0;
+    if (step <= this.curriculum.step) {
+      this.curriculum.update([f], { step: this.curriculum.step });
+      return;
+    }
+    this.hold(f);
+    this.closeStepsThrough(step - 1); // feedback of a later step: every earlier step's groups are in (one publisher, in order)
+  }
+
+  private hold(f: CurriculumFeedback): void {
+    const step = f.step ?? 0;
+    this.pending.set(step, [...(this.pending.get(step) ?? []), f]);
+  }
+
+  /** The curriculum learns from each held step up to `last`, one update per step, in step order. */
+  private closeStepsThrough(last: number): void {
+    for (const step of [...this.pending.keys()].sort((a, b) => a - b)) {
+      if (step > last) break;
+      const feedback = this.pending.get(step)!;
+      this.pending.delete(step);
+      this.curriculum.update(feedback, { step: Math.max(step, this.curriculum.step) });
+    }
+  }
+
+  /**
+   * A metrics event this controller acts on: of this run, and from the learner with a step in [0, steps] and a
+   * policy version that is an integer no larger than its step (the learner's version moves by one per trained step).
+   * Anything else is a data error naming the field (dead-lettered): it would end the run early or stall dispatch.
+   */
+  private checkMetrics(m: MetricsEvent): void {
+    const bad = (field: string, why: string) => new RlmeshError(ErrorCategory.data, `metrics.${field}: ${why}`, { field: `metrics.${field}` });
+    if (m.runId !== this.runId) throw bad('run_id', `is "${m.runId.slice(0, 80)}"; this run is "${this.runId}"`);
+    if (m.source !== 'learner') return;
+    const steps = this.deps.run.config.learner.steps;
+    if (!(Number.isInteger(m.step) && m.step >= 0 && m.step <= steps)) throw bad('step', `must be an integer in 0-${steps}, got ${String(m.step)}`);
+    const pv = m.values.policy_version;
+    if (pv !== undefined && !(Number.isInteger(pv) && pv >= 0 && pv <= m.step)) {
+      throw bad('values.policy_version', `must be an integer in 0-${m.step} (the event's step), got ${String(pv)}`);
+    }
+    const done = m.values.done;
+    if (done !== undefined && done !== 0 && done !== 1) throw bad('values.done', `must be 0 or 1, got ${String(done)}`);
   }
 
   private async onMetrics(m: MetricsEvent): Promise<void> {
+    this.checkMetrics(m);
     const values = { ...m.values };
     appendFileSync(this.metricsFile, JSON.stringify({ step: m.step, unix_ms: m.unixMs, source: m.source, ...values }) + '\n');
     if (m.source === 'learner') {
       this.step = Math.max(this.step, m.step);
       this.policyVersion = Math.max(this.policyVersion, values.policy_version ?? 0);
       this.lastMetrics = values;
+      // The learner publishes a step's feedback before its metrics: the step's groups are in.
+      this.closeStepsThrough(m.step);
+      this.persist();
     }
     this.emit('metrics', { step: m.step, source: m.source, values });
     if (m.source === 'learner' && (values.done === 1 || this.step >= this.deps.run.config.learner.steps)) {

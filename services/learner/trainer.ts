@@ -144,8 +144,9 @@ export class Trainer {
     return this.exclusive(async () => {
       const { js, runId, learner } = this.deps;
       const subject = runNames(runId).stages.feedback.subject;
-      // One feedback per group (taskFeedback groups by group id), published together.
-      await Promise.all(taskFeedback(runId, learner.step, groups.flat()).map((f) =>
+      // One feedback per group (taskFeedback groups by group id), published together; its step is the one the groups
+      // were gathered for (the next), as the in-process loop labels them, so the curriculum learns from them with it.
+      await Promise.all(taskFeedback(runId, learner.step + 1, groups.flat()).map((f) =>
         this.again('publish feedback', () => publishProto(js, subject, TaskFeedback, { ...f, filtered: true }, { msgId: `${f.groupId}:filtered:feedback` }))));
       this.filteredGroups += groups.length;
     });

@@ -39,17 +39,27 @@ function layerMethod(name: string, field: string): LayerMethod {
   return m;
 }
 
-/** Feedback comes from the learner over NATS: refuse malformed records (data error naming the field). */
-function checkFeedback(feedback: readonly CurriculumFeedback[]): void {
+/**
+ * Largest |advantage| a feedback record may carry: rewards are weighted sums of bounded components, and a bandit's
+ * values (sums of |A| x samples, softmax over them) must stay finite.
+ */
+export const MAX_FEEDBACK_ADVANTAGE = 1e9;
+
+/** Feedback comes from the learner over NATS: refuses malformed records (a data error naming the record and field). */
+export function checkFeedback(feedback: readonly CurriculumFeedback[]): void {
   if (!Array.isArray(feedback)) throw new RlmeshError('data', 'feedback: must be a list of records', { field: 'feedback' });
   feedback.forEach((f, i) => {
     const bad = (key: string, why: string) => new RlmeshError('data', `feedback.${i}.${key}: ${why}`, { field: `feedback.${i}.${key}` });
     if (typeof f?.category !== 'string') throw bad('category', 'must be a string');
     if (!Number.isInteger(f.difficulty)) throw bad('difficulty', `must be an integer, got ${String(f.difficulty)}`);
-    if (!Number.isInteger(f.samples) || f.samples < 0) throw bad('samples', `must be an integer >= 0, got ${String(f.samples)}`);
+    if (!Number.isInteger(f.samples) || f.samples < 1) throw bad('samples', `must be an integer >= 1, got ${String(f.samples)}`);
     if (!(f.passRate >= 0 && f.passRate <= 1)) throw bad('passRate', `must be in [0, 1], got ${String(f.passRate)}`);
-    if (!(Number.isFinite(f.meanAbsAdvantage) && f.meanAbsAdvantage >= 0)) throw bad('meanAbsAdvantage', `must be a finite number >= 0, got ${String(f.meanAbsAdvantage)}`);
+    if (!(f.meanAbsAdvantage >= 0 && f.meanAbsAdvantage <= MAX_FEEDBACK_ADVANTAGE)) {
+      throw bad('meanAbsAdvantage', `must be a number in [0, ${MAX_FEEDBACK_ADVANTAGE}], got ${String(f.meanAbsAdvantage)}`);
+    }
+    if (f.meanReward !== undefined && !Number.isFinite(f.meanReward)) throw bad('meanReward', `must be a finite number, got ${String(f.meanReward)}`);
     if (f.index !== undefined && !(Number.isInteger(f.index) && f.index >= 0)) throw bad('index', `must be an integer >= 0, got ${String(f.index)}`);
+    if (f.step !== undefined && !(Number.isInteger(f.step) && f.step >= 0)) throw bad('step', `must be an integer >= 0, got ${String(f.step)}`);
   });
 }
 

@@ -11,6 +11,6 @@ export interface GroupFeedback {
 export function curriculumFeedback(f: GroupFeedback): CurriculumFeedback {
   return {
     category: f.category, difficulty: f.difficulty, index: f.dispatchIndex, taskId: f.taskId, step: f.step,
-    samples: Math.max(1, f.samples), passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
+    samples: f.samples, passRate: f.passRate, meanAbsAdvantage: f.meanAbsAdvantage, meanReward: f.meanReward,
   };
 }

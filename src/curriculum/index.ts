@@ -17,7 +17,7 @@ export type { CurriculumOptions, CurriculumSpec, MethodSpec } from './curriculum
 export type { BatchFilterMethod, CurriculumContext, CurriculumMethod, LayerMethod, ParamsSchema, SamplerMethod } from './registry.ts';
 export type { ArmKey } from './pool.ts';
 export type { DynamicSamplingParams, DynamicSamplingStats, ScoredMember } from './dynamic-sampling.ts';
-export { createCurriculum, describeIssue, parseMethodParams, restoreCurriculum } from './curriculum.ts';
+export { checkFeedback, createCurriculum, describeIssue, MAX_FEEDBACK_ADVANTAGE, parseMethodParams, restoreCurriculum } from './curriculum.ts';
 export { curriculumFeedback, type GroupFeedback } from './feedback.ts';
 export { curricula, batchFilters } from './registry.ts';
 export { validatePool, MAX_ARM_SIZE } from './pool.ts';

@@ -114,6 +114,10 @@ test('malformed feedback is a data error naming the record and field; state is l
     [{ meanAbsAdvantage: Number.NaN }, 'feedback.1.meanAbsAdvantage'],
     [{ difficulty: 0.5 }, 'feedback.1.difficulty'],
     [{ index: -2 }, 'feedback.1.index'],
+    [{ samples: 0 }, 'feedback.1.samples'],
+    [{ meanAbsAdvantage: 1e308 }, 'feedback.1.meanAbsAdvantage'],
+    [{ meanReward: Number.POSITIVE_INFINITY }, 'feedback.1.meanReward'],
+    [{ step: -1 }, 'feedback.1.step'],
   ];
   for (const [patch, f] of cases) {
     assert.throws(() => c.update([ok, { ...ok, ...patch }]), (e: unknown) => isRlmeshError(e) && e.category === 'data' && e.field === f);

@@ -206,6 +206,7 @@ export interface TaskFeedback {
   taskId: string;
   category: string;
   difficulty: number;
+  /** learner step that trained the group (set aside by the batch filter: the step it was gathered for) */
   step: number;
   samples: number;
   /** fraction of correct samples in [0, 1] */

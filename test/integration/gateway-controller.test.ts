@@ -1,0 +1,126 @@
+// The run controller (services/gateway/controller.ts) against the real NATS at RLMESH_NATS_URL, fed learner
+// messages by hand: bad metrics and feedback are dead-lettered naming the field without ending, stalling or
+// miscounting the run, and the curriculum learns once per learner step from all of the step's groups.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { compileRunConfig } from '../../src/config/index.ts';
+import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
+import { Header, publishProto, runNames } from '../../src/platform/nats/index.ts';
+import { RunController, RunState } from '../../services/gateway/controller.ts';
+import { readMessages, useSharedNats } from '../fixtures/nats-session.ts';
+
+const nats = useSharedNats('rlmesh-test-controller');
+
+/** A started controller of a fresh GRPO run on add:1-3 with a SEC curriculum; nothing consumes its tasks. */
+async function startController(maxInFlight: number) {
+  const runId = nats.newRunId('ctl');
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
+  const run = compileRunConfig({
+    run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-3' },
+    rollout: { group_size: 4, max_in_flight: maxInFlight }, learner: { steps: 10, batch_size: 16, max_staleness: 2 },
+    objective: { name: 'grpo', params: {} }, curriculum: { name: 'sec' },
+  });
+  const ctl = new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
+  await ctl.start();
+  const names = runNames(runId);
+  const group = (i: number) => `${runId}-g${i}`;
+  const feedback = (o: Partial<TaskFeedback>) => publishProto(nats.js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.fromPartial({
+    runId, category: 'add', difficulty: 1, samples: 4, passRate: 0.5, meanAbsAdvantage: 0.4, meanReward: 0.5, step: 1, ...o,
+  }));
+  const metrics = (o: Partial<MetricsEvent>) => publishProto(nats.js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.fromPartial({ runId, source: 'learner', step: 1, ...o }));
+  const saved = () => JSON.parse(readFileSync(path.join(dir, 'controller-state.json'), 'utf8')) as {
+    curriculum: { step: number; sampler: { data: { q: number[] } } }; pending: unknown[];
+  };
+  const stop = async () => { await ctl.close(); rmSync(dir, { recursive: true, force: true }); };
+  return { ctl, names, group, feedback, metrics, saved, stop };
+}
+
+async function until(what: string, cond: () => boolean, limitMs = 20_000): Promise<void> {
+  for (let waited = 0; !cond(); waited += 20) {
+    if (waited > limitMs) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const reasons = async (names: ReturnType<typeof runNames>, count: number) =>
+  (await readMessages(nats.js, names.stages.dead.stream, 'gateway', count)).map((m) => m.headers?.get(Header.deadReason) ?? '');
+
+test('metrics of another run, a step past the end or a bad policy version are dead-lettered naming the field; the run goes on', async () => {
+  const c = await startController(2);
+  try {
+    await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
+    await c.metrics({ runId: 'another-run', step: 99 });
+    await c.metrics({ step: 99 });
+    await c.metrics({ step: 1, values: { policy_version: Number.NaN } });
+    await c.metrics({ step: 1, values: { policy_version: 1e15 } });
+    await c.metrics({ step: 1, values: { policy_version: 0.5 } });
+    const why = await reasons(c.names, 5);
+    assert.equal(why.filter((r) => r.includes('metrics.run_id')).length, 1, why.join('\n'));
+    assert.equal(why.filter((r) => r.includes('metrics.step: must be an integer in 0-10, got 99')).length, 1, why.join('\n'));
+    assert.equal(why.filter((r) => r.includes('metrics.values.policy_version')).length, 3, why.join('\n'));
+    const s = c.ctl.status();
+    assert.equal(s.state, RunState.running, 'a stray metrics event must not end the run');
+    assert.deepEqual([s.step, s.policyVersion], [0, 0]);
+    // Dispatch still works, with finite minimum versions: a freed slot is refilled.
+    await c.feedback({ groupId: c.group(0) });
+    await until('g2 dispatched', () => c.ctl.status().accounting.dispatched === 3);
+    const tasks = await readMessages(nats.js, c.names.stages.tasks.stream, 'rollout', 3);
+    for (const m of tasks) assert.ok(Number.isInteger(RolloutTask.decode(m.data).minPolicyVersion));
+    // A valid event is recorded.
+    await c.metrics({ step: 1, values: { policy_version: 1 } });
+    await until('step 1 recorded', () => c.ctl.status().step === 1);
+    assert.equal(c.ctl.status().policyVersion, 1);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('bad feedback for an open group is dead-lettered, frees its slot for a new group and is not counted or learned from', async () => {
+  const c = await startController(2);
+  try {
+    await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
+    await c.feedback({ groupId: c.group(0), passRate: Number.NaN });
+    await c.feedback({ groupId: c.group(1), meanAbsAdvantage: 1e308 });
+    const why = await reasons(c.names, 2);
+    assert.ok(why.some((r) => r.includes('feedback.0.passRate')), why.join('\n'));
+    assert.ok(why.some((r) => r.includes('feedback.0.meanAbsAdvantage')), why.join('\n'));
+    await until('both slots refilled', () => c.ctl.status().accounting.dispatched === 4);
+    const s = c.ctl.status();
+    assert.equal(s.inFlight, 2);
+    assert.equal(s.accounting.completed, 0);
+    await until('dead letters counted', () => c.ctl.status().accounting.deadLettered === 2);
+    for (const p of s.curriculum) assert.ok(Number.isFinite(p.probability), `probability of ${p.key} is ${p.probability}`);
+    assert.deepEqual(c.saved().curriculum.sampler.data.q, [0, 0, 0]);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('the curriculum learns once per learner step, from all of the step\'s groups, when the step closes', async () => {
+  const c = await startController(4);
+  try {
+    await until('4 groups in flight', () => c.ctl.status().inFlight === 4);
+    for (let i = 0; i < 4; i++) await c.feedback({ groupId: c.group(i), step: 1 });
+    await until('4 more dispatched', () => c.ctl.status().accounting.dispatched === 8);
+    assert.equal(c.saved().curriculum.step, 0, 'step 1 is still open');
+    assert.equal(c.saved().pending.length, 4);
+    await c.metrics({ step: 1, values: { policy_version: 1 } });
+    await until('step 1 closed', () => c.saved().curriculum.step === 1);
+    // One SEC update of arm add-d1 with the step's mean |advantage| 0.4: Q = (1 - 0.5) * 0 + 0.5 * 0.4. Four
+    // updates, one per group, would have given 0.375.
+    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
+    assert.equal(c.saved().pending.length, 0);
+    // Without its metrics event, a step closes when feedback of a later step arrives.
+    await c.feedback({ groupId: c.group(4), step: 2 });
+    await c.feedback({ groupId: c.group(5), step: 2 });
+    await c.feedback({ groupId: c.group(6), step: 3 });
+    await until('step 2 closed', () => c.saved().curriculum.step === 2);
+    assert.equal(c.saved().pending.length, 1);
+    assert.equal(c.ctl.status().accounting.completed, 7);
+  } finally {
+    await c.stop();
+  }
+});
