@@ -34,22 +34,37 @@ export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pol
   let stopped = false;
   let messages: { close(): Promise<void | Error> } | undefined;
 
+  /**
+   * An announcement this worker may act on: of its run, naming the run's bucket and the object of its version, with
+   * the sha256 of the bytes and their size (the learner always sends both). Anything else is refused before the
+   * store is read (a data error naming the field).
+   */
+  function checkAnnouncement(a: WeightsAnnouncement): void {
+    const bad = (field: string, why: string) => new RlmeshError(ErrorCategory.data, `weights announcement v${a.version}: ${field}: ${why}`, { field });
+    if (a.runId !== runId) throw bad('run_id', `is "${a.runId.slice(0, 80)}"; this worker serves run "${runId}"`);
+    if (!(Number.isSafeInteger(a.version) && a.version >= 1)) throw bad('version', `must be an integer >= 1, got ${String(a.version)}`);
+    if (a.bucket !== names.weightsBucket) throw bad('bucket', `is "${a.bucket.slice(0, 80)}"; the run's is "${names.weightsBucket}"`);
+    if (a.objectName !== names.weightsObject(a.version)) throw bad('object_name', `is "${a.objectName.slice(0, 80)}"; version ${a.version}'s is "${names.weightsObject(a.version)}"`);
+    if (!/^[0-9a-f]{64}$/.test(a.sha256)) throw bad('sha256', 'must be 64 lowercase hex digits (the sha256 of the stored bytes)');
+    if (!(Number.isSafeInteger(a.sizeBytes) && a.sizeBytes > 0)) throw bad('size_bytes', `must be an integer > 0, got ${String(a.sizeBytes)}`);
+  }
+
   // Swaps run one at a time; a failed one does not block the next.
   let swapping: Promise<void> = Promise.resolve();
-  function apply(a: Pick<WeightsAnnouncement, 'version' | 'sha256'>): Promise<void> {
+  function apply(a: WeightsAnnouncement): Promise<void> {
     const next = swapping.then(() => swapTo(a));
     swapping = next.catch(() => undefined);
     return next;
   }
-  async function swapTo({ version, sha256 }: Pick<WeightsAnnouncement, 'version' | 'sha256'>): Promise<void> {
-    if (version <= policy.version) return;
+  async function swapTo(a: WeightsAnnouncement): Promise<void> {
+    if (a.version <= policy.version) return;
+    checkAnnouncement(a);
+    const { version, sha256 } = a;
     const t0 = performance.now();
-    const { bytes, info } = await store.get(version);
     // The object must hold the bytes the learner announced (never an object a learner stored and died before
-    // checkpointing, even under an announced version number).
-    if (sha256 !== '' && info.sha256 !== sha256) {
-      throw new RlmeshError(ErrorCategory.data, `weights v${version}: stored sha256 ${info.sha256} is not the announced ${sha256}`, { field: 'sha256' });
-    }
+    // checkpointing, even under an announced version number): refused from its metadata before any chunk is read.
+    const { bytes } = await store.get(version, sha256);
+    if (bytes.length !== a.sizeBytes) throw new RlmeshError(ErrorCategory.data, `weights announcement v${version}: size_bytes: ${a.sizeBytes} announced, ${bytes.length} stored`, { field: 'size_bytes' });
     const { tensors } = decodeSafetensors(bytes, names.weightsObject(version));
     policy.model.loadWeights(tensors);
     policy.version = version;
@@ -59,12 +74,22 @@ export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pol
     }
   }
 
+  /** Logs why an announcement was refused, once in a row (the poll meets the last one again every pollMs). */
+  let lastRefused = '';
+  function refused(a: WeightsAnnouncement | undefined, e: unknown): void {
+    const why = e instanceof Error ? e.message : String(e);
+    const key = a ? `${a.version}:${a.sha256}:${why}` : '';
+    if (key !== '' && key === lastRefused) return;
+    lastRefused = key;
+    log(`weights: ignoring announcement: ${why}`);
+  }
+
   // Safety net: a subscription that stalls silently (no error, no end) must not pin an old version either. It reads
   // the last announcement, not the newest object: a version is served only once the learner announced it (after its
   // checkpoint), never an object a learner stored and then died before checkpointing.
   const poll = setInterval(() => {
     void lastAnnouncement(jsm, runId)
-      .then((a) => (a && a.version > policy.version ? apply(a) : undefined))
+      .then((a) => (a && a.version > policy.version ? apply(a).catch((e: unknown) => refused(a, e)) : undefined))
       .catch((e: unknown) => log(`weights: poll failed: ${e instanceof Error ? e.message : String(e)}`));
   }, pollMs);
   poll.unref();
@@ -78,10 +103,12 @@ export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pol
         const iter = await consumer.consume();
         messages = iter;
         for await (const m of iter) {
+          let a: WeightsAnnouncement | undefined;
           try {
-            await apply(WeightsAnnouncement.decode(m.data));
+            a = WeightsAnnouncement.decode(m.data);
+            await apply(a);
           } catch (e) {
-            log(`weights: ignoring announcement: ${e instanceof Error ? e.message : String(e)}`);
+            refused(a, e);
           }
         }
       } catch (e) {
@@ -96,8 +123,13 @@ export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pol
       if (policy.version >= version) return Promise.resolve();
       return new Promise((resolve, reject) => {
         if (signal?.aborted) return reject(signal.reason);
-        waiters.push({ version, resolve });
-        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        const waiter = { version, resolve };
+        waiters.push(waiter);
+        signal?.addEventListener('abort', () => {
+          const at = waiters.indexOf(waiter);
+          if (at >= 0) waiters.splice(at, 1); // an abandoned wait is not kept until its version arrives
+          reject(signal.reason);
+        }, { once: true });
       });
     },
     async stop() {

@@ -106,16 +106,48 @@ test('PolicySync serves announced versions only: its poll skips an unannounced o
     await announce(2, 'ab'.repeat(32), bytes.length);
     await new Promise((r) => setTimeout(r, 600));
     assert.equal(policy.version, 0);
-    assert.ok(logs.some((l) => /stored sha256 [0-9a-f]{64} is not the announced abab/.test(l)), logs.join('\n'));
-    // the poll (not only the subscription) read that announcement: it reports the refusal in its own words
-    assert.ok(logs.some((l) => /poll failed: weights v2: stored sha256 [0-9a-f]{64} is not the announced abab/.test(l)), logs.join('\n'));
+    // refused from the object's metadata, and said once although the subscription and ~6 polls all met it
+    assert.equal(logs.filter((l) => /ignoring announcement: weights policy-v2\.safetensors: stored sha256 [0-9a-f]{64} is not the expected abab/.test(l)).length, 1, logs.join('\n'));
 
     await announce(2, sha256Hex(bytes), bytes.length);
     await sync.waitFor(2, AbortSignal.timeout(10_000));
     assert.equal(policy.version, 2);
     assert.equal((await lastAnnouncement(nats.jsm, runId))?.sha256, sha256Hex(bytes), 'the poll reads the last announcement');
-    // the poll reports the refused object too; nothing else failed it (a wrong stream or subject would, every time)
-    assert.deepEqual(logs.filter((l) => /poll failed/.test(l) && !/is not the announced/.test(l)), [], 'every other poll succeeded');
+    // nothing failed the poll (a wrong stream or subject would, every time)
+    assert.deepEqual(logs.filter((l) => /poll failed/.test(l)), [], 'every poll succeeded');
+  } finally {
+    await sync.stop();
+    policy.model.dispose();
+  }
+});
+
+test('PolicySync refuses an announcement of another run, bucket or object, without a digest, or of another size, naming the field', async () => {
+  await initBackend('wasm');
+  const names = await nats.newRun('lw-bad-ann');
+  const runId = names.runId;
+  const policy = await loadPolicy('models/student');
+  const logs: string[] = [];
+  const sync = await startPolicySync({ js: nats.js, jsm: nats.jsm, runId, policy, log: (m) => logs.push(m), pollMs: 100 });
+  try {
+    const bytes = encodeSafetensors(policy.model.toWeights());
+    await (await WeightStore.open(nats.js, runId)).put(3, bytes);
+    const good = { runId, version: 3, step: 3, bucket: names.weightsBucket, objectName: names.weightsObject(3), sha256: sha256Hex(bytes), sizeBytes: bytes.length };
+    const cases: Array<[Partial<typeof good>, string]> = [
+      [{ runId: 'another-run' }, 'run_id'],
+      [{ bucket: 'rlmesh-weights-another-run' }, 'bucket'],
+      [{ objectName: names.weightsObject(2) }, 'object_name'],
+      [{ sha256: '' }, 'sha256'],
+      [{ sizeBytes: 1 }, 'size_bytes'],
+    ];
+    for (const [i, [patch, field]] of cases.entries()) {
+      await publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, { ...good, ...patch }, { msgId: `bad-${i}` });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(policy.version, 0, `${field}: the worker keeps its version`);
+      assert.ok(logs.some((l) => l.includes(`ignoring announcement: weights`) && l.includes(`${field}`)), `${field}: ${logs.join('\n')}`);
+    }
+    await publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, good, { msgId: 'good' });
+    await sync.waitFor(3, AbortSignal.timeout(10_000));
+    assert.equal(policy.version, 3, 'the announcement as the learner sends it is served');
   } finally {
     await sync.stop();
     policy.model.dispose();

@@ -137,8 +137,11 @@ export class WeightStore {
     return { version, name, bucket: this.bucket, size: info.size, sha256, chunks: info.chunks, meta, mtime: info.mtime };
   }
 
-  /** The blob of version, verified against its sha256; not_found when absent. */
-  async get(version: number): Promise<{ bytes: Uint8Array; info: WeightInfo }> {
+  /**
+   * The blob of version, verified against its sha256; not_found when absent. `expectSha256`: the bytes the caller
+   * wants (an announcement's); an object stored with other bytes is refused from its metadata, before any chunk is read.
+   */
+  async get(version: number, expectSha256?: string): Promise<{ bytes: Uint8Array; info: WeightInfo }> {
     checkVersion(version);
     const name = runNames(this.runId).weightsObject(version);
     let bytes: Uint8Array | null = null;
@@ -146,6 +149,9 @@ export class WeightStore {
     try {
       const raw = await this.rawInfo(metaSubject(this.bucket, name));
       info = raw ? toWeightInfo(raw) : null;
+      if (info && expectSha256 !== undefined && info.sha256 !== expectSha256) {
+        throw new RlmeshError(ErrorCategory.data, `weights ${name}: stored sha256 ${info.sha256} is not the expected ${expectSha256}`, { field: 'sha256' });
+      }
       if (raw && info) bytes = await this.readChunks(raw);
     } catch (err) {
       if (err instanceof RlmeshError) throw err;
