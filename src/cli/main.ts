@@ -9,7 +9,7 @@ async function main(argv: string[]): Promise<number> {
     for (const c of Object.values(commands)) console.log(`  ${c.name.padEnd(12)} ${c.summary}`);
     return 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     console.error(`rlmesh: unknown command "${name}". Run "rlmesh help" for the list.`);
     return 2;

@@ -116,7 +116,7 @@ function parseHeader(bytes: Uint8Array, source: string): { entries: HeaderEntry[
   const entries: HeaderEntry[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null) throw corrupt('__metadata__', source, 'must be a string map');
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw corrupt('__metadata__', source, 'must be a string map');
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') throw corrupt('__metadata__', source, `value of "${k}" is not a string`);
         metadata[k] = v;
@@ -124,7 +124,7 @@ function parseHeader(bytes: Uint8Array, source: string): { entries: HeaderEntry[
       continue;
     }
     const { dtype, shape, data_offsets: offsets } = (value ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) throw corrupt(name, source, `unknown dtype ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) throw corrupt(name, source, `unknown dtype ${JSON.stringify(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw corrupt(name, source, `invalid shape ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
       throw corrupt(name, source, `invalid data_offsets ${JSON.stringify(offsets)}`);

@@ -32,7 +32,7 @@ export function parseSuiteSpec(spec: string, field = 'suite', depth = 0): SuiteE
     if (!m) throw invalidField(field, `${where}: expected <category>:<lo>-<hi>, <category>:<n> or a suite name`);
     const [, name, lo, hi] = m;
     let entries: SuiteEntry[];
-    if (lo === undefined && NAMED_SUITES[name!] !== undefined && depth < 2) {
+    if (lo === undefined && Object.hasOwn(NAMED_SUITES, name!) && depth < 2) {
       entries = parseSuiteSpec(NAMED_SUITES[name!]!, field, depth + 1);
     } else if (isTaskCategory(name!)) {
       const [min, max] = DIFFICULTY_RANGE[name];

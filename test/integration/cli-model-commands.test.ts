@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -58,6 +58,26 @@ test('init refuses a bad config, a missing --out and an existing folder, naming 
   assert.match(r2.stderr, /--out: is required/);
   assert.equal(r3.code, 1);
   assert.match(r3.stderr, /exists and is not empty/);
+});
+
+test('pretrain reads every flag before it trains, and names inherited object keys no suite, actor or command', async () => {
+  const out = path.join(root, 'pretrain-out');
+  const [steps, suite, actor, command] = await Promise.all([
+    // a bad --student-steps used to be found after the teacher was trained and written (the default --out is models/)
+    rlmesh('pretrain', '--out', out, '--teacher-steps', '2', '--student-steps', '0', '--hidden', '8', '--layers', '1'),
+    rlmesh('pretrain', '--out', out, '--suite', 'constructor'),
+    rlmesh('serve', 'constructor'),
+    rlmesh('constructor'),
+  ]);
+  assert.equal(steps.code, 1);
+  assert.match(steps.stderr, /--student-steps: must be >= 1, got 0/);
+  assert.equal(existsSync(out), false, 'nothing was written');
+  assert.equal(suite.code, 1);
+  assert.match(suite.stderr, /--suite: part 1 "constructor": unknown category or suite "constructor"/);
+  assert.equal(actor.code, 1);
+  assert.match(actor.stderr, /actor: unknown actor "constructor"/);
+  assert.equal(command.code, 2);
+  assert.match(command.stderr, /unknown command "constructor"/);
 });
 
 test('score --json matches a full forward pass of the same checkpoint', async () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { initBackend, LlamaModel, AdamW, type LlamaConfig } from '../../engine/index.ts';
 import { CharTokenizer } from '../../engine/tokenizer.ts';
 import { saveCheckpoint } from '../../engine/checkpoint.ts';
-import { listTasks } from '../../tasks/index.ts';
+import { listTasks, parseSuiteSpec } from '../../tasks/index.ts';
 import { sftExample, sftStep } from '../../actors/sft.ts';
 import { evaluatePolicy } from '../../actors/evaluate.ts';
 import { parseFlags, type Command } from './command.ts';
@@ -57,18 +57,22 @@ export const pretrain: Command = {
     const { flags } = parseFlags(args, ['suite', 'out', 'teacher-steps', 'student-steps', 'seed', 'lr', 'batch', 'hidden', 'layers']);
     const suite = stringFlag(flags, 'suite') ?? 'add:1-2';
     const out = stringFlag(flags, 'out') ?? 'models';
-    const seed = numberFlag(flags, 'seed', { integer: true, min: 0 }) ?? 1;
-    const lr = numberFlag(flags, 'lr', { min: 1e-6 }) ?? 3e-3;
-    const batch = numberFlag(flags, 'batch', { integer: true, min: 1 }) ?? 32;
-    const hidden = numberFlag(flags, 'hidden', { integer: true, min: 8 }) ?? 96;
-    const layers = numberFlag(flags, 'layers', { integer: true, min: 1 }) ?? 3;
+    const seed = numberFlag(flags, 'seed', { integer: true, min: 0, max: 0xffffffff }) ?? 1;
+    const lr = numberFlag(flags, 'lr', { min: 1e-6, max: 1 }) ?? 3e-3;
+    const batch = numberFlag(flags, 'batch', { integer: true, min: 1, max: 4096 }) ?? 32;
+    const hidden = numberFlag(flags, 'hidden', { integer: true, min: 8, max: 4096 }) ?? 96;
+    const layers = numberFlag(flags, 'layers', { integer: true, min: 1, max: 64 }) ?? 3;
+    // Every flag is read before anything trains: a bad one found after the teacher would have replaced it for nothing.
+    const teacherSteps = numberFlag(flags, 'teacher-steps', { integer: true, min: 1, max: 1_000_000 }) ?? 1500;
+    const studentSteps = numberFlag(flags, 'student-steps', { integer: true, min: 1, max: 1_000_000 }) ?? 110;
+    parseSuiteSpec(suite, '--suite');
     await initBackend();
     const tok = CharTokenizer.builtin();
     const common = { suite, seed, lr, batch, out, tok, hidden, layers };
     // The shipped pair: a teacher trained to convergence (1500 steps, decayed rate; 100% held-out greedy accuracy on
     // add:1-2) and a weaker student, a short constant-rate SFT (110 steps; ~7%) that knows the format but not the sums.
-    await train('teacher', { ...common, decay: true, steps: numberFlag(flags, 'teacher-steps', { integer: true, min: 1 }) ?? 1500 });
-    await train('student', { ...common, decay: false, steps: numberFlag(flags, 'student-steps', { integer: true, min: 1 }) ?? 110 });
+    await train('teacher', { ...common, decay: true, steps: teacherSteps });
+    await train('student', { ...common, decay: false, steps: studentSteps });
     return 0;
   },
 };

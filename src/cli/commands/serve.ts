@@ -21,7 +21,7 @@ export const serve: Command = {
         spawnActors: flags['spawn-actors'] === true, rolloutWorkers: numberFlag(flags, 'rollout-workers', { integer: true, min: 1, max: 64 }),
       });
     }
-    const actor = name ? ACTORS[name] : undefined;
+    const actor = name && Object.hasOwn(ACTORS, name) ? ACTORS[name] : undefined;
     if (!actor) throw invalidField('actor', `unknown actor "${name ?? ''}"; one of: ${[...Object.keys(ACTORS), 'gateway'].join(', ')}`);
     if (actor.usesEngine) await initBackend();
     const rt = await startRuntime({

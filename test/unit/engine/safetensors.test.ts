@@ -93,6 +93,8 @@ test('offsets out of range, wrong span, or overlapping name the tensor', () => {
 test('unknown and unsupported dtypes name the tensor', () => {
   rejects(raw({ weird: { dtype: 'Q4', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), 'weird', /unknown dtype "Q4"/);
   rejects(raw({ ids: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), 'ids', /I64 is not supported/);
+  rejects(raw({ p: { dtype: 'toString', shape: [1], data_offsets: [0, 4] } }, f32(1)), 'p', /unknown dtype "toString"/);
+  rejects(raw({ __metadata__: ['a'], a: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, f32(1)), '__metadata__', /must be a string map/);
 });
 
 test('the writer refuses a tensor whose data disagrees with its shape', () => {

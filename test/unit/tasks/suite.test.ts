@@ -24,6 +24,9 @@ test('bad suite parts are named in the error', () => {
     ['countdown:1', /countdown difficulty must be within 2-6/],
     ['add:,sub:1', /part 1 "add:": expected/],
     ['add:1-3;sub:1', /part 1 "add:1-3;sub:1": expected/],
+    // names an object inherits are no suites (they passed the lookup and crashed later)
+    ['constructor', /part 1 "constructor": unknown category or suite "constructor"/],
+    ['toString', /part 1 "toString": expected/],
   ];
   for (const [spec, message] of cases) {
     assert.throws(
