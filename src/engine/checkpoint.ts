@@ -111,9 +111,7 @@ async function exists(p: string): Promise<boolean> {
 export async function saveCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
   const { config, weights, tokenizer, generation, trainer } = checkpoint;
   validateWeights(config, weights, 'saveCheckpoint');
-  if (config.vocab_size < tokenizer.vocabSize) {
-    throw new RlmeshError(ErrorCategory.config, `vocab_size ${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize}`, { field: 'vocab_size' });
-  }
+  checkTokenizerFits(config, tokenizer, 'the tokenizer', ErrorCategory.config);
   const target = path.resolve(dir);
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const tmp = `${target}.tmp-${tag}`;
@@ -190,15 +188,28 @@ async function readJson(file: string): Promise<unknown> {
   }
 }
 
+/**
+ * The model's vocabulary is the tokenizer's and its special ids are the tokenizer's: sampling draws from every id of
+ * the vocabulary (an id past the tokenizer cannot be decoded) and stops at the config's eos (another id than the
+ * tokenizer's `<eos>` would never stop a completion).
+ */
+function checkTokenizerFits(config: LlamaConfig, tokenizer: CharTokenizer, where: string, category: ErrorCategory): void {
+  if (config.vocab_size !== tokenizer.vocabSize) {
+    throw new RlmeshError(category, `${where}: vocab_size ${config.vocab_size} is not the tokenizer's ${tokenizer.vocabSize} (a padded vocabulary is not supported)`, { field: 'vocab_size' });
+  }
+  const ids = [['bos_token_id', config.bos_token_id, tokenizer.bosId], ['eos_token_id', config.eos_token_id, tokenizer.eosId], ['pad_token_id', config.pad_token_id, tokenizer.padId]] as const;
+  for (const [field, ours, theirs] of ids) {
+    if (ours !== theirs) throw new RlmeshError(category, `${where}: ${field} ${ours} is not the tokenizer's ${theirs}`, { field });
+  }
+}
+
 /** Loads and validates a checkpoint folder written by `saveCheckpoint` (or a compatible HF Llama folder). */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const file = (name: string) => path.join(dir, name);
   if (!(await exists(dir))) throw new RlmeshError(ErrorCategory.notFound, `checkpoint folder ${dir} does not exist`, { field: 'dir' });
   const config = parseConfigJson(await readJson(file(CheckpointFile.config)), file(CheckpointFile.config));
   const tokenizer = CharTokenizer.fromJSON(await readJson(file(CheckpointFile.tokenizer)));
-  if (config.vocab_size < tokenizer.vocabSize) {
-    throw new RlmeshError(ErrorCategory.data, `${file(CheckpointFile.config)}: vocab_size ${config.vocab_size} is smaller than tokenizer.json's ${tokenizer.vocabSize}`, { field: 'vocab_size' });
-  }
+  checkTokenizerFits(config, tokenizer, `${file(CheckpointFile.config)} and tokenizer.json`, ErrorCategory.data);
   const { tensors: weights } = decodeSafetensors(await readBytes(file(CheckpointFile.weights)), file(CheckpointFile.weights));
   validateWeights(config, weights, file(CheckpointFile.weights));
   const checkpoint: Checkpoint = { config, weights, tokenizer };

@@ -35,10 +35,12 @@ function positiveInt(raw: Record<string, unknown>, key: string): number {
   return v;
 }
 
-function positiveNumber(raw: Record<string, unknown>, key: string, fallback: number): number {
+/** A number in (min, max] (`min` itself allowed when `minInclusive`), defaulted when absent. */
+function numberIn(raw: Record<string, unknown>, key: string, fallback: number, range: { min: number; max: number; minInclusive?: boolean; why: string }): number {
   const v = raw[key] ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw invalidField(key, `must be a positive finite number, got ${JSON.stringify(v)}`);
+  const above = range.minInclusive ? (x: number) => x >= range.min : (x: number) => x > range.min;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !above(v) || v > range.max) {
+    throw invalidField(key, `must be a number in ${range.minInclusive ? '[' : '('}${range.min}, ${range.max}] (${range.why}), got ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -83,8 +85,10 @@ export function validateLlamaConfig(raw: unknown): LlamaConfig {
   }
   return {
     ...ints,
-    rms_norm_eps: positiveNumber(r, 'rms_norm_eps', 1e-6),
-    rope_theta: positiveNumber(r, 'rope_theta', 10000),
+    // Outside these ranges the model computes NaN (rotary frequencies overflow) or a flat distribution (the norm's
+    // epsilon swamps the activations) without failing anywhere.
+    rms_norm_eps: numberIn(r, 'rms_norm_eps', 1e-6, { min: 0, max: 0.1, why: 'a small stabiliser; models use 1e-6 to 1e-5' }),
+    rope_theta: numberIn(r, 'rope_theta', 10000, { min: 1, max: 1e12, minInclusive: true, why: 'the rotary base; models use 1e4 to 1e6' }),
     tie_word_embeddings: tie,
     ...tokens,
   };

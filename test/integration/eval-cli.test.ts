@@ -77,3 +77,17 @@ test('eval refuses bad flags naming them', async () => {
   assert.match(split.stderr, /--split: unknown split "test"/);
   assert.match(model.stderr, /missing/);
 });
+
+test('eval and compare check what would fail at the end before any sampling or training', async () => {
+  const [folder, compare, seed] = await Promise.all([
+    rlmesh('eval', '--model', ckpt, '--tasks', 'add:1', '--out', root),
+    rlmesh('compare', '--configs', 'examples/opd.yaml', path.join(root, 'missing.yaml'), '--target', '0.5'),
+    rlmesh('eval', '--model', ckpt, '--tasks', 'add:1', '--seed', '4294967296'),
+  ]);
+  for (const r of [folder, compare, seed]) assert.equal(r.code, 1, r.stdout);
+  assert.match(folder.stderr, /--out: .* is a folder/);
+  // the first config was not trained first: nothing of it was printed
+  assert.match(compare.stderr, /missing\.yaml: file not found/);
+  assert.doesNotMatch(compare.stdout + compare.stderr, /compare opd/);
+  assert.match(seed.stderr, /--seed: must be <= 4294967295/);
+});

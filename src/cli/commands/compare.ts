@@ -66,9 +66,11 @@ export const compare: Command = {
     if (configs.length < 2) throw invalidField('--configs', 'give at least two config files, e.g. --configs examples/opd.yaml examples/grpo.yaml');
     const target = numberFlag(flags, 'target', { min: 0, max: 1 });
     if (target === undefined) throw invalidField('--target', 'is required (held-out accuracy in [0, 1])');
-    const maxSteps = numberFlag(flags, 'max-steps', { integer: true, min: 1 }) ?? 200;
-    const evalEvery = numberFlag(flags, 'eval-every', { integer: true, min: 1 }) ?? 10;
-    const heldout = numberFlag(flags, 'heldout', { integer: true, min: 1 }) ?? 128;
+    const maxSteps = numberFlag(flags, 'max-steps', { integer: true, min: 1, max: 100_000 }) ?? 200;
+    const evalEvery = numberFlag(flags, 'eval-every', { integer: true, min: 1, max: 100_000 }) ?? 10;
+    const heldout = numberFlag(flags, 'heldout', { integer: true, min: 1, max: 10_000 }) ?? 128;
+    // Every config is read and checked before any trains: a bad second file must not cost the first one's run.
+    for (const c of configs) compileRunConfig({ ...((await loadConfigFile(c, runConfigSchema)) as Record<string, unknown>), run_id: 'compare' });
     await initBackend();
     const rows: CompareRow[] = [];
     for (const c of configs) rows.push(await measureToTarget(c, target, maxSteps, evalEvery, heldout));

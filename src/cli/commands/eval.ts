@@ -2,6 +2,7 @@
 // library, prints accuracy / Avg@k / pass@k per category and difficulty, and writes the report + every sample as JSON.
 // Usage: npx rlmesh eval --model ckpt/tiny --tasks arithmetic --k 8 [--split heldout] [--limit 64] [--temperature 1]
 //        [--max-new-tokens 64] [--batch-size 64] [--seed 0] [--out runs/eval-<timestamp>.json]
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { evaluatePolicy, type Evaluation } from '../../actors/evaluate.ts';
@@ -54,9 +55,11 @@ export const evalCommand: Command = {
     const temperature = numberFlag(flags, 'temperature', { min: 0, max: 10 }) ?? (k === 1 ? 0 : 1);
     const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 1, max: 32_768 }) ?? 64;
     const batchSize = numberFlag(flags, 'batch-size', { integer: true, min: 1, max: 4096 }) ?? 64;
-    const seed = numberFlag(flags, 'seed', { integer: true, min: 0 }) ?? 0;
+    const seed = numberFlag(flags, 'seed', { integer: true, min: 0, max: 0xffffffff }) ?? 0;
     const out = stringFlag(flags, 'out') ?? path.join('runs', `eval-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     const tasks = listEvalTasks(suite, split, limit, seed);
+    // Checked before sampling: a report that cannot be written would lose the whole evaluation.
+    if (existsSync(out) && statSync(out).isDirectory()) throw invalidField('--out', `${out} is a folder; give a file path such as ${path.join(out, 'eval.json')}`);
 
     const backend = await initBackend();
     const { checkpoint, model } = await loadModel(dir);

@@ -14,7 +14,7 @@ export const generate: Command = {
     const dir = stringFlag(flags, 'model', true);
     const prompt = stringFlag(flags, 'prompt', true);
     const n = numberFlag(flags, 'n', { integer: true, min: 1, max: 1024 }) ?? 1;
-    const seed = numberFlag(flags, 'seed', { integer: true, min: 0 }) ?? 0;
+    const seed = numberFlag(flags, 'seed', { integer: true, min: 0, max: 0xffffffff }) ?? 0;
     const { checkpoint, model } = await loadModel(dir);
     try {
       const { tokenizer, config } = checkpoint;

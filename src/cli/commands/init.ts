@@ -32,7 +32,7 @@ export const init: Command = {
     const { flags } = parseFlags(args, ['config', 'out', 'seed', 'force']);
     const file = stringFlag(flags, 'config', true);
     const out = stringFlag(flags, 'out', true);
-    const seed = numberFlag(flags, 'seed', { integer: true, min: 0 }) ?? 0;
+    const seed = numberFlag(flags, 'seed', { integer: true, min: 0, max: 0xffffffff }) ?? 0;
     if (existsSync(out) && readdirSync(out).length > 0 && flags.force !== true) {
       throw invalidField('--out', `${out} exists and is not empty (pass --force to replace it)`);
     }

@@ -185,7 +185,18 @@ test('load refuses bad config.json / tokenizer.json / trainer_state.json and a m
   writeFileSync(cfgFile, JSON.stringify({ ...cfg, num_key_value_heads: 3 }));
   await assert.rejects(loadCheckpoint(dir), refusal('num_key_value_heads', /config\.json/));
   writeFileSync(cfgFile, JSON.stringify({ ...cfg, vocab_size: 50 }));
-  await assert.rejects(loadCheckpoint(dir), refusal('vocab_size', /smaller than tokenizer/));
+  await assert.rejects(loadCheckpoint(dir), refusal('vocab_size', /vocab_size 50 is not the tokenizer's/));
+  // Values that load but cannot run: ids past the tokenizer would be sampled and not decoded, an eos other than the
+  // tokenizer's never stops a completion, and these rotary bases and norm epsilons compute NaN or flat distributions.
+  for (const [patch, field, message] of [
+    [{ vocab_size: cfg.vocab_size + 100 }, 'vocab_size', /a padded vocabulary is not supported/],
+    [{ eos_token_id: 50 }, 'eos_token_id', /eos_token_id 50 is not the tokenizer's 2/],
+    [{ rope_theta: 1e-300 }, 'rope_theta', /must be a number in \[1, 1000000000000\]/],
+    [{ rms_norm_eps: 1e300 }, 'rms_norm_eps', /must be a number in \(0, 0.1\]/],
+  ] as const) {
+    writeFileSync(cfgFile, JSON.stringify({ ...cfg, ...patch }));
+    await assert.rejects(loadCheckpoint(dir), refusal(field, message));
+  }
   writeFileSync(cfgFile, '{ not json');
   await assert.rejects(loadCheckpoint(dir), refusal('config.json', /not valid JSON/));
   writeFileSync(cfgFile, JSON.stringify(cfg));
