@@ -60,7 +60,7 @@ export const compare: Command = {
   name: 'compare',
   summary: 'learner steps and rollout tokens each config needs to reach a held-out accuracy (OPD vs GRPO efficiency)',
   async run(args) {
-    const { flags, positional } = parseFlags(args, ['configs', 'target', 'max-steps', 'eval-every', 'heldout', 'json']);
+    const { flags, positional } = parseFlags(args, ['configs', 'target', 'max-steps', 'eval-every', 'heldout'], ['json']);
     const first = flags.configs;
     const configs = [...(Array.isArray(first) ? first : typeof first === 'string' ? [first] : []), ...positional];
     if (configs.length < 2) throw invalidField('--configs', 'give at least two config files, e.g. --configs examples/opd.yaml examples/grpo.yaml');

@@ -10,7 +10,7 @@ export const generate: Command = {
   summary: 'sample completions: --model DIR --prompt TEXT [--max-new-tokens N --temperature T --top-k K --top-p P --seed S -n N --json]',
   async run(args) {
     const { flags } = parseFlags(expandShortFlags(args, { '-n': 'n' }),
-      ['model', 'prompt', 'max-new-tokens', 'temperature', 'top-k', 'top-p', 'seed', 'n', 'json']);
+      ['model', 'prompt', 'max-new-tokens', 'temperature', 'top-k', 'top-p', 'seed', 'n'], ['json']);
     const dir = stringFlag(flags, 'model', true);
     const prompt = stringFlag(flags, 'prompt', true);
     const n = numberFlag(flags, 'n', { integer: true, min: 1, max: 1024 }) ?? 1;

@@ -29,7 +29,7 @@ export const init: Command = {
   name: 'init',
   summary: 'write a randomly initialised checkpoint: --config FILE --out DIR [--seed N] [--force]',
   async run(args) {
-    const { flags } = parseFlags(args, ['config', 'out', 'seed', 'force']);
+    const { flags } = parseFlags(args, ['config', 'out', 'seed'], ['force']);
     const file = stringFlag(flags, 'config', true);
     const out = stringFlag(flags, 'out', true);
     const seed = numberFlag(flags, 'seed', { integer: true, min: 0, max: 0xffffffff }) ?? 0;

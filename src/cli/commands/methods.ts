@@ -117,7 +117,7 @@ export const methods: Command = {
   name: 'methods',
   summary: 'list every objective, selector, entropy control, shaper and curriculum with parameters and defaults',
   async run(args) {
-    const { flags } = parseFlags(args, ['json']);
+    const { flags } = parseFlags(args, [], ['json']);
     const listing = listAllMethods();
     process.stdout.write(flags.json ? `${JSON.stringify(listing, null, 2)}\n` : formatMethods(listing));
     return 0;

@@ -8,7 +8,7 @@ export const score: Command = {
   name: 'score',
   summary: 'log-probs and entropies of --completion after --prompt under --model DIR [--json]',
   async run(args) {
-    const { flags } = parseFlags(args, ['model', 'prompt', 'completion', 'json']);
+    const { flags } = parseFlags(args, ['model', 'prompt', 'completion'], ['json']);
     const dir = stringFlag(flags, 'model', true);
     const prompt = stringFlag(flags, 'prompt', true);
     const completion = stringFlag(flags, 'completion', true);

@@ -11,7 +11,7 @@ export const serve: Command = {
   name: 'serve',
   summary: `run one actor: ${[...Object.keys(ACTORS), 'gateway'].join(' | ')} (--port P --nats URL --config FILE --run ID; gateway: --spawn-actors --rollout-workers N)`,
   async run(args) {
-    const { flags, positional } = parseFlags(args, ['port', 'host', 'nats', 'config', 'run', 'metrics-port', 'worker-id', 'spawn-actors', 'rollout-workers']);
+    const { flags, positional } = parseFlags(args, ['port', 'host', 'nats', 'config', 'run', 'metrics-port', 'worker-id', 'rollout-workers'], ['spawn-actors']);
     const name = positional[0];
     if (name === 'gateway') {
       const { serveGateway } = await import('../../../services/gateway/main.ts');
