@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { loadRunConfig } from './run-config.ts';
 import { createGrpcServer, stderrLog, type GrpcServer } from '../../src/platform/grpc/index.ts';
-import { connectNats, natsOptionsFromEnv } from '../../src/platform/nats/index.ts';
+import { connectNats, describeNatsOptions, natsOptionsFromEnv } from '../../src/platform/nats/index.ts';
 import { createMetrics, initTelemetry, serveMetrics, type ActorMetrics, type Telemetry } from '../../src/platform/telemetry/index.ts';
 import { startCpuProfile } from '../../src/platform/telemetry/cpu-profile.ts';
 
@@ -58,7 +58,16 @@ export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorR
     const metricsServer = await serveMetrics(metrics.registry, options.metricsPort);
     closers.push(() => metricsServer.close());
     const natsOpts = natsOptionsFromEnv(process.env, `rlmesh-${options.workerId}`);
-    const nc = await connectNats({ ...natsOpts, servers: options.natsUrl ?? natsOpts.servers, waitOnFirstConnect: true });
+    const natsTarget = { ...natsOpts, servers: options.natsUrl ?? natsOpts.servers, waitOnFirstConnect: true };
+    // A worker waits for NATS as long as it takes (deployments start in any order) and says so while it waits.
+    const waitStarted = Date.now();
+    const waiting = setInterval(() => log(`still waiting for NATS at ${describeNatsOptions(natsTarget)} (${Math.round((Date.now() - waitStarted) / 1000)} s)`), 10_000);
+    let nc: NatsConnection;
+    try {
+      nc = await connectNats(natsTarget);
+    } finally {
+      clearInterval(waiting);
+    }
     closers.push(() => nc.drain().catch(() => nc.close()));
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
