@@ -49,3 +49,24 @@ test('report refuses a folder without summary.json with a clear message', () => 
   assert.notEqual(usage.status, 0);
   assert.match(usage.stderr, /RUN_DIR/);
 });
+
+test('report refuses a summary.json that is not a run summary, naming the key', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-report-bad-'));
+  const good = {
+    runId: 'r1', mode: 'opd', objective: 'opd-reverse-kl', steps: 4, studentBefore: 0.25, studentAfter: 0.5, teacher: null, heldoutTasks: 16, wallSeconds: 12,
+    trace: { traces: 0, maxProcesses: 0, services: [], stepSpans: 0, stepLinks: 0 }, accounting: {}, lastMetrics: {},
+  };
+  for (const [body, message] of [
+    ['null', /summary\.json: Expected object, received null/],
+    [JSON.stringify({ ...good, wallSeconds: undefined }), /"wallSeconds": Required/],
+    [JSON.stringify({ ...good, studentBefore: 'a' }), /"studentBefore": Expected number, received string/],
+  ] as const) {
+    writeFileSync(path.join(dir, 'summary.json'), body);
+    const r = rlmesh('report', dir);
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /TypeError|at .*\.ts:\d+/, 'a message, not a stack trace');
+  }
+  writeFileSync(path.join(dir, 'summary.json'), JSON.stringify(good));
+  assert.equal(rlmesh('report', dir).status, 0, 'the summary as runs write it is accepted');
+});

@@ -2,6 +2,7 @@
 // curves (plots/*.svg) and summary.md; `regenerateSummary` rebuilds them from summary.json + metrics.jsonl.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import { readSpanFile, type SpanRecord } from '../../platform/telemetry/index.ts';
 import { runCurves } from './run-curves.ts';
@@ -99,15 +100,29 @@ export function writeSummary(runDir: string, s: RunSummary): void {
 export function regenerateSummary(runDir: string): RunSummary {
   const file = path.join(runDir, 'summary.json');
   if (!existsSync(file)) throw new RlmeshError(ErrorCategory.notFound, `${file} not found (is ${runDir} a finished run folder?)`, { field: 'RUN_DIR' });
-  let summary: RunSummary;
+  let raw: unknown;
   try {
-    summary = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new RlmeshError(ErrorCategory.data, `${file}: not JSON`, { field: 'summary.json', cause: err });
   }
-  for (const k of ['runId', 'mode', 'studentBefore', 'studentAfter'] as const) {
-    if (summary[k] === undefined) throw new RlmeshError(ErrorCategory.data, `${file}: missing "${k}"`, { field: `summary.json.${k}` });
+  const parsed = runSummarySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const at = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
+    throw new RlmeshError(ErrorCategory.data, `${file}: ${at ? `"${at.slice(1)}": ` : ''}${issue.message}`, { field: `summary.json${at}` });
   }
+  const summary = parsed.data as RunSummary;
   writeSummary(runDir, summary);
   return summary;
 }
+
+/** summary.json as writeSummary reads it (a hand-edited or truncated file is refused naming the key). */
+const accuracy = z.number().min(0).max(1);
+const count = z.number().int().min(0);
+const runSummarySchema = z.object({
+  runId: z.string(), mode: z.string(), objective: z.string(), steps: count,
+  studentBefore: accuracy, studentAfter: accuracy, teacher: accuracy.nullable(), heldoutTasks: count, wallSeconds: z.number().min(0),
+  trace: z.object({ traces: count, maxProcesses: count, services: z.array(z.string()), exampleTraceId: z.string().optional(), stepSpans: count, stepLinks: count }),
+  accounting: z.record(z.number()), lastMetrics: z.record(z.number()),
+});
