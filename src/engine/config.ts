@@ -52,7 +52,7 @@ function numberIn(raw: Record<string, unknown>, key: string, fallback: number, r
  */
 export function validateLlamaConfig(raw: unknown): LlamaConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw invalidField('config', `must be an object, got ${raw === null ? 'null' : typeof raw}`);
+    throw invalidField('config', `must be an object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`);
   }
   const r = raw as Record<string, unknown>;
   const withDefaults: Record<string, unknown> = { ...r, num_key_value_heads: r.num_key_value_heads ?? r.num_attention_heads };

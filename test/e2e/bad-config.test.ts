@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
@@ -63,4 +63,14 @@ test('a config file that is not YAML at all is refused naming the file', async (
   const r = await rlmesh(['serve', 'learner', '--port', '0', '--nats', SHARED_NATS_URL, '--config', file]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /broken\.yaml/, r.stderr);
+});
+
+test('up with a student model folder that does not exist fails naming it and leaves no run folder', async () => {
+  const runId = uniqueRunId('badcfg-model');
+  const file = path.join(dir, 'no-model.yaml');
+  writeFileSync(file, YAML.stringify({ ...tinyConfig(runId, {}), student: { model: path.join(dir, 'no-such-model') } }));
+  const r = await rlmesh(['up', '--config', file, '--run', runId, '--nats', SHARED_NATS_URL]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /no-such-model/, r.stderr);
+  assert.equal(existsSync(path.resolve('runs', runId)), false, 'no runs/<id> folder is left behind');
 });

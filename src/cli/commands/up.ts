@@ -45,16 +45,17 @@ export const up: Command = {
     const run = compileRunConfig(resolved);
     const cfg = run.config;
     const workers = numberFlag(flags, 'rollout-workers', { integer: true, min: 1, max: 64 }) ?? cfg.rollout.workers;
-    const dir = path.resolve('runs', runId);
-    mkdirSync(dir, { recursive: true });
-    const runConfigFile = path.join(dir, 'run.yaml');
-    writeFileSync(runConfigFile, YAML.stringify(resolved));
     const log = (m: string) => process.stderr.write(`rlmesh: ${m}\n`);
     const t0 = Date.now();
 
     await initBackend();
+    // The models load (and are scored) before the run folder exists: a missing model leaves no folder behind.
     const studentBefore = await heldoutAccuracy(cfg.student.model, run, 'student (before)');
     const teacherAcc = cfg.teacher && cfg.teacher.kind === 'separate' ? await heldoutAccuracy(cfg.teacher.model, run, 'teacher') : null;
+    const dir = path.resolve('runs', runId);
+    mkdirSync(dir, { recursive: true });
+    const runConfigFile = path.join(dir, 'run.yaml');
+    writeFileSync(runConfigFile, YAML.stringify(resolved));
 
     const nats = await ensureNats(stringFlag(flags, 'nats') ?? process.env.RLMESH_NATS_URL ?? 'nats://127.0.0.1:4222', log);
     const sup = new Supervisor({ entry: CLI_ENTRY });
