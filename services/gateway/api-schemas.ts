@@ -48,7 +48,7 @@ export const runView = z.object({
   steps: z.number(),
   policyVersion: z.number(),
   inFlight: z.number(),
-  accounting: z.object({ dispatched: z.number(), completed: z.number(), droppedStale: z.number(), filtered: z.number(), deadLettered: z.number(), redelivered: z.number() }),
+  accounting: z.object({ dispatched: z.number(), completed: z.number(), droppedStale: z.number(), filtered: z.number(), rejected: z.number(), deadLettered: z.number(), redelivered: z.number() }),
   lastMetrics: z.record(z.number()),
   curriculum: z.array(z.object({ key: z.string(), probability: z.number() })),
   startedAt: z.number(),

@@ -28,6 +28,8 @@ export interface RunAccounting {
   droppedStale: number;
   /** Groups the batch filter set aside (all samples scored the same; not trained on). */
   filtered: number;
+  /** Groups whose feedback was malformed (dead-lettered with the field named): freed, never counted or learned from. */
+  rejected: number;
   /** Dead letters anywhere in the run, per trajectory on the trajectory streams (deadLetterWeight), else per message. */
   deadLettered: number;
   /** Redeliveries (deliveries after the first) across the run's durable consumers, as counted by the broker. */
@@ -67,6 +69,8 @@ interface SavedState {
   open: string[];
   /** feedback of learner steps the curriculum has not learned from yet */
   pending?: CurriculumFeedback[];
+  /** the last learner step the curriculum learned from */
+  closedThrough?: number;
 }
 
 export class RunController extends EventEmitter {
@@ -78,8 +82,10 @@ export class RunController extends EventEmitter {
    * groups (trained and set aside), as in the in-process loop, not once per group message.
    */
   private readonly pending = new Map<number, CurriculumFeedback[]>();
+  /** Learner steps up to this one are closed: the curriculum learned from them. */
+  private closedThrough = 0;
   private nextDispatch = 0;
-  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, filtered: 0, deadLettered: 0, redelivered: 0 };
+  private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, filtered: 0, rejected: 0, deadLettered: 0, redelivered: 0 };
   private redeliveryTimer?: NodeJS.Timeout;
   private refreshing?: Promise<void>;
   private loops: ConsumeLoop[] = [];
@@ -134,7 +140,8 @@ export class RunController extends EventEmitter {
     if (existsSync(this.stateFile)) {
       const saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as SavedState;
       this.curriculum = restoreCurriculum(saved.curriculum);
-      this.accounting = { ...saved.accounting, redelivered: saved.accounting.redelivered ?? 0, filtered: saved.accounting.filtered ?? 0 };
+      this.accounting = { ...saved.accounting, redelivered: saved.accounting.redelivered ?? 0, filtered: saved.accounting.filtered ?? 0, rejected: saved.accounting.rejected ?? 0 };
+      this.closedThrough = saved.closedThrough ?? 0;
       this.nextDispatch = saved.nextDispatch;
       for (const id of saved.open) this.open.add(id);
       for (const f of saved.pending ?? []) this.hold(f);
@@ -147,7 +154,7 @@ export class RunController extends EventEmitter {
   private persist(): void {
     const s: SavedState = {
       curriculum: this.curriculum.state(), accounting: this.accounting, nextDispatch: this.nextDispatch, open: [...this.open],
-      pending: [...this.pending.values()].flat(),
+      pending: [...this.pending.values()].flat(), closedThrough: this.closedThrough,
     };
     writeFileSync(this.stateFile, JSON.stringify(s));
   }
@@ -198,42 +205,56 @@ export class RunController extends EventEmitter {
   /**
    * A group's feedback: its slot is freed and refilled. A record the curriculum cannot learn from is a data error
    * (dead-lettered with the field named) that still frees its group's slot, so a bad message never shrinks the run's
-   * in-flight window; nothing is counted or learned from it.
+   * in-flight window; the group counts as rejected and nothing is learned from it.
    */
   private async onFeedback(f: TaskFeedback): Promise<void> {
     try {
-      const cf = curriculumFeedback(f);
-      if (!f.droppedStale) checkFeedback([cf]);
+      this.checkGroupFeedback(f);
       if (!this.open.delete(f.groupId)) return; // a repeat, or feedback of another controller incarnation
       if (f.droppedStale) this.accounting.droppedStale++;
       else {
         // A filtered group was not trained on, but its pass rate is a real observation of the task for the curriculum.
         if (f.filtered) this.accounting.filtered++;
         else this.accounting.completed++;
-        this.learnFrom(cf);
+        this.learnFrom(curriculumFeedback(f));
       }
     } catch (err) {
-      this.open.delete(f.groupId);
+      if (this.open.delete(f.groupId)) this.accounting.rejected++;
       throw err;
     } finally {
       await this.pump();
     }
   }
 
-  /** Holds a group's feedback until its learner step closes; a late one (its step already learned from) goes in at once. */
+  /** What the curriculum will learn from, and a step the run can have (1 to steps + 1: set-aside groups name the next). */
+  private checkGroupFeedback(f: TaskFeedback): void {
+    if (f.droppedStale) return; // only counted
+    checkFeedback([curriculumFeedback(f)]);
+    const last = this.deps.run.config.learner.steps + 1;
+    if (!(f.step >= 1 && f.step <= last)) throw new RlmeshError(ErrorCategory.data, `feedback.step: must be in 1-${last}, got ${f.step}`, { field: 'feedback.step' });
+  }
+
+  /**
+   * Holds a group's feedback until its learner step closes. The feedback stream has one publisher (the learner, in
+   * step order) and one consumer taking it in order, so feedback of step k means every group of the steps before k is
+   * in: they close then, one curriculum update per step. (Closing on the step's metrics event would not do: metrics
+   * travel on another stream and overtake the step's feedback.) A late record, of a step already closed (a
+   * redelivery), is learned from on its own.
+   */
   private learnFrom(f: CurriculumFeedback): void {
-    const step = f.step ?? 0;
-    if (step <= this.curriculum.step) {
-      this.curriculum.update([f], { step: this.curriculum.step });
+    const step = f.step!;
+    if (step <= this.closedThrough) {
+      this.curriculum.update([f], { step: Math.max(step, this.curriculum.step) });
       return;
     }
     this.hold(f);
-    this.closeStepsThrough(step - 1); // feedback of a later step: every earlier step's groups are in (one publisher, in order)
+    this.closeStepsThrough(step - 1);
   }
 
   private hold(f: CurriculumFeedback): void {
-    const step = f.step ?? 0;
-    this.pending.set(step, [...(this.pending.get(step) ?? []), f]);
+    const held = this.pending.get(f.step!);
+    if (held) held.push(f);
+    else this.pending.set(f.step!, [f]);
   }
 
   /** The curriculum learns from each held step up to `last`, one update per step, in step order. */
@@ -244,6 +265,12 @@ export class RunController extends EventEmitter {
       this.pending.delete(step);
       this.curriculum.update(feedback, { step: Math.max(step, this.curriculum.step) });
     }
+    this.closedThrough = Math.max(this.closedThrough, last);
+  }
+
+  /** At the run's end: every held step closes (no later feedback will come to close the last one). */
+  private closeAllSteps(): void {
+    if (this.pending.size > 0) this.closeStepsThrough(Math.max(...this.pending.keys()));
   }
 
   /**
@@ -273,13 +300,11 @@ export class RunController extends EventEmitter {
       this.step = Math.max(this.step, m.step);
       this.policyVersion = Math.max(this.policyVersion, values.policy_version ?? 0);
       this.lastMetrics = values;
-      // The learner publishes a step's feedback before its metrics: the step's groups are in.
-      this.closeStepsThrough(m.step);
-      this.persist();
     }
     this.emit('metrics', { step: m.step, source: m.source, values });
     if (m.source === 'learner' && (values.done === 1 || this.step >= this.deps.run.config.learner.steps)) {
       await this.feedbackCaughtUp();
+      this.closeAllSteps();
       await this.end(RunState.finished);
     }
   }

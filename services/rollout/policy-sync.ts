@@ -63,8 +63,7 @@ export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pol
     const t0 = performance.now();
     // The object must hold the bytes the learner announced (never an object a learner stored and died before
     // checkpointing, even under an announced version number): refused from its metadata before any chunk is read.
-    const { bytes } = await store.get(version, sha256);
-    if (bytes.length !== a.sizeBytes) throw new RlmeshError(ErrorCategory.data, `weights announcement v${version}: size_bytes: ${a.sizeBytes} announced, ${bytes.length} stored`, { field: 'size_bytes' });
+    const { bytes } = await store.get(version, { sha256, sizeBytes: a.sizeBytes });
     const { tensors } = decodeSafetensors(bytes, names.weightsObject(version));
     policy.model.loadWeights(tensors);
     policy.version = version;

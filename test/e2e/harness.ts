@@ -24,7 +24,7 @@ export interface RunStatusView {
   steps: number;
   policyVersion: number;
   inFlight: number;
-  accounting: { dispatched: number; completed: number; droppedStale: number; filtered: number; deadLettered: number };
+  accounting: { dispatched: number; completed: number; droppedStale: number; filtered: number; rejected: number; deadLettered: number };
   lastMetrics: Record<string, number>;
 }
 

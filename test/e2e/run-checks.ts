@@ -8,15 +8,15 @@ import type { RunHarness, RunStatusView } from './harness.ts';
 export const groupOf = (trajectoryId: string) => trajectoryId.slice(0, trajectoryId.lastIndexOf('/'));
 
 /**
- * Every dispatched group is trained, dropped stale, set aside by the batch filter, or still in flight at the end, and the controller's numbers
+ * Every dispatched group is trained, dropped stale, set aside by the batch filter, rejected (malformed feedback), or still in flight at the end, and the controller's numbers
  * agree with counts taken elsewhere: dispatches from the gateway's spans, trained groups from the learner's checkpoint.
  */
 export function assertAccounting(h: RunHarness, status: RunStatusView, spans: readonly SpanRecord[]): { trainedGroups: Set<string>; dispatchIds: Set<string> } {
   const a = status.accounting;
   const dispatchIds = new Set(spans.filter((s) => s.name === 'gateway.dispatch').map((s) => String(s.attributes['rlmesh.dispatch_id'])));
   assert.equal(dispatchIds.size, a.dispatched, `gateway.dispatch spans (${dispatchIds.size}) = accounting.dispatched (${a.dispatched})`);
-  assert.equal(a.completed + a.droppedStale + a.filtered + status.inFlight, a.dispatched,
-    `dispatched ${a.dispatched} = completed ${a.completed} + dropped stale ${a.droppedStale} + filtered ${a.filtered} + in flight ${status.inFlight}`);
+  assert.equal(a.completed + a.droppedStale + a.filtered + a.rejected + status.inFlight, a.dispatched,
+    `dispatched ${a.dispatched} = completed ${a.completed} + dropped stale ${a.droppedStale} + filtered ${a.filtered} + rejected ${a.rejected} + in flight ${status.inFlight}`);
   const state = h.trainerState();
   const trainedIds = state.rng?.trainedIds ?? [];
   const trainedGroups = new Set(trainedIds.map(groupOf));

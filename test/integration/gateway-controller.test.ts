@@ -23,7 +23,8 @@ async function startController(maxInFlight: number) {
     rollout: { group_size: 4, max_in_flight: maxInFlight }, learner: { steps: 10, batch_size: 16, max_staleness: 2 },
     objective: { name: 'grpo', params: {} }, curriculum: { name: 'sec' },
   });
-  const ctl = new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
+  const controller = () => new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
+  let ctl = controller();
   await ctl.start();
   const names = runNames(runId);
   const group = (i: number) => `${runId}-g${i}`;
@@ -32,10 +33,12 @@ async function startController(maxInFlight: number) {
   }));
   const metrics = (o: Partial<MetricsEvent>) => publishProto(nats.js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.fromPartial({ runId, source: 'learner', step: 1, ...o }));
   const saved = () => JSON.parse(readFileSync(path.join(dir, 'controller-state.json'), 'utf8')) as {
-    curriculum: { step: number; sampler: { data: { q: number[] } } }; pending: unknown[];
+    curriculum: { step: number; sampler: { data: { q: number[] } } }; pending: unknown[]; closedThrough: number;
   };
   const stop = async () => { await ctl.close(); rmSync(dir, { recursive: true, force: true }); };
-  return { ctl, names, group, feedback, metrics, saved, stop };
+  /** A new controller on the same run folder, as after a gateway restart. */
+  const restart = async () => { await ctl.close(); ctl = controller(); await ctl.start(); };
+  return { get ctl() { return ctl; }, names, group, feedback, metrics, saved, stop, restart };
 }
 
 async function until(what: string, cond: () => boolean, limitMs = 20_000): Promise<void> {
@@ -78,20 +81,25 @@ test('metrics of another run, a step past the end or a bad policy version are de
   }
 });
 
-test('bad feedback for an open group is dead-lettered, frees its slot for a new group and is not counted or learned from', async () => {
+test('bad feedback for an open group is dead-lettered, frees its slot for a new group and counts it rejected, never learned from', async () => {
   const c = await startController(2);
   try {
     await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
     await c.feedback({ groupId: c.group(0), passRate: Number.NaN });
     await c.feedback({ groupId: c.group(1), meanAbsAdvantage: 1e308 });
-    const why = await reasons(c.names, 2);
+    await until('both slots refilled', () => c.ctl.status().accounting.dispatched === 4);
+    await c.feedback({ groupId: c.group(2), step: 12 }); // the run has 10 steps (set-aside groups may name step 11)
+    const why = await reasons(c.names, 3);
     assert.ok(why.some((r) => r.includes('feedback.0.passRate')), why.join('\n'));
     assert.ok(why.some((r) => r.includes('feedback.0.meanAbsAdvantage')), why.join('\n'));
-    await until('both slots refilled', () => c.ctl.status().accounting.dispatched === 4);
+    assert.ok(why.some((r) => r.includes('feedback.step: must be in 1-11, got 12')), why.join('\n'));
+    await until('the third slot refilled', () => c.ctl.status().accounting.dispatched === 5);
     const s = c.ctl.status();
     assert.equal(s.inFlight, 2);
-    assert.equal(s.accounting.completed, 0);
-    await until('dead letters counted', () => c.ctl.status().accounting.deadLettered === 2);
+    assert.deepEqual([s.accounting.completed, s.accounting.rejected], [0, 3]);
+    const a = s.accounting;
+    assert.equal(a.completed + a.droppedStale + a.filtered + a.rejected + s.inFlight, a.dispatched, 'every dispatched group is accounted for');
+    await until('dead letters counted', () => c.ctl.status().accounting.deadLettered === 3);
     for (const p of s.curriculum) assert.ok(Number.isFinite(p.probability), `probability of ${p.key} is ${p.probability}`);
     assert.deepEqual(c.saved().curriculum.sampler.data.q, [0, 0, 0]);
   } finally {
@@ -99,28 +107,54 @@ test('bad feedback for an open group is dead-lettered, frees its slot for a new 
   }
 });
 
-test('the curriculum learns once per learner step, from all of the step\'s groups, when the step closes', async () => {
+test('the curriculum learns once per learner step, from all of the step\'s groups, also when the step\'s metrics come first', async () => {
   const c = await startController(4);
   try {
     await until('4 groups in flight', () => c.ctl.status().inFlight === 4);
-    for (let i = 0; i < 4; i++) await c.feedback({ groupId: c.group(i), step: 1 });
-    await until('4 more dispatched', () => c.ctl.status().accounting.dispatched === 8);
-    assert.equal(c.saved().curriculum.step, 0, 'step 1 is still open');
-    assert.equal(c.saved().pending.length, 4);
+    // Metrics travel on their own stream and can overtake the step's feedback: they must not close the step.
+    await c.feedback({ groupId: c.group(0), step: 1 });
     await c.metrics({ step: 1, values: { policy_version: 1 } });
-    await until('step 1 closed', () => c.saved().curriculum.step === 1);
-    // One SEC update of arm add-d1 with the step's mean |advantage| 0.4: Q = (1 - 0.5) * 0 + 0.5 * 0.4. Four
-    // updates, one per group, would have given 0.375.
-    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
-    assert.equal(c.saved().pending.length, 0);
-    // Without its metrics event, a step closes when feedback of a later step arrives.
+    await until('step 1 recorded', () => c.ctl.status().step === 1);
+    for (let i = 1; i < 4; i++) await c.feedback({ groupId: c.group(i), step: 1 });
+    await until('the 4 groups of step 1 held', () => c.saved().pending.length === 4);
+    assert.equal(c.saved().curriculum.step, 0, 'step 1 is still open');
+    // Feedback of step 2 closes step 1: one SEC update of arm add-d1 with the step's mean |advantage| 0.4,
+    // Q = (1 - 0.5) * 0 + 0.5 * 0.4. One update per group would have given 0.375 (or 0.2 then 0.3, ... when split).
     await c.feedback({ groupId: c.group(4), step: 2 });
+    await until('step 1 closed', () => c.saved().curriculum.step === 1);
+    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
+    assert.equal(c.saved().pending.length, 1);
     await c.feedback({ groupId: c.group(5), step: 2 });
     await c.feedback({ groupId: c.group(6), step: 3 });
     await until('step 2 closed', () => c.saved().curriculum.step === 2);
     assert.equal(c.saved().pending.length, 1);
+    // The run's last metrics end it; the step still held (3) is learned from then, none is left pending.
+    await c.metrics({ step: 10, values: { policy_version: 10, done: 1 } });
+    await until('finished', () => c.ctl.status().state === RunState.finished);
+    assert.equal(c.saved().curriculum.step, 3);
+    assert.equal(c.saved().pending.length, 0);
     assert.equal(c.ctl.status().accounting.completed, 7);
   } finally {
     await c.stop();
   }
 });
+
+test('feedback held for an open step survives a gateway restart and is learned from with the rest of its step', async () => {
+  const c = await startController(4);
+  try {
+    await until('4 groups in flight', () => c.ctl.status().inFlight === 4);
+    await c.feedback({ groupId: c.group(0), step: 1 });
+    await c.feedback({ groupId: c.group(1), step: 1 });
+    await until('two groups held', () => c.saved().pending.length === 2);
+    await c.restart();
+    await c.feedback({ groupId: c.group(2), step: 1 });
+    await c.feedback({ groupId: c.group(3), step: 2 });
+    await until('step 1 closed', () => c.saved().curriculum.step === 1);
+    // one update with the three groups of step 1 (two from before the restart): Q = 0.5 * 0.4
+    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
+    assert.equal(c.ctl.status().accounting.completed, 4);
+  } finally {
+    await c.stop();
+  }
+});
+

@@ -55,7 +55,7 @@ function showStatus(run) {
   $('stop').disabled = !(run.state === 'running' || run.state === 'starting');
   const a = run.accounting;
   $('run-facts').textContent = `${run.mode} / ${run.objective} · step ${run.step}/${run.steps} · policy v${run.policyVersion} · ` +
-    `groups: ${a.dispatched} dispatched, ${a.completed} trained, ${a.droppedStale} stale, ${a.filtered ?? 0} filtered, ${a.deadLettered} dead-lettered · in flight ${run.inFlight}` +
+    `groups: ${a.dispatched} dispatched, ${a.completed} trained, ${a.droppedStale} stale, ${a.filtered ?? 0} filtered, ${a.rejected ?? 0} rejected, ${a.deadLettered} dead-lettered · in flight ${run.inFlight}` +
     (run.error ? ` · error: ${run.error}` : '');
   renderWorkers($('workers').querySelector('tbody'), run.workers);
 }

@@ -30,6 +30,7 @@ export function parseFlags(args: string[], known: readonly string[], switches: r
     }
     const v: string | boolean = value ?? true;
     const prev = flags[key];
+    if (isSwitch) { flags[key] = true; continue; } // a repeated switch is still on
     if (prev === undefined) flags[key] = v;
     else flags[key] = [...(Array.isArray(prev) ? prev : [String(prev)]), String(v)];
   }

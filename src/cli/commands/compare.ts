@@ -1,6 +1,7 @@
 // `rlmesh compare --configs A B --target ACC`: sample efficiency of run configs (e.g. OPD vs GRPO from the same
 // student): learner steps and rollout tokens each needs to reach a held-out accuracy, and their ratio.
 // Runs each config with the in-process loop (the same compute as a distributed run, strictly on-policy).
+import { existsSync } from 'node:fs';
 import { initBackend } from '../../engine/index.ts';
 import { compileRunConfig, runConfigSchema } from '../../config/index.ts';
 import { loadConfigFile } from '../../platform/config/index.ts';
@@ -69,8 +70,14 @@ export const compare: Command = {
     const maxSteps = numberFlag(flags, 'max-steps', { integer: true, min: 1, max: 100_000 }) ?? 200;
     const evalEvery = numberFlag(flags, 'eval-every', { integer: true, min: 1, max: 100_000 }) ?? 10;
     const heldout = numberFlag(flags, 'heldout', { integer: true, min: 1, max: 10_000 }) ?? 128;
-    // Every config is read and checked before any trains: a bad second file must not cost the first one's run.
-    for (const c of configs) compileRunConfig({ ...((await loadConfigFile(c, runConfigSchema)) as Record<string, unknown>), run_id: 'compare' });
+    // Every config (and the model folders it names) is checked before any trains: a bad second file must not cost the
+    // first one's run.
+    for (const c of configs) {
+      const { config } = compileRunConfig({ ...((await loadConfigFile(c, runConfigSchema)) as Record<string, unknown>), run_id: 'compare' });
+      const models: Array<[string, string]> = [['student.model', config.student.model]];
+      if (config.teacher?.kind === 'separate') models.push(['teacher.model', config.teacher.model]);
+      for (const [field, dir] of models) if (!existsSync(dir)) throw invalidField(field, `${c}: model folder ${dir} does not exist`);
+    }
     await initBackend();
     const rows: CompareRow[] = [];
     for (const c of configs) rows.push(await measureToTarget(c, target, maxSteps, evalEvery, heldout));

@@ -138,10 +138,11 @@ export class WeightStore {
   }
 
   /**
-   * The blob of version, verified against its sha256; not_found when absent. `expectSha256`: the bytes the caller
-   * wants (an announcement's); an object stored with other bytes is refused from its metadata, before any chunk is read.
+   * The blob of version, verified against its sha256; not_found when absent. `expect`: the bytes the caller wants (an
+   * announcement's digest and size); an object stored with other bytes is refused from its metadata, before any chunk
+   * is read.
    */
-  async get(version: number, expectSha256?: string): Promise<{ bytes: Uint8Array; info: WeightInfo }> {
+  async get(version: number, expect: { sha256?: string; sizeBytes?: number } = {}): Promise<{ bytes: Uint8Array; info: WeightInfo }> {
     checkVersion(version);
     const name = runNames(this.runId).weightsObject(version);
     let bytes: Uint8Array | null = null;
@@ -149,8 +150,11 @@ export class WeightStore {
     try {
       const raw = await this.rawInfo(metaSubject(this.bucket, name));
       info = raw ? toWeightInfo(raw) : null;
-      if (info && expectSha256 !== undefined && info.sha256 !== expectSha256) {
-        throw new RlmeshError(ErrorCategory.data, `weights ${name}: stored sha256 ${info.sha256} is not the expected ${expectSha256}`, { field: 'sha256' });
+      if (info && expect.sha256 !== undefined && info.sha256 !== expect.sha256) {
+        throw new RlmeshError(ErrorCategory.data, `weights ${name}: stored sha256 ${info.sha256} is not the expected ${expect.sha256}`, { field: 'sha256' });
+      }
+      if (info && expect.sizeBytes !== undefined && info.size !== expect.sizeBytes) {
+        throw new RlmeshError(ErrorCategory.data, `weights ${name}: size_bytes: ${info.size} stored, ${expect.sizeBytes} expected`, { field: 'size_bytes' });
       }
       if (raw && info) bytes = await this.readChunks(raw);
     } catch (err) {

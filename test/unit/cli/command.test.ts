@@ -16,6 +16,7 @@ test('a switch never takes the next word: `serve --spawn-actors gateway` keeps g
   assert.deepEqual(flags, { 'spawn-actors': true, port: '0' });
   assert.deepEqual(positional, ['gateway']);
   assert.deepEqual(parseFlags(['--json', 'a.yaml', 'b.yaml'], [], ['json']).positional, ['a.yaml', 'b.yaml']);
+  assert.deepEqual(parseFlags(['--json', '--json'], [], ['json']).flags, { json: true }, 'a repeated switch is still on');
 });
 
 test('an unknown flag and a switch given a value are refused naming the flag', () => {
