@@ -27,6 +27,16 @@ const INT_FIELDS = [
 ] as const;
 const TOKEN_FIELDS = ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const;
 
+/**
+ * Every key a config.json may hold: the fields read here and those Hugging Face writes that change nothing in this
+ * engine. A model config a user writes (`rlmesh init`) is held to it, so a misspelt key is not silently defaulted.
+ */
+export const LLAMA_CONFIG_KEYS: readonly string[] = [
+  ...INT_FIELDS, ...TOKEN_FIELDS, 'rms_norm_eps', 'rope_theta', 'tie_word_embeddings', 'head_dim', 'attention_bias', 'mlp_bias',
+  'architectures', 'model_type', 'torch_dtype', 'hidden_act', 'initializer_range', 'use_cache', 'transformers_version',
+  'rope_scaling', 'attention_dropout', 'pretraining_tp',
+];
+
 function positiveInt(raw: Record<string, unknown>, key: string): number {
   const v = raw[key];
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {

@@ -47,11 +47,16 @@ test('init writes a loadable checkpoint; the same seed gives the same bytes', as
 test('init refuses a bad config, a missing --out and an existing folder, naming the problem', async () => {
   const bad = path.join(root, 'bad.json');
   writeFileSync(bad, JSON.stringify({ hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 4, num_key_value_heads: 3, max_position_embeddings: 8 }));
-  const [r1, r2, r3] = await Promise.all([
+  const typo = path.join(root, 'typo.yaml');
+  writeFileSync(typo, `${readFileSync(yamlFile, 'utf8')}rope_thetta: 500\n`);
+  const [r1, r2, r3, r4] = await Promise.all([
     rlmesh('init', '--config', bad, '--out', path.join(root, 'x')),
     rlmesh('init', '--config', yamlFile),
     rlmesh('init', '--config', yamlFile, '--out', ckpt, '--seed', '9'),
+    rlmesh('init', '--config', typo, '--out', path.join(root, 'typo-out')),
   ]);
+  assert.equal(r4.code, 1);
+  assert.match(r4.stderr, /--config: .*unknown key "rope_thetta"; allowed: .*rope_theta/, 'a misspelt key is not silently defaulted');
   assert.equal(r1.code, 1);
   assert.match(r1.stderr, /num_key_value_heads/);
   assert.equal(r2.code, 1);

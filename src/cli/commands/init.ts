@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ErrorCategory, RlmeshError, invalidField } from '../../errors.ts';
 import { saveCheckpoint } from '../../engine/checkpoint.ts';
-import { validateLlamaConfig } from '../../engine/config.ts';
+import { LLAMA_CONFIG_KEYS, validateLlamaConfig } from '../../engine/config.ts';
 import { LlamaModel } from '../../engine/model.ts';
 import { CharTokenizer } from '../../engine/tokenizer.ts';
 import { parseFlags, type Command } from './command.ts';
@@ -38,6 +38,8 @@ export const init: Command = {
     }
     const raw = await readConfigFile(file);
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalidField('--config', `${file} must hold a mapping of LlamaConfig fields`);
+    const unknown = Object.keys(raw).filter((k) => !LLAMA_CONFIG_KEYS.includes(k));
+    if (unknown.length > 0) throw invalidField('--config', `${file}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; allowed: ${LLAMA_CONFIG_KEYS.join(', ')}`);
     const tokenizer = CharTokenizer.builtin();
     const config = validateLlamaConfig({
       vocab_size: tokenizer.vocabSize, bos_token_id: tokenizer.bosId, eos_token_id: tokenizer.eosId, pad_token_id: tokenizer.padId,
