@@ -13,7 +13,10 @@ import {
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
+import {
+  byteLimitWarning, ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames,
+  serverVersionOf, type ConsumeLoop,
+} from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
 export const RunState = { starting: 'starting', running: 'running', finished: 'finished', stopped: 'stopped', failed: 'failed' } as const;
@@ -118,6 +121,8 @@ export class RunController extends EventEmitter {
     mkdirSync(this.deps.dir, { recursive: true });
     writeFileSync(path.join(this.deps.dir, 'config.json'), JSON.stringify(cfg, null, 2));
     await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver });
+    const bytes = byteLimitWarning(serverVersionOf(jsm));
+    if (bytes) this.deps.log(`run ${this.runId}: ${bytes}`);
     this.restoreOrCreate();
     const names = runNames(this.runId);
     this.loops.push(consumeProto(js, {

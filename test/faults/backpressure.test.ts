@@ -7,11 +7,11 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCategory, isRlmeshError } from '../../src/errors.ts';
 import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
-import { ConsumerName, consumeProto, provisionRun, publishProto, retryTransient, runNames } from '../../src/platform/nats/index.ts';
+import { byteLimitIsSafe, ConsumerName, consumeProto, provisionRun, publishProto, retryTransient, runNames, serverVersionOf } from '../../src/platform/nats/index.ts';
 import { useSharedNats } from '../fixtures/nats-session.ts';
 
 const MAX_MSGS = 4;
-const figures: Record<string, number> = {};
+const figures: Record<string, number | string> = {};
 const nats = useSharedNats('rlmesh-test-backpressure');
 
 after(() => {
@@ -56,6 +56,17 @@ test('a publish into a full stream (max_msgs, max_bytes) is refused as a transpo
 
   const bytesRun = await tinyRun('bpbytes', { maxBytes: 4096 });
   const b = runNames(bytesRun).stages.tasks;
+  const version = serverVersionOf(nats.jsm);
+  if (!byteLimitIsSafe(version)) {
+    // This server acknowledges a publish past max_bytes on a discard-new stream and then drops the oldest stored
+    // messages (nats-server issue 4771; seen here: 13 publishes acknowledged, 4 messages left). The work streams
+    // are provisioned without a byte limit then: nothing stored is dropped, the message bound above still holds.
+    assert.equal((await nats.jsm.streams.info(b.stream)).config.max_bytes, -1, `nats-server ${version}: no byte limit on discard-new streams`);
+    for (let i = 0; i < 20; i++) await publishProto(nats.js, b.subject, RolloutTask, task(bytesRun, i, 600), { msgId: `${bytesRun}-g${i}:tasks` });
+    assert.equal((await nats.jsm.streams.info(b.stream)).state.messages, 20, 'every acknowledged message is stored');
+    figures.byteLimit = `off (nats-server ${version})`;
+    return;
+  }
   let stored = 0;
   let refused: unknown;
   for (let i = 0; i < 20 && !refused; i++) {

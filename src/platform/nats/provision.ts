@@ -32,6 +32,30 @@ export interface ProvisionOptions extends ConsumerLimits {
   weightsHistory?: number;
   replicas?: number;
   storage?: 'file' | 'memory';
+  /**
+   * The nats-server's version (provisionRun reads it from the connection). On a server whose byte limit is unsafe
+   * with discard-new (see byteLimitIsSafe) the work streams get no byte limit and are bounded by messages alone.
+   */
+  serverVersion?: string;
+}
+
+/**
+ * nats-server before 2.10.5 under-counts a message against `max_bytes` on a discard-new stream: it acknowledges a
+ * publish past the limit, then trims the stream from the front as discard-old would (nats-server issues 4771 and
+ * 4775, fixed by pull request 4772): stored work lost without an error. Debian 12 ships 2.9.10. An unknown version
+ * counts as unsafe.
+ */
+export function byteLimitIsSafe(serverVersion: string | undefined): boolean {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(serverVersion ?? '');
+  if (!m) return false;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return major > 2 || (major === 2 && (minor > 10 || (minor === 10 && patch >= 5)));
+}
+
+/** What a run's streams lose on this server, said once by whoever provisions (null when nothing). */
+export function byteLimitWarning(serverVersion: string | undefined): string | null {
+  if (byteLimitIsSafe(serverVersion)) return null;
+  return `nats-server ${serverVersion ?? '(version unknown)'} can drop stored messages of a discard-new stream past its byte limit (fixed in 2.10.5): the run's work streams are bounded by message count only; upgrade nats-server to bound bytes too`;
 }
 
 export interface StreamPlan {
@@ -69,6 +93,7 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
   const maxAgeMs = positive(opts.maxAgeMs, 7 * 24 * 3600_000, 'maxAgeMs');
   const dupMs = positive(opts.duplicateWindowMs, 600_000, 'duplicateWindowMs');
   const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
+  const bytesBound = byteLimitIsSafe(opts.serverVersion);
   return Object.values(Stage).map((stage) => {
     const { subject, stream } = names.stages[stage];
     // Work stages are work queues (a message lives until its one consumer acks it); dead letters are kept
@@ -81,7 +106,8 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
       storage,
       num_replicas: opts.replicas ?? 1,
       max_msgs: stage === Stage.weights ? positive(opts.weightsHistory, 64, 'weightsHistory') : maxMsgs,
-      max_bytes: stage === Stage.weights ? Math.min(maxBytes, 16 << 20) : maxBytes,
+      // (the weights stream discards old: its byte limit is safe on every server)
+      max_bytes: stage === Stage.weights ? Math.min(maxBytes, 16 << 20) : bytesBound ? maxBytes : -1,
       max_age: nanos(maxAgeMs),
       max_msgs_per_subject: -1,
       max_msg_size: -1,
@@ -109,6 +135,11 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
   });
 }
 
+/** The version the connected nats-server announced, when the manager is nats.js's. */
+export function serverVersionOf(jsm: JetStreamManager): string | undefined {
+  return (jsm as { nc?: { info?: { version?: string } } }).nc?.info?.version;
+}
+
 function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.code === 10059 || err.code === 10014);
 }
@@ -121,7 +152,7 @@ function transportError(what: string, err: unknown): RlmeshError {
 
 /** Creates or updates every stream and durable consumer of the run; safe to call again with new limits. */
 export async function provisionRun(jsm: JetStreamManager, runId: string, opts: ProvisionOptions = {}): Promise<StreamPlan[]> {
-  const plan = planRun(runId, opts);
+  const plan = planRun(runId, { ...opts, serverVersion: opts.serverVersion ?? serverVersionOf(jsm) });
   for (const { config, consumers } of plan) {
     try {
       const existing = await jsm.streams.info(config.name).catch((err: unknown) => (isNotFound(err) ? null : Promise.reject(err)));
