@@ -15,7 +15,7 @@ import { generateTask, toTaskSpec } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import {
   byteLimitWarning, ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames,
-  serverVersionOf, type ConsumeLoop,
+  type ConsumeLoop,
 } from '../../src/platform/nats/index.ts';
 import { currentSpanContext, linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
 
@@ -120,8 +120,10 @@ export class RunController extends EventEmitter {
     const cfg = run.config;
     mkdirSync(this.deps.dir, { recursive: true });
     writeFileSync(path.join(this.deps.dir, 'config.json'), JSON.stringify(cfg, null, 2));
-    await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver });
-    const bytes = byteLimitWarning(serverVersionOf(jsm));
+    // The server's version decides whether byte limits are safe on its discard-new streams (byteLimitIsSafe).
+    const serverVersion = this.deps.nc.info?.version;
+    await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver, serverVersion });
+    const bytes = byteLimitWarning(serverVersion);
     if (bytes) this.deps.log(`run ${this.runId}: ${bytes}`);
     this.restoreOrCreate();
     const names = runNames(this.runId);
@@ -166,6 +168,10 @@ export class RunController extends EventEmitter {
 
   /** Dispatches until `max_in_flight` groups are open. */
   private async pump(): Promise<void> {
+    if (this.state !== RunState.running && this.state !== RunState.starting) {
+      this.persist(); // feedback consumed after the run ended (stopped: it may be resumed) is still recorded
+      return;
+    }
     if (this.pumping || this.state !== RunState.running) return;
     this.pumping = true;
     try {
@@ -269,6 +275,7 @@ export class RunController extends EventEmitter {
       const feedback = this.pending.get(step)!;
       this.pending.delete(step);
       this.curriculum.update(feedback, { step: Math.max(step, this.curriculum.step) });
+      this.emit('curriculum', { step, curriculum: this.curriculum.probabilities() });
     }
     this.closedThrough = Math.max(this.closedThrough, last);
   }

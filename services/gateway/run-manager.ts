@@ -81,12 +81,13 @@ export class RunManager {
     });
   }
 
-  /** Appends `{ step, curriculum }` to curriculum.jsonl at each learner step (plotted by dashboard and report). */
+  /**
+   * Appends `{ step, curriculum }` to curriculum.jsonl each time the curriculum has learned from a learner step (the
+   * controller's `curriculum` event; plotted by dashboard and report).
+   */
   private recordCurriculum(managed: ManagedRun, dir: string): void {
-    managed.controller.on('metrics', (m: { step: number; source: string }) => {
-      if (m.source !== 'learner') return;
-      const curriculum = managed.controller.status().curriculum;
-      appendFileSync(path.join(dir, 'curriculum.jsonl'), JSON.stringify({ step: m.step, curriculum }) + '\n');
+    managed.controller.on('curriculum', (e: { step: number; curriculum: Array<{ key: string; probability: number }> }) => {
+      appendFileSync(path.join(dir, 'curriculum.jsonl'), JSON.stringify({ step: e.step, curriculum: e.curriculum }) + '\n');
     });
   }
 

@@ -72,13 +72,13 @@ export function redeliveredSpans(spans: readonly SpanRecord[]): SpanRecord[] {
 /**
  * The end check of a fault case: the accounting adds up (assertAccounting) and nothing is trained twice
  * (assertTrainedOnce; `complete` as there). Returns the figures the fault tests print: lost groups (dispatched, per
- * the gateway's spans, but neither in the checkpoint's trained ids, dropped stale nor in flight; 0 whenever
+ * the gateway's spans, but neither in the checkpoint's trained ids, dropped stale, filtered, rejected nor in flight; 0 whenever
  * assertAccounting passed), duplicates, and redelivered-message spans.
  */
 export function assertNothingLost(h: RunHarness, status: RunStatusView, spans: readonly SpanRecord[], complete = true): { lost: number; duplicates: number; redelivered: number } {
   const { duplicates } = assertTrainedOnce(h, spans, complete);
   const { trainedGroups, dispatchIds } = assertAccounting(h, status, spans);
-  const lost = dispatchIds.size - trainedGroups.size - status.accounting.droppedStale - status.accounting.filtered - status.inFlight;
+  const lost = dispatchIds.size - trainedGroups.size - status.accounting.droppedStale - status.accounting.filtered - status.accounting.rejected - status.inFlight;
   return { lost, duplicates, redelivered: redeliveredSpans(spans).length };
 }
 

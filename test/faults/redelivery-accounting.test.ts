@@ -45,7 +45,7 @@ test('accounting.redelivered counts the redeliveries a frozen teacher causes; di
   assertTrainedOnce(h, spans);
   // Nothing was dead-lettered in this run, so the identity holds with the dead term at zero.
   assert.equal(a.deadLettered, 0);
-  assert.equal(a.dispatched, a.completed + a.droppedStale + a.filtered + final.inFlight + a.deadLettered);
+  assert.equal(a.dispatched, a.completed + a.droppedStale + a.filtered + a.rejected + final.inFlight + a.deadLettered);
   // The freeze outlasted ack_wait: the teacher's unacked messages were redelivered, and the count grew.
   const seen = redeliveredSpans(spans);
   assert.ok(seen.some((s) => s.serviceName.includes('teacher')), 'the teacher processed a redelivered message');

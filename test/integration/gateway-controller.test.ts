@@ -143,18 +143,43 @@ test('feedback held for an open step survives a gateway restart and is learned f
   const c = await startController(4);
   try {
     await until('4 groups in flight', () => c.ctl.status().inFlight === 4);
-    await c.feedback({ groupId: c.group(0), step: 1 });
-    await c.feedback({ groupId: c.group(1), step: 1 });
+    await c.feedback({ groupId: c.group(0), step: 1, meanAbsAdvantage: 0.1 });
+    await c.feedback({ groupId: c.group(1), step: 1, meanAbsAdvantage: 0.7 });
     await until('two groups held', () => c.saved().pending.length === 2);
     await c.restart();
-    await c.feedback({ groupId: c.group(2), step: 1 });
+    assert.equal(c.saved().pending.length, 2, 'the new controller holds them (its first save wrote what it restored)');
+    await c.feedback({ groupId: c.group(2), step: 1, meanAbsAdvantage: 0.1 });
     await c.feedback({ groupId: c.group(3), step: 2 });
     await until('step 1 closed', () => c.saved().curriculum.step === 1);
-    // one update with the three groups of step 1 (two from before the restart): Q = 0.5 * 0.4
-    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
+    // one update with the three groups of step 1, two of them from before the restart: mean |A| (0.1 + 0.7 + 0.1) / 3,
+    // Q = 0.5 * 0.3 (the group after the restart alone would give 0.05)
+    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.15, 0, 0]);
     assert.equal(c.ctl.status().accounting.completed, 4);
   } finally {
     await c.stop();
   }
 });
 
+
+test('feedback consumed after a run is stopped is still recorded, and each closed step is announced for curriculum.jsonl', async () => {
+  const c = await startController(2);
+  try {
+    const closed: number[] = [];
+    c.ctl.on('curriculum', (e: { step: number; curriculum: Array<{ probability: number }> }) => {
+      closed.push(e.step);
+      assert.ok(e.curriculum.every((p) => Number.isFinite(p.probability)));
+    });
+    await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
+    await c.feedback({ groupId: c.group(0), step: 1 });
+    await c.feedback({ groupId: c.group(1), step: 2 });
+    await until('step 1 closed', () => closed.length === 1);
+    assert.deepEqual(closed, [1]);
+    await c.ctl.end(RunState.stopped);
+    await c.feedback({ groupId: c.group(2), step: 2 });
+    await until('the stopped run recorded it', () => c.ctl.status().accounting.completed === 3);
+    await until('saved', () => c.saved().pending.length === 2);
+    assert.equal(c.ctl.status().accounting.dispatched, 4, 'a stopped run dispatches nothing new');
+  } finally {
+    await c.stop();
+  }
+});

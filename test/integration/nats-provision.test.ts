@@ -39,7 +39,9 @@ test('provisionRun creates every stream and durable consumer with the configured
     assert.equal(si.config.discard, stage === 'weights' ? 'old' : 'new', stage);
     assert.ok(si.config.max_msgs > 0, `${stage} is bounded`);
     // bytes too, unless the server's byte count is unsafe for discard-new streams (planRun, byteLimitIsSafe)
-    const bytesBound = stage === 'weights' || byteLimitIsSafe(serverVersionOf(nats.jsm));
+    assert.ok(nats.nc.info?.version, 'the server announced its version');
+    assert.equal(serverVersionOf(nats.jsm), nats.nc.info?.version, 'provisionRun reads the version of the server it talks to');
+    const bytesBound = stage === 'weights' || byteLimitIsSafe(nats.nc.info?.version);
     assert.equal(si.config.max_bytes > 0, bytesBound, `${stage}: max_bytes ${si.config.max_bytes}`);
     assert.ok(si.config.duplicate_window >= 60e9, `${stage} dedupe window`);
     const consumers = [];

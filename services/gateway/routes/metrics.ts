@@ -56,14 +56,14 @@ export function metricsRouter(runs: RunManager): Hono {
       const push = (event: string, data: unknown) => { queue.push({ event, data }); wake?.(); };
       const onMetrics = (m: { step: number; source: string; values: Record<string, number> }) => {
         push('metrics', { step: m.step, unix_ms: Date.now(), source: m.source, ...m.values });
-        const view = runs.view(runId);
-        if (m.source === 'learner') push('curriculum', { step: m.step, curriculum: view.curriculum });
-        push('status', view);
+        push('status', runs.view(runId));
       };
+      const onCurriculum = (c: { step: number; curriculum: unknown }) => push('curriculum', { step: c.step, curriculum: c.curriculum });
       const onEnd = () => push('end', runs.view(runId));
       // Subscribing and reading the file in one synchronous turn: the controller appends before it emits,
       // so every point is delivered exactly once.
       controller.on('metrics', onMetrics);
+      controller.on('curriculum', onCurriculum);
       controller.once('end', onEnd);
       const backlog = readMetricsFile(controller.metricsFile);
       const curriculumBacklog = readCurriculumFile(path.join(path.dirname(controller.metricsFile), 'curriculum.jsonl'));
@@ -90,6 +90,7 @@ export function metricsRouter(runs: RunManager): Hono {
       } finally {
         clearInterval(keepalive);
         controller.off('metrics', onMetrics);
+        controller.off('curriculum', onCurriculum);
         controller.off('end', onEnd);
       }
     });
