@@ -2,6 +2,7 @@
 // the promises the deployment makes: probes, resources, non-root containers, KEDA on the right consumer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
@@ -10,6 +11,8 @@ import {
   ACTORS, ACTOR_NAMES, WORKER_INPUT, actorContainer, configMap, containerEnv, find, podSpec, renderKustomize,
   runIdOf, streamName, validateObject, workloads,
 } from './manifests.ts';
+
+const INFRA_README = readFileSync('infra/README.md', 'utf8');
 
 const RENDERS = {
   base: renderKustomize('infra/k8s/base'),
@@ -124,8 +127,15 @@ test('env: run id, NATS, OTLP and secrets wired the same way for every actor; re
         for (const e of c.env ?? []) {
           const ref = e.valueFrom?.secretKeyRef;
           if (!ref) continue;
+          // The dev overlay carries placeholder credentials; the base and gpu overlay carry no Secret (applying them
+          // again must never put placeholders over real credentials): the user creates it with infra/README.md's
+          // command, which must provide every key referenced.
           const secret = find(objects, 'Secret', ref.name!);
-          assert.ok(secret?.stringData?.[ref.key] ?? secret?.data?.[ref.key], `${name}: ${c.name} needs Secret ${ref.name} key ${ref.key}`);
+          if (name === 'dev') assert.ok(secret?.stringData?.[ref.key] ?? secret?.data?.[ref.key], `${name}: ${c.name} needs Secret ${ref.name} key ${ref.key}`);
+          else {
+            assert.equal(secret, undefined, `${name}: renders no Secret ${ref.name}`);
+            assert.match(INFRA_README, new RegExp(`create secret generic ${ref.name}[^\`]*--from-literal=${ref.key}=`), `${name}: infra/README.md creates ${ref.name} key ${ref.key}`);
+          }
         }
       }
       for (const v of pod.volumes ?? []) {
@@ -157,8 +167,13 @@ test('KEDA: one ScaledObject per worker, on that worker\'s stream/consumer for t
       assert.equal(t.metadata.stream, streamName(runId, input.stage), `${name}/${actor} stream`);
       assert.equal(t.metadata.consumer, input.consumer, `${name}/${actor} consumer`);
       assert.equal(t.metadata.account, '$G', 'nats.conf has no accounts block, so users live in $G');
+      // KEDA's operator calls it from its own namespace: a bare Service name would not resolve there.
       const [host, port] = t.metadata.natsServerMonitoringEndpoint!.split(':');
-      assert.ok(find(objects, 'Service', host!), `${name}: monitoring host ${host} is a Service`);
+      const m = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local$/.exec(host!);
+      assert.ok(m, `${name}: monitoring host ${host} is <service>.<namespace>.svc.cluster.local`);
+      const service = find(objects, 'Service', m[1]!);
+      assert.ok(service, `${name}: monitoring host ${host} is a Service`);
+      assert.equal(m[2], service.metadata.namespace, `${name}: monitoring host ${host} names the Service's namespace`);
       assert.equal(Number(port), 8222);
       assert.ok(natsMonitor.includes(8222), `${name}: Service/nats exposes 8222`);
       assert.ok(Number.isInteger(Number(t.metadata.lagThreshold)) && Number(t.metadata.lagThreshold) > 0, 'lagThreshold');
