@@ -6,7 +6,7 @@ import { Counter, Gauge } from 'prom-client';
 import { evaluatePolicy, Learner, learnerOptionsFor, loadPolicy } from '../../src/actors/index.ts';
 import { listTasks } from '../../src/tasks/index.ts';
 import { LearnerUpdateService } from '../../src/generated/rlmesh/v1/learner.ts';
-import { lastAnnouncement, WeightStore } from '../../src/platform/nats/index.ts';
+import { lastAnnouncement, waitForRun, WeightStore } from '../../src/platform/nats/index.ts';
 import { invalidField } from '../../src/errors.ts';
 import type { ActorRuntime } from '../common/runtime.ts';
 import { runDir } from '../common/run-dir.ts';
@@ -28,6 +28,8 @@ export async function start(rt: ActorRuntime): Promise<void> {
     await store.restore(learner);
     rt.log(`resumed from ${store.dir} at step ${learner.step} (policy v${learner.policyVersion}, ${store.trained.size} trained ids)`);
   }
+  // The gateway creates the run's streams; a learner started first (any start order on a cluster) waits for them.
+  await waitForRun(rt.jsm, rt.runId, { log: rt.log });
   // Rollout workers never go back to an older version: a learner behind the run's announced weights (its checkpoint
   // folder lost or replaced) would refuse every trajectory as ahead of it. Stop with the reason instead.
   const announced = await lastAnnouncement(rt.jsm, rt.runId);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RolloutTask } from '../../src/generated/rlmesh/v1/common.ts';
 import { RlmeshError } from '../../src/errors.ts';
-import { byteLimitIsSafe, deleteRun, provisionRun, publishProto, runNames, serverVersionOf, WeightStore } from '../../src/platform/nats/index.ts';
+import { byteLimitIsSafe, deleteRun, provisionRun, publishProto, runNames, serverVersionOf, waitForRun, WeightStore } from '../../src/platform/nats/index.ts';
 import { uniqueRunId } from '../fixtures/nats-server.ts';
 import { useSharedNats } from '../fixtures/nats-session.ts';
 
@@ -89,4 +89,17 @@ test('deleteRun removes the streams and the weights bucket', async () => {
   await assert.rejects(nats.jsm.streams.info(n.stages.tasks.stream));
   await assert.rejects(nats.jsm.streams.info(`OBJ_${n.weightsBucket}`));
   assert.equal(await deleteRun(nats.jsm, runId), 0);
+});
+
+test('waitForRun waits, saying so, until the gateway has provisioned the run', async () => {
+  const runId = nats.newRunId('provwait');
+  const said: string[] = [];
+  let ready = false;
+  const waiting = waitForRun(nats.jsm, runId, { log: (m) => said.push(m), pollMs: 20, logEveryMs: 100 }).then(() => { ready = true; });
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(ready, false, 'no stream yet: still waiting');
+  assert.ok(said.some((m) => m.includes(`run ${runId}'s streams`) && m.includes('the gateway creates them')), said.join('\n'));
+  await provisionRun(nats.jsm, runId);
+  await waiting;
+  assert.equal(ready, true);
 });

@@ -13,7 +13,7 @@ export type { WeightInfo, WeightStoreOptions } from './weight-store.ts';
 export type { RetryOptions } from './retry.ts';
 export { compileNatsOptions, connectNats, DEFAULT_NATS_URL, describeNatsOptions, natsOptionsFromEnv } from './connection.ts';
 export { ConsumerName, RUN_ID_PATTERN, runNames, Stage, validateRunId } from './names.ts';
-export { byteLimitIsSafe, byteLimitWarning, deleteRun, planRun, provisionRun, serverVersionOf } from './provision.ts';
+export { byteLimitIsSafe, byteLimitWarning, deleteRun, planRun, provisionRun, serverVersionOf, waitForRun } from './provision.ts';
 export { Header } from './headers.ts';
 export { protoTypeName } from './proto-types.ts';
 export { publishProto } from './publish.ts';

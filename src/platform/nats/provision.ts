@@ -191,6 +191,34 @@ export async function provisionRun(jsm: JetStreamManager, runId: string, opts: P
   return plan;
 }
 
+/**
+ * Resolves once every stream of the run exists. The gateway provisions a run; on a cluster the actors may start
+ * before it (any start order), and one that read a missing stream would fail and restart in a back-off loop. Says
+ * what it waits for every `logEveryMs`.
+ */
+export async function waitForRun(jsm: JetStreamManager, runId: string, opts: { log?: (m: string) => void; pollMs?: number; logEveryMs?: number } = {}): Promise<void> {
+  const streams = Object.values(runNames(runId).stages).map((s) => s.stream);
+  const started = Date.now();
+  let said = started;
+  for (;;) {
+    const missing: string[] = [];
+    for (const s of streams) {
+      try {
+        await jsm.streams.info(s);
+      } catch (err) {
+        if (!isNotFound(err)) throw transportError(`reading stream ${s}`, err);
+        missing.push(s);
+      }
+    }
+    if (missing.length === 0) return;
+    if (Date.now() - said >= (opts.logEveryMs ?? 10_000)) {
+      said = Date.now();
+      opts.log?.(`waiting ${Math.round((said - started) / 1000)} s for run ${runId}'s streams (${missing.join(', ')}): the gateway creates them when it starts the run`);
+    }
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+}
+
 /** Deletes the run's streams and weights bucket; returns how many existed. */
 export async function deleteRun(jsm: JetStreamManager, runId: string): Promise<number> {
   const names = runNames(runId);
