@@ -35,6 +35,8 @@ test('multi-stage on Node 20 slim; the final stage installs production dependenc
   const ci = runtime.lines.filter((l) => /\bnpm ci\b/.test(l));
   assert.equal(ci.length, 1);
   assert.match(ci[0]!, /--omit=dev/);
+  // esbuild's platform binary (tsx runs every .ts file through it) is an optional dependency: --omit=optional drops it
+  assert.doesNotMatch(ci[0]!, /--omit=optional/, 'the image keeps optional dependencies such as @esbuild/<platform>');
   const user = runtime.lines.filter((l) => l.startsWith('USER ')).at(-1);
   const uid = Number(user?.split(/\s+/)[1]?.split(':')[0]);
   assert.ok(uid > 0, `numeric non-root USER (Kubernetes runAsNonRoot checks the uid), got ${user}`);
