@@ -208,6 +208,10 @@ test('every workload is covered by a PodDisruptionBudget; NATS runs JetStream wi
     const conf = configMap(objects, 'nats-config').data!['nats.conf']!;
     assert.match(conf, /^jetstream\s*\{/m);
     assert.match(conf, /^http_port:\s*8222$/m);
+    // The preStop hook puts NATS in lame-duck mode: it must end inside the pod's grace period (default 2 min would not).
+    const seconds = (key: string) => Number(new RegExp(`^${key}:\\s*"?(\\d+)s"?$`, 'm').exec(conf)?.[1]);
+    const grace = (find(objects, 'StatefulSet', 'nats')!.spec?.template as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds;
+    assert.ok(seconds('lame_duck_duration') + seconds('lame_duck_grace_period') < grace, `${name}: lame duck ${seconds('lame_duck_duration')} s + ${seconds('lame_duck_grace_period')} s within the ${grace} s grace period`);
     const collector = parseYaml(configMap(objects, 'otel-collector-config').data!['config.yaml']!) as {
       exporters: Record<string, { endpoint: string }>; receivers: Record<string, unknown>; processors: Record<string, unknown>;
       service: { pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }> };
