@@ -168,11 +168,12 @@ export class RunController extends EventEmitter {
 
   /** Dispatches until `max_in_flight` groups are open. */
   private async pump(): Promise<void> {
-    if (this.state !== RunState.running && this.state !== RunState.starting) {
-      this.persist(); // feedback consumed after the run ended (stopped: it may be resumed) is still recorded
+    if (this.state !== RunState.running) {
+      // feedback consumed after the run ended (stopped: it may be resumed) is still recorded
+      if (this.state !== RunState.starting) this.persist();
       return;
     }
-    if (this.pumping || this.state !== RunState.running) return;
+    if (this.pumping) return;
     this.pumping = true;
     try {
       const cfg = this.deps.run.config;
@@ -220,14 +221,14 @@ export class RunController extends EventEmitter {
    */
   private async onFeedback(f: TaskFeedback): Promise<void> {
     try {
-      this.checkGroupFeedback(f);
+      const learned = this.checkGroupFeedback(f);
       if (!this.open.delete(f.groupId)) return; // a repeat, or feedback of another controller incarnation
       if (f.droppedStale) this.accounting.droppedStale++;
       else {
         // A filtered group was not trained on, but its pass rate is a real observation of the task for the curriculum.
         if (f.filtered) this.accounting.filtered++;
         else this.accounting.completed++;
-        this.learnFrom(curriculumFeedback(f));
+        this.learnFrom(learned!);
       }
     } catch (err) {
       if (this.open.delete(f.groupId)) this.accounting.rejected++;
@@ -237,12 +238,17 @@ export class RunController extends EventEmitter {
     }
   }
 
-  /** What the curriculum will learn from, and a step the run can have (1 to steps + 1: set-aside groups name the next). */
-  private checkGroupFeedback(f: TaskFeedback): void {
-    if (f.droppedStale) return; // only counted
-    checkFeedback([curriculumFeedback(f)]);
+  /**
+   * What the curriculum will learn from a group's feedback, checked, with a step the run can have (1 to steps + 1:
+   * set-aside groups name the next); undefined for a stale group, which is only counted.
+   */
+  private checkGroupFeedback(f: TaskFeedback): CurriculumFeedback | undefined {
+    if (f.droppedStale) return undefined;
+    const learned = curriculumFeedback(f);
+    checkFeedback([learned]);
     const last = this.deps.run.config.learner.steps + 1;
     if (!(f.step >= 1 && f.step <= last)) throw new RlmeshError(ErrorCategory.data, `feedback.step: must be in 1-${last}, got ${f.step}`, { field: 'feedback.step' });
+    return learned;
   }
 
   /**

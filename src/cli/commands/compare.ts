@@ -3,7 +3,7 @@
 // Runs each config with the in-process loop (the same compute as a distributed run, strictly on-policy).
 import { existsSync } from 'node:fs';
 import { initBackend } from '../../engine/index.ts';
-import { compileRunConfig, runConfigSchema } from '../../config/index.ts';
+import { compileRunConfig, runConfigSchema, type CompiledRunConfig } from '../../config/index.ts';
 import { loadConfigFile } from '../../platform/config/index.ts';
 import { listTasks } from '../../tasks/index.ts';
 import { evaluatePolicy, loadPolicy, maxLoopSteps, runLocalLoop, type Teacher } from '../../actors/index.ts';
@@ -24,9 +24,20 @@ export interface CompareRow {
   accuracyCurve: Array<{ step: number; accuracy: number }>;
 }
 
-export async function measureToTarget(configPath: string, target: number, maxSteps: number, evalEvery: number, heldout: number): Promise<CompareRow> {
-  const raw = (await loadConfigFile(configPath, runConfigSchema)) as Record<string, unknown>;
-  const run = compileRunConfig({ ...raw, run_id: 'compare' });
+/**
+ * A compare config, read and compiled, with the model folders it names checked: every config is checked before any
+ * trains (a bad second file must not cost the first one's run).
+ */
+export async function loadCompareConfig(configPath: string): Promise<CompiledRunConfig> {
+  const run = compileRunConfig({ ...((await loadConfigFile(configPath, runConfigSchema)) as Record<string, unknown>), run_id: 'compare' });
+  const { config } = run;
+  const models: Array<[string, string]> = [['student.model', config.student.model]];
+  if (config.teacher?.kind === 'separate') models.push(['teacher.model', config.teacher.model]);
+  for (const [field, dir] of models) if (!existsSync(dir)) throw invalidField(field, `${configPath}: model folder ${dir} does not exist`);
+  return run;
+}
+
+export async function measureToTarget(configPath: string, run: CompiledRunConfig, target: number, maxSteps: number, evalEvery: number, heldout: number): Promise<CompareRow> {
   const cfg = run.config;
   const student = await loadPolicy(cfg.student.model);
   const teacher: Teacher | undefined = cfg.teacher
@@ -70,17 +81,11 @@ export const compare: Command = {
     const maxSteps = numberFlag(flags, 'max-steps', { integer: true, min: 1, max: 100_000 }) ?? 200;
     const evalEvery = numberFlag(flags, 'eval-every', { integer: true, min: 1, max: 100_000 }) ?? 10;
     const heldout = numberFlag(flags, 'heldout', { integer: true, min: 1, max: 10_000 }) ?? 128;
-    // Every config (and the model folders it names) is checked before any trains: a bad second file must not cost the
-    // first one's run.
-    for (const c of configs) {
-      const { config } = compileRunConfig({ ...((await loadConfigFile(c, runConfigSchema)) as Record<string, unknown>), run_id: 'compare' });
-      const models: Array<[string, string]> = [['student.model', config.student.model]];
-      if (config.teacher?.kind === 'separate') models.push(['teacher.model', config.teacher.model]);
-      for (const [field, dir] of models) if (!existsSync(dir)) throw invalidField(field, `${c}: model folder ${dir} does not exist`);
-    }
+    const runs: CompiledRunConfig[] = [];
+    for (const c of configs) runs.push(await loadCompareConfig(c));
     await initBackend();
     const rows: CompareRow[] = [];
-    for (const c of configs) rows.push(await measureToTarget(c, target, maxSteps, evalEvery, heldout));
+    for (const [i, c] of configs.entries()) rows.push(await measureToTarget(c, runs[i]!, target, maxSteps, evalEvery, heldout));
     if (flags.json) { console.log(JSON.stringify({ target, rows }, null, 2)); return 0; }
     console.log(`target held-out accuracy ${target}`);
     console.log('config                          mode      objective        reached  steps  rollout_tokens  final_acc');

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { initBackend } from '../../../src/engine/index.ts';
 import { compileRunConfig } from '../../../src/config/index.ts';
 import { loadPolicy, maxLoopSteps, runLocalLoop } from '../../../src/actors/index.ts';
-import { measureToTarget } from '../../../src/cli/commands/compare.ts';
+import { loadCompareConfig, measureToTarget } from '../../../src/cli/commands/compare.ts';
 import { RlmeshError } from '../../../src/errors.ts';
 
 const tiny = (schedule: string, steps: number) => ({
@@ -45,7 +45,7 @@ test('compare stops a decaying-schedule config at its learner.steps and reports 
     const file = path.join(dir, 'cosine.json');
     writeFileSync(file, JSON.stringify(tiny('cosine', 2)));
     // accuracy 1.0 is out of reach: the config runs to its end, not to --max-steps
-    const row = await measureToTarget(file, 1.0, 6, 1, 8);
+    const row = await measureToTarget(file, await loadCompareConfig(file), 1.0, 6, 1, 8);
     assert.equal(row.reached, false);
     assert.equal(row.maxSteps, 2);
     assert.deepEqual(row.accuracyCurve.map((p) => p.step), [0, 1, 2]);
