@@ -41,6 +41,19 @@ async function startController(maxInFlight: number) {
   return { get ctl() { return ctl; }, names, group, feedback, metrics, saved, stop, restart };
 }
 
+type Started = Awaited<ReturnType<typeof startController>>;
+
+/** A started controller with `maxInFlight` groups dispatched, handed to `body`, stopped after it. */
+async function withController(maxInFlight: number, body: (c: Started) => Promise<void>): Promise<void> {
+  const c = await startController(maxInFlight);
+  try {
+    await until(`${maxInFlight} groups in flight`, () => c.ctl.status().inFlight === maxInFlight);
+    await body(c);
+  } finally {
+    await c.stop();
+  }
+}
+
 async function until(what: string, cond: () => boolean, limitMs = 20_000): Promise<void> {
   for (let waited = 0; !cond(); waited += 20) {
     if (waited > limitMs) assert.fail(`timed out waiting for ${what}`);
@@ -51,135 +64,105 @@ async function until(what: string, cond: () => boolean, limitMs = 20_000): Promi
 const reasons = async (names: ReturnType<typeof runNames>, count: number) =>
   (await readMessages(nats.js, names.stages.dead.stream, 'gateway', count)).map((m) => m.headers?.get(Header.deadReason) ?? '');
 
-test('metrics of another run, a step past the end or a bad policy version are dead-lettered naming the field; the run goes on', async () => {
-  const c = await startController(2);
-  try {
-    await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
-    await c.metrics({ runId: 'another-run', step: 99 });
-    await c.metrics({ step: 99 });
-    await c.metrics({ step: 1, values: { policy_version: Number.NaN } });
-    await c.metrics({ step: 1, values: { policy_version: 1e15 } });
-    await c.metrics({ step: 1, values: { policy_version: 0.5 } });
-    const why = await reasons(c.names, 5);
-    assert.equal(why.filter((r) => r.includes('metrics.run_id')).length, 1, why.join('\n'));
-    assert.equal(why.filter((r) => r.includes('metrics.step: must be an integer in 0-10, got 99')).length, 1, why.join('\n'));
-    assert.equal(why.filter((r) => r.includes('metrics.values.policy_version')).length, 3, why.join('\n'));
-    const s = c.ctl.status();
-    assert.equal(s.state, RunState.running, 'a stray metrics event must not end the run');
-    assert.deepEqual([s.step, s.policyVersion], [0, 0]);
-    // Dispatch still works, with finite minimum versions: a freed slot is refilled.
-    await c.feedback({ groupId: c.group(0) });
-    await until('g2 dispatched', () => c.ctl.status().accounting.dispatched === 3);
-    const tasks = await readMessages(nats.js, c.names.stages.tasks.stream, 'rollout', 3);
-    for (const m of tasks) assert.ok(Number.isInteger(RolloutTask.decode(m.data).minPolicyVersion));
-    // A valid event is recorded.
-    await c.metrics({ step: 1, values: { policy_version: 1 } });
-    await until('step 1 recorded', () => c.ctl.status().step === 1);
-    assert.equal(c.ctl.status().policyVersion, 1);
-  } finally {
-    await c.stop();
-  }
-});
+test('metrics of another run, a step past the end or a bad policy version are dead-lettered naming the field; the run goes on', () => withController(2, async (c) => {
+  await c.metrics({ runId: 'another-run', step: 99 });
+  await c.metrics({ step: 99 });
+  await c.metrics({ step: 1, values: { policy_version: Number.NaN } });
+  await c.metrics({ step: 1, values: { policy_version: 1e15 } });
+  await c.metrics({ step: 1, values: { policy_version: 0.5 } });
+  const why = await reasons(c.names, 5);
+  assert.equal(why.filter((r) => r.includes('metrics.run_id')).length, 1, why.join('\n'));
+  assert.equal(why.filter((r) => r.includes('metrics.step: must be an integer in 0-10, got 99')).length, 1, why.join('\n'));
+  assert.equal(why.filter((r) => r.includes('metrics.values.policy_version')).length, 3, why.join('\n'));
+  const s = c.ctl.status();
+  assert.equal(s.state, RunState.running, 'a stray metrics event must not end the run');
+  assert.deepEqual([s.step, s.policyVersion], [0, 0]);
+  // Dispatch still works, with finite minimum versions: a freed slot is refilled.
+  await c.feedback({ groupId: c.group(0) });
+  await until('g2 dispatched', () => c.ctl.status().accounting.dispatched === 3);
+  const tasks = await readMessages(nats.js, c.names.stages.tasks.stream, 'rollout', 3);
+  for (const m of tasks) assert.ok(Number.isInteger(RolloutTask.decode(m.data).minPolicyVersion));
+  // A valid event is recorded.
+  await c.metrics({ step: 1, values: { policy_version: 1 } });
+  await until('step 1 recorded', () => c.ctl.status().step === 1);
+  assert.equal(c.ctl.status().policyVersion, 1);
+}));
 
-test('bad feedback for an open group is dead-lettered, frees its slot for a new group and counts it rejected, never learned from', async () => {
-  const c = await startController(2);
-  try {
-    await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
-    await c.feedback({ groupId: c.group(0), passRate: Number.NaN });
-    await c.feedback({ groupId: c.group(1), meanAbsAdvantage: 1e308 });
-    await until('both slots refilled', () => c.ctl.status().accounting.dispatched === 4);
-    await c.feedback({ groupId: c.group(2), step: 12 }); // the run has 10 steps (set-aside groups may name step 11)
-    const why = await reasons(c.names, 3);
-    assert.ok(why.some((r) => r.includes('feedback.0.passRate')), why.join('\n'));
-    assert.ok(why.some((r) => r.includes('feedback.0.meanAbsAdvantage')), why.join('\n'));
-    assert.ok(why.some((r) => r.includes('feedback.step: must be in 1-11, got 12')), why.join('\n'));
-    await until('the third slot refilled', () => c.ctl.status().accounting.dispatched === 5);
-    const s = c.ctl.status();
-    assert.equal(s.inFlight, 2);
-    assert.deepEqual([s.accounting.completed, s.accounting.rejected], [0, 3]);
-    const a = s.accounting;
-    assert.equal(a.completed + a.droppedStale + a.filtered + a.rejected + s.inFlight, a.dispatched, 'every dispatched group is accounted for');
-    await until('dead letters counted', () => c.ctl.status().accounting.deadLettered === 3);
-    for (const p of s.curriculum) assert.ok(Number.isFinite(p.probability), `probability of ${p.key} is ${p.probability}`);
-    assert.deepEqual(c.saved().curriculum.sampler.data.q, [0, 0, 0]);
-  } finally {
-    await c.stop();
-  }
-});
+test('bad feedback for an open group is dead-lettered, frees its slot for a new group and counts it rejected, never learned from', () => withController(2, async (c) => {
+  await c.feedback({ groupId: c.group(0), passRate: Number.NaN });
+  await c.feedback({ groupId: c.group(1), meanAbsAdvantage: 1e308 });
+  await until('both slots refilled', () => c.ctl.status().accounting.dispatched === 4);
+  await c.feedback({ groupId: c.group(2), step: 12 }); // the run has 10 steps (set-aside groups may name step 11)
+  const why = await reasons(c.names, 3);
+  assert.ok(why.some((r) => r.includes('feedback.0.passRate')), why.join('\n'));
+  assert.ok(why.some((r) => r.includes('feedback.0.meanAbsAdvantage')), why.join('\n'));
+  assert.ok(why.some((r) => r.includes('feedback.step: must be in 1-11, got 12')), why.join('\n'));
+  await until('the third slot refilled', () => c.ctl.status().accounting.dispatched === 5);
+  const s = c.ctl.status();
+  assert.equal(s.inFlight, 2);
+  assert.deepEqual([s.accounting.completed, s.accounting.rejected], [0, 3]);
+  const a = s.accounting;
+  assert.equal(a.completed + a.droppedStale + a.filtered + a.rejected + s.inFlight, a.dispatched, 'every dispatched group is accounted for');
+  await until('dead letters counted', () => c.ctl.status().accounting.deadLettered === 3);
+  for (const p of s.curriculum) assert.ok(Number.isFinite(p.probability), `probability of ${p.key} is ${p.probability}`);
+  assert.deepEqual(c.saved().curriculum.sampler.data.q, [0, 0, 0]);
+}));
 
-test('the curriculum learns once per learner step, from all of the step\'s groups, also when the step\'s metrics come first', async () => {
-  const c = await startController(4);
-  try {
-    await until('4 groups in flight', () => c.ctl.status().inFlight === 4);
-    // Metrics travel on their own stream and can overtake the step's feedback: they must not close the step.
-    await c.feedback({ groupId: c.group(0), step: 1 });
-    await c.metrics({ step: 1, values: { policy_version: 1 } });
-    await until('step 1 recorded', () => c.ctl.status().step === 1);
-    for (let i = 1; i < 4; i++) await c.feedback({ groupId: c.group(i), step: 1 });
-    await until('the 4 groups of step 1 held', () => c.saved().pending.length === 4);
-    assert.equal(c.saved().curriculum.step, 0, 'step 1 is still open');
-    // Feedback of step 2 closes step 1: one SEC update of arm add-d1 with the step's mean |advantage| 0.4,
-    // Q = (1 - 0.5) * 0 + 0.5 * 0.4. One update per group would have given 0.375 (or 0.2 then 0.3, ... when split).
-    await c.feedback({ groupId: c.group(4), step: 2 });
-    await until('step 1 closed', () => c.saved().curriculum.step === 1);
-    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
-    assert.equal(c.saved().pending.length, 1);
-    await c.feedback({ groupId: c.group(5), step: 2 });
-    await c.feedback({ groupId: c.group(6), step: 3 });
-    await until('step 2 closed', () => c.saved().curriculum.step === 2);
-    assert.equal(c.saved().pending.length, 1);
-    // The run's last metrics end it; the step still held (3) is learned from then, none is left pending.
-    await c.metrics({ step: 10, values: { policy_version: 10, done: 1 } });
-    await until('finished', () => c.ctl.status().state === RunState.finished);
-    assert.equal(c.saved().curriculum.step, 3);
-    assert.equal(c.saved().pending.length, 0);
-    assert.equal(c.ctl.status().accounting.completed, 7);
-  } finally {
-    await c.stop();
-  }
-});
+test('the curriculum learns once per learner step, from all of the step\'s groups, also when the step\'s metrics come first', () => withController(4, async (c) => {
+  // Metrics travel on their own stream and can overtake the step's feedback: they must not close the step.
+  await c.feedback({ groupId: c.group(0), step: 1 });
+  await c.metrics({ step: 1, values: { policy_version: 1 } });
+  await until('step 1 recorded', () => c.ctl.status().step === 1);
+  for (let i = 1; i < 4; i++) await c.feedback({ groupId: c.group(i), step: 1 });
+  await until('the 4 groups of step 1 held', () => c.saved().pending.length === 4);
+  assert.equal(c.saved().curriculum.step, 0, 'step 1 is still open');
+  // Feedback of step 2 closes step 1: one SEC update of arm add-d1 with the step's mean |advantage| 0.4,
+  // Q = (1 - 0.5) * 0 + 0.5 * 0.4. One update per group would have given 0.375 (or 0.2 then 0.3, ... when split).
+  await c.feedback({ groupId: c.group(4), step: 2 });
+  await until('step 1 closed', () => c.saved().curriculum.step === 1);
+  assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.2, 0, 0]);
+  assert.equal(c.saved().pending.length, 1);
+  await c.feedback({ groupId: c.group(5), step: 2 });
+  await c.feedback({ groupId: c.group(6), step: 3 });
+  await until('step 2 closed', () => c.saved().curriculum.step === 2);
+  assert.equal(c.saved().pending.length, 1);
+  // The run's last metrics end it; the step still held (3) is learned from then, none is left pending.
+  await c.metrics({ step: 10, values: { policy_version: 10, done: 1 } });
+  await until('finished', () => c.ctl.status().state === RunState.finished);
+  assert.equal(c.saved().curriculum.step, 3);
+  assert.equal(c.saved().pending.length, 0);
+  assert.equal(c.ctl.status().accounting.completed, 7);
+}));
 
-test('feedback held for an open step survives a gateway restart and is learned from with the rest of its step', async () => {
-  const c = await startController(4);
-  try {
-    await until('4 groups in flight', () => c.ctl.status().inFlight === 4);
-    await c.feedback({ groupId: c.group(0), step: 1, meanAbsAdvantage: 0.1 });
-    await c.feedback({ groupId: c.group(1), step: 1, meanAbsAdvantage: 0.7 });
-    await until('two groups held', () => c.saved().pending.length === 2);
-    await c.restart();
-    assert.equal(c.saved().pending.length, 2, 'the new controller holds them (its first save wrote what it restored)');
-    await c.feedback({ groupId: c.group(2), step: 1, meanAbsAdvantage: 0.1 });
-    await c.feedback({ groupId: c.group(3), step: 2 });
-    await until('step 1 closed', () => c.saved().curriculum.step === 1);
-    // one update with the three groups of step 1, two of them from before the restart: mean |A| (0.1 + 0.7 + 0.1) / 3,
-    // Q = 0.5 * 0.3 (the group after the restart alone would give 0.05)
-    assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.15, 0, 0]);
-    assert.equal(c.ctl.status().accounting.completed, 4);
-  } finally {
-    await c.stop();
-  }
-});
+test('feedback held for an open step survives a gateway restart and is learned from with the rest of its step', () => withController(4, async (c) => {
+  await c.feedback({ groupId: c.group(0), step: 1, meanAbsAdvantage: 0.1 });
+  await c.feedback({ groupId: c.group(1), step: 1, meanAbsAdvantage: 0.7 });
+  await until('two groups held', () => c.saved().pending.length === 2);
+  await c.restart();
+  assert.equal(c.saved().pending.length, 2, 'the new controller holds them (its first save wrote what it restored)');
+  await c.feedback({ groupId: c.group(2), step: 1, meanAbsAdvantage: 0.1 });
+  await c.feedback({ groupId: c.group(3), step: 2 });
+  await until('step 1 closed', () => c.saved().curriculum.step === 1);
+  // one update with the three groups of step 1, two of them from before the restart: mean |A| (0.1 + 0.7 + 0.1) / 3,
+  // Q = 0.5 * 0.3 (the group after the restart alone would give 0.05)
+  assert.deepEqual(c.saved().curriculum.sampler.data.q.map((q) => Number(q.toFixed(6))), [0.15, 0, 0]);
+  assert.equal(c.ctl.status().accounting.completed, 4);
+}));
 
 
-test('feedback consumed after a run is stopped is still recorded, and each closed step is announced for curriculum.jsonl', async () => {
-  const c = await startController(2);
-  try {
-    const closed: number[] = [];
-    c.ctl.on('curriculum', (e: { step: number; curriculum: Array<{ probability: number }> }) => {
-      closed.push(e.step);
-      assert.ok(e.curriculum.every((p) => Number.isFinite(p.probability)));
-    });
-    await until('2 groups in flight', () => c.ctl.status().inFlight === 2);
-    await c.feedback({ groupId: c.group(0), step: 1 });
-    await c.feedback({ groupId: c.group(1), step: 2 });
-    await until('step 1 closed', () => closed.length === 1);
-    assert.deepEqual(closed, [1]);
-    await c.ctl.end(RunState.stopped);
-    await c.feedback({ groupId: c.group(2), step: 2 });
-    await until('the stopped run recorded it', () => c.ctl.status().accounting.completed === 3);
-    await until('saved', () => c.saved().pending.length === 2);
-    assert.equal(c.ctl.status().accounting.dispatched, 4, 'a stopped run dispatches nothing new');
-  } finally {
-    await c.stop();
-  }
-});
+test('feedback consumed after a run is stopped is still recorded, and each closed step is announced for curriculum.jsonl', () => withController(2, async (c) => {
+  const closed: number[] = [];
+  c.ctl.on('curriculum', (e: { step: number; curriculum: Array<{ probability: number }> }) => {
+    closed.push(e.step);
+    assert.ok(e.curriculum.every((p) => Number.isFinite(p.probability)));
+  });
+  await c.feedback({ groupId: c.group(0), step: 1 });
+  await c.feedback({ groupId: c.group(1), step: 2 });
+  await until('step 1 closed', () => closed.length === 1);
+  assert.deepEqual(closed, [1]);
+  await c.ctl.end(RunState.stopped);
+  await c.feedback({ groupId: c.group(2), step: 2 });
+  await until('the stopped run recorded it', () => c.ctl.status().accounting.completed === 3);
+  await until('saved', () => c.saved().pending.length === 2);
+  assert.equal(c.ctl.status().accounting.dispatched, 4, 'a stopped run dispatches nothing new');
+}));

@@ -84,17 +84,26 @@ test('the trainer replaces a same-version object with other bytes, stores identi
   }
 });
 
-test('PolicySync serves announced versions only: its poll skips an unannounced object, an object with another sha256 is refused', async () => {
+/** A PolicySync serving models/student on a fresh run, its log lines, and announcements as the learner sends them. */
+async function syncOnFreshRun(prefix: string) {
   await initBackend('wasm');
-  const names = await nats.newRun('lw-sync');
+  const names = await nats.newRun(prefix);
   const runId = names.runId;
   const policy = await loadPolicy('models/student');
   const logs: string[] = [];
-  assert.equal(await lastAnnouncement(nats.jsm, runId), null, 'no announcement yet');
   const sync = await startPolicySync({ js: nats.js, jsm: nats.jsm, runId, policy, log: (m) => logs.push(m), pollMs: 100 });
-  const announce = (version: number, sha256: string, size: number) => publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, {
-    runId, version, step: version, bucket: names.weightsBucket, objectName: names.weightsObject(version), sha256, sizeBytes: size,
-  }, { msgId: `weights-v${version}-${sha256.slice(0, 8)}` });
+  const announcement = (version: number, sha256: string, sizeBytes: number) => ({
+    runId, version, step: version, bucket: names.weightsBucket, objectName: names.weightsObject(version), sha256, sizeBytes,
+  });
+  const announce = (a: ReturnType<typeof announcement>, msgId: string) => publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, a, { msgId });
+  const stop = async () => { await sync.stop(); policy.model.dispose(); };
+  return { names, runId, policy, logs, sync, announcement, announce, stop };
+}
+
+test('PolicySync serves announced versions only: its poll skips an unannounced object, an object with another sha256 is refused', async () => {
+  const { runId, policy, logs, sync, announcement, announce: publish, stop } = await syncOnFreshRun('lw-sync');
+  assert.equal(await lastAnnouncement(nats.jsm, runId), null, 'no announcement yet');
+  const announce = (version: number, sha256: string, size: number) => publish(announcement(version, sha256, size), `weights-v${version}-${sha256.slice(0, 8)}`);
   try {
     const weights = await WeightStore.open(nats.js, runId);
     const bytes = encodeSafetensors(policy.model.toWeights());
@@ -116,22 +125,16 @@ test('PolicySync serves announced versions only: its poll skips an unannounced o
     // nothing failed the poll (a wrong stream or subject would, every time)
     assert.deepEqual(logs.filter((l) => /poll failed/.test(l)), [], 'every poll succeeded');
   } finally {
-    await sync.stop();
-    policy.model.dispose();
+    await stop();
   }
 });
 
 test('PolicySync refuses an announcement of another run, bucket or object, without a digest, or of another size, naming the field', async () => {
-  await initBackend('wasm');
-  const names = await nats.newRun('lw-bad-ann');
-  const runId = names.runId;
-  const policy = await loadPolicy('models/student');
-  const logs: string[] = [];
-  const sync = await startPolicySync({ js: nats.js, jsm: nats.jsm, runId, policy, log: (m) => logs.push(m), pollMs: 100 });
+  const { names, runId, policy, logs, sync, announcement, announce, stop } = await syncOnFreshRun('lw-bad-ann');
   try {
     const bytes = encodeSafetensors(policy.model.toWeights());
     await (await WeightStore.open(nats.js, runId)).put(3, bytes);
-    const good = { runId, version: 3, step: 3, bucket: names.weightsBucket, objectName: names.weightsObject(3), sha256: sha256Hex(bytes), sizeBytes: bytes.length };
+    const good = announcement(3, sha256Hex(bytes), bytes.length);
     const cases: Array<[Partial<typeof good>, string]> = [
       [{ runId: 'another-run' }, 'run_id'],
       [{ bucket: 'rlmesh-weights-another-run' }, 'bucket'],
@@ -140,16 +143,15 @@ test('PolicySync refuses an announcement of another run, bucket or object, witho
       [{ sizeBytes: 1 }, 'size_bytes'],
     ];
     for (const [i, [patch, field]] of cases.entries()) {
-      await publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, { ...good, ...patch }, { msgId: `bad-${i}` });
+      await announce({ ...good, ...patch }, `bad-${i}`);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(policy.version, 0, `${field}: the worker keeps its version`);
       assert.ok(logs.some((l) => l.includes(`ignoring announcement: weights`) && l.includes(`${field}`)), `${field}: ${logs.join('\n')}`);
     }
-    await publishProto(nats.js, names.stages.weights.subject, WeightsAnnouncement, good, { msgId: 'good' });
+    await announce(good, 'good');
     await sync.waitFor(3, AbortSignal.timeout(10_000));
     assert.equal(policy.version, 3, 'the announcement as the learner sends it is served');
   } finally {
-    await sync.stop();
-    policy.model.dispose();
+    await stop();
   }
 });
