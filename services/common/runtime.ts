@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CompiledRunConfig } from '../../src/config/index.ts';
 import { loadRunConfig } from './run-config.ts';
-import { createGrpcServer, stderrLog, type GrpcServer } from '../../src/platform/grpc/index.ts';
+import { createGrpcServer, serverTlsFromEnv, stderrLog, type GrpcServer } from '../../src/platform/grpc/index.ts';
 import { connectNats, describeNatsOptions, natsOptionsFromEnv } from '../../src/platform/nats/index.ts';
 import { createMetrics, initTelemetry, serveMetrics, type ActorMetrics, type Telemetry } from '../../src/platform/telemetry/index.ts';
 import { startCpuProfile } from '../../src/platform/telemetry/cpu-profile.ts';
@@ -50,6 +50,9 @@ export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorR
   try {
     const stopProfile = await startCpuProfile(options.workerId); // RLMESH_CPU_PROF_DIR; written first thing in stop()
     closers.push(stopProfile);
+    // RLMESH_GRPC_TLS_CERT + _KEY serve gRPC over TLS (+ _CA: clients must present a certificate it signed);
+    // read before anything connects so a half-set pair fails the start naming the missing variable.
+    const tls = serverTlsFromEnv(process.env);
     const run = await loadRunConfig(options.configPath ?? process.env.RLMESH_CONFIG, options.runId ?? process.env.RLMESH_RUN_ID);
     const runId = run.config.run_id;
     const telemetry = initTelemetry({ serviceName: `rlmesh-${options.actor}`, runId, attributes: { 'rlmesh.worker_id': options.workerId } });
@@ -71,7 +74,7 @@ export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorR
     closers.push(() => nc.drain().catch(() => nc.close()));
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    const grpc = createGrpcServer({ name: options.actor, host: options.host ?? '0.0.0.0', port: options.port, registry: metrics.registry, log: stderrLog });
+    const grpc = createGrpcServer({ name: options.actor, host: options.host ?? '0.0.0.0', port: options.port, registry: metrics.registry, log: stderrLog, ...(tls ? { tls } : {}) });
     const stops: Array<() => Promise<void> | void> = [];
     const runtime: ActorRuntime = {
       options, run, runId, telemetry, metrics, metricsPort: metricsServer.port, nc, js, jsm, grpc, log,

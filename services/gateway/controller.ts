@@ -122,7 +122,7 @@ export class RunController extends EventEmitter {
     writeFileSync(path.join(this.deps.dir, 'config.json'), JSON.stringify(cfg, null, 2));
     // The server's version decides whether byte limits are safe on its discard-new streams (byteLimitIsSafe).
     const serverVersion = this.deps.nc.info?.version;
-    await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver, serverVersion });
+    await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver, replicas: cfg.nats.replicas, serverVersion });
     const bytes = byteLimitWarning(serverVersion);
     if (bytes) this.deps.log(`run ${this.runId}: ${bytes}`);
     this.restoreOrCreate();

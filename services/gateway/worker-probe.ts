@@ -1,9 +1,9 @@
 // Live view of a run's spawned workers: gRPC health (grpc.health.v1), policy version (rollout GetPolicy,
 // learner GetState) and throughput (rate of the actor's main Prometheus counter between two probes).
-import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadPackageDefinition, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { callUnary, createGrpcClient } from '../../src/platform/grpc/index.ts';
+import { callUnary, channelCredentials, clientTlsFromEnv, createGrpcClient, type ClientTlsOptions } from '../../src/platform/grpc/index.ts';
 import { LearnerUpdateClient } from '../../src/generated/rlmesh/v1/learner.ts';
 import { StudentRolloutClient } from '../../src/generated/rlmesh/v1/rollout.ts';
 import type { WorkerView } from './api-schemas.ts';
@@ -19,16 +19,16 @@ const THROUGHPUT: Record<string, { metric: string; unit: string }> = {
 
 type HealthCheck = (req: { service: string }, opts: { deadline: number }, cb: (err: ServiceError | null, res?: { status: string }) => void) => void;
 type HealthClient = Client & { check: HealthCheck };
-type HealthCtor = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient;
+type HealthCtor = new (address: string, creds: ChannelCredentials) => HealthClient;
 
 let healthCtor: HealthCtor | undefined;
-function healthClient(address: string): HealthClient {
+function healthClient(address: string, creds: ChannelCredentials): HealthClient {
   if (!healthCtor) {
     const def = loadSync(healthProtoPath, { keepCase: true, enums: String, defaults: true });
     const pkg = loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: HealthCtor } } } };
     healthCtor = pkg.grpc.health.v1.Health;
   }
-  return new healthCtor(address, credentials.createInsecure());
+  return new healthCtor(address, creds);
 }
 
 /** Sum of every sample of `metric` in a Prometheus text exposition. */
@@ -48,8 +48,19 @@ export class WorkerProbe {
   private readonly results = new Map<string, ProbeResult>();
   private timer?: NodeJS.Timeout;
   private running = false;
+  private readonly creds: ChannelCredentials;
 
-  constructor(private readonly slots: readonly ActorSlot[], private readonly periodMs = 2000) {}
+  /**
+   * `tls`: how to reach the workers' gRPC servers; by default from RLMESH_GRPC_TLS_CA (+ _CERT/_KEY), the
+   * environment the spawned workers share. Its PEM files are read here, so a missing one fails the gateway's start.
+   */
+  constructor(
+    private readonly slots: readonly ActorSlot[],
+    private readonly periodMs = 2000,
+    private readonly tls: ClientTlsOptions | undefined = clientTlsFromEnv(process.env),
+  ) {
+    this.creds = channelCredentials(tls);
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.probeAll(), this.periodMs);
@@ -86,7 +97,7 @@ export class WorkerProbe {
   private async probe(s: ActorSlot): Promise<void> {
     const address = `127.0.0.1:${s.grpcPort}`;
     const prev = this.results.get(s.label);
-    const [health, policyVersion, counter] = await Promise.all([checkHealth(address), policyOf(s.actor, address), this.scrape(s)]);
+    const [health, policyVersion, counter] = await Promise.all([checkHealth(address, this.creds), policyOf(s.actor, address, this.tls), this.scrape(s)]);
     let throughput = prev?.throughput ?? null;
     if (counter && prev?.counter && counter.at > prev.counter.at) throughput = (counter.value - prev.counter.value) / ((counter.at - prev.counter.at) / 1000);
     this.results.set(s.label, { health, policyVersion: policyVersion ?? prev?.policyVersion ?? null, throughput, counter: counter ?? prev?.counter });
@@ -105,8 +116,8 @@ export class WorkerProbe {
   }
 }
 
-function checkHealth(address: string): Promise<string> {
-  const client = healthClient(address);
+function checkHealth(address: string, creds: ChannelCredentials): Promise<string> {
+  const client = healthClient(address, creds);
   return new Promise((resolve) => {
     client.check({ service: '' }, { deadline: Date.now() + 1500 }, (err, res) => {
       client.close();
@@ -115,14 +126,14 @@ function checkHealth(address: string): Promise<string> {
   });
 }
 
-async function policyOf(actor: string, address: string): Promise<number | undefined> {
+async function policyOf(actor: string, address: string, tls: ClientTlsOptions | undefined): Promise<number | undefined> {
   try {
     if (actor === 'rollout') {
-      const client = createGrpcClient(StudentRolloutClient, address, { deadlineMs: 1500, retries: 0 });
+      const client = createGrpcClient(StudentRolloutClient, address, { deadlineMs: 1500, retries: 0, ...(tls ? { tls } : {}) });
       try { return Number((await callUnary(client, 'getPolicy', {})).policyVersion); } finally { client.close(); }
     }
     if (actor === 'learner') {
-      const client = createGrpcClient(LearnerUpdateClient, address, { deadlineMs: 1500, retries: 0 });
+      const client = createGrpcClient(LearnerUpdateClient, address, { deadlineMs: 1500, retries: 0, ...(tls ? { tls } : {}) });
       try { return Number((await callUnary(client, 'getState', {})).policyVersion); } finally { client.close(); }
     }
   } catch {

@@ -36,7 +36,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   if (announced && announced.version > learner.policyVersion) {
     throw invalidField('learner', `run ${rt.runId} already announced weights v${announced.version}, but this learner starts at v${learner.policyVersion} (${store.exists() ? `its checkpoint in ${store.dir} is older` : `no checkpoint in ${store.dir}`}): resume with the run's checkpoints, or start a new run id`);
   }
-  const weights = await WeightStore.open(rt.js, rt.runId);
+  const weights = await WeightStore.open(rt.js, rt.runId, { replicas: cfg.nats.replicas });
   const steps = new Counter({ name: 'rlmesh_learner_steps_total', help: 'optimizer steps', registers: [rt.metrics.registry] });
   const stale = new Counter({ name: 'rlmesh_learner_dropped_stale_total', help: 'trajectories dropped as stale', registers: [rt.metrics.registry] });
   const version = new Gauge({ name: 'rlmesh_learner_policy_version', help: 'current policy version', registers: [rt.metrics.registry] });

@@ -14,7 +14,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const tokens = new Counter({ name: 'rlmesh_rollout_tokens_total', help: 'completion tokens generated', registers: [rt.metrics.registry] });
   const groups = new Counter({ name: 'rlmesh_rollout_groups_total', help: 'task groups sampled', registers: [rt.metrics.registry] });
   const sync = await startPolicySync({
-    js: rt.js, jsm: rt.jsm, runId: rt.runId, policy, log: rt.log, onSwap: (v, ms) => rt.log(`serving policy v${v} (swap ${ms.toFixed(0)} ms)`),
+    js: rt.js, jsm: rt.jsm, runId: rt.runId, replicas: rt.run.config.nats.replicas, policy, log: rt.log, onSwap: (v, ms) => rt.log(`serving policy v${v} (swap ${ms.toFixed(0)} ms)`),
   });
   rt.grpc.addService(StudentRolloutService, rolloutHandlers(policy, rt.runId, rt.options.workerId, backendInfo()?.name ?? 'unknown'));
   const calls = new Counter({ name: 'rlmesh_rollout_generate_calls_total', help: 'batched generate calls (one or more task groups each)', registers: [rt.metrics.registry] });

@@ -20,6 +20,8 @@ export interface PolicySyncDeps {
   /** the worker's manager (the poll reads the last announcement through it) */
   jsm: JetStreamManager;
   runId: string;
+  /** copies of the weights bucket when this worker is the first to open it (the run's nats.replicas); default 1 */
+  replicas?: number;
   policy: Policy;
   log: (m: string) => void;
   onSwap?: (v: number, ms: number) => void;
@@ -27,9 +29,9 @@ export interface PolicySyncDeps {
   pollMs?: number;
 }
 
-export async function startPolicySync({ js, jsm, runId, policy, log, onSwap, pollMs = 5000 }: PolicySyncDeps): Promise<PolicySync> {
+export async function startPolicySync({ js, jsm, runId, replicas = 1, policy, log, onSwap, pollMs = 5000 }: PolicySyncDeps): Promise<PolicySync> {
   const names = runNames(runId);
-  const store = await WeightStore.open(js, runId);
+  const store = await WeightStore.open(js, runId, { replicas });
   const waiters: Array<{ version: number; resolve: () => void }> = [];
   let stopped = false;
   let messages: { close(): Promise<void | Error> } | undefined;

@@ -152,6 +152,11 @@ export const natsSection = z
     ack_wait_ms: z.number().int().min(100).max(86_400_000).default(60_000),
     /** Deliveries before a message goes to the dead-letter stream. Default 5. */
     max_deliver: z.number().int().min(1).max(1000).default(5),
+    /**
+     * Copies JetStream keeps of the run's streams and weights bucket: 3 on a NATS cluster of 3 or more servers keeps a
+     * run going through the loss of one; more than 1 needs a clustered NATS. 1..5 (JetStream's maximum). Default 1.
+     */
+    replicas: z.number().int().min(1).max(5).default(1),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 // TLS and mutual TLS round trips with certificates made by openssl in a temp dir (a test CA signing a
-// server cert for 127.0.0.1/localhost and a client cert); plaintext and cert-less clients are refused.
+// server cert for 127.0.0.1/localhost and a client cert); plaintext and cert-less clients are refused; an actor
+// process started by `rlmesh serve` takes its TLS from RLMESH_GRPC_TLS_*.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { status as GrpcCode } from '@grpc/grpc-js';
 import { RlmeshError } from '../../src/errors.ts';
+import { listTasks } from '../../src/tasks/index.ts';
 import { VerifierRewardClient } from '../../src/generated/rlmesh/v1/verifier.ts';
 import type { VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
 import {
@@ -19,7 +21,9 @@ import {
   silentLog,
 } from '../../src/platform/grpc/index.ts';
 import type { GrpcServer, ServerTlsOptions } from '../../src/platform/grpc/index.ts';
+import { SHARED_NATS_URL, uniqueRunId } from '../fixtures/nats-server.ts';
 import { addVerifierTestService } from './grpc-fixture-service.ts';
+import { serveVerifier } from './verifier-serve.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-tls-'));
 const f = (name: string): string => path.join(dir, name);
@@ -90,5 +94,28 @@ test('TLS config errors name the setting', async () => {
   await assert.rejects(
     createGrpcServer({ name: 'x', port: 0, log: silentLog, tls: { cert: { file: f('missing.crt') }, key: { file: f('server.key') } } }).start(),
     (e: unknown) => e instanceof RlmeshError && e.field === 'tls.cert',
+  );
+});
+
+test('rlmesh serve verifier serves TLS from RLMESH_GRPC_TLS_CERT/_KEY; a half-set pair fails its start naming the missing variable', async () => {
+  const env = { RLMESH_GRPC_TLS_CERT: f('server.crt'), RLMESH_GRPC_TLS_KEY: f('server.key'), RLMESH_SPAN_FILE: f('spans.jsonl') };
+  const served = await serveVerifier(['--nats', SHARED_NATS_URL, '--run', uniqueRunId('vtls')], env);
+  const address = `127.0.0.1:${served.grpcPort}`;
+  const secure = createGrpcClient(VerifierRewardClient, address, { tls: { ca: { file: f('ca.crt') } }, deadlineMs: 20_000 });
+  const plain = createGrpcClient(VerifierRewardClient, address, { retries: 0, deadlineMs: 3000 });
+  try {
+    const [task] = listTasks({ suite: 'add:2', limit: 1, seed: 3 });
+    const graded = { items: [{ taskId: task!.taskId, completion: task!.referenceSolution, completionTokens: 0 }], weights: {} };
+    const res = await callUnary(secure, 'verify', graded);
+    assert.deepEqual([res.rewards[0]!.correct, res.rewards[0]!.parsedAnswer], [true, task!.answer]);
+    await failsWith(callUnary(plain, 'verify', req), GrpcCode.UNAVAILABLE);
+  } finally {
+    secure.close();
+    plain.close();
+    assert.equal(await served.stop(), 0, served.stderr().slice(-1000));
+  }
+  await assert.rejects(
+    serveVerifier(['--nats', SHARED_NATS_URL, '--run', uniqueRunId('vtls')], { RLMESH_GRPC_TLS_CERT: f('server.crt'), RLMESH_SPAN_FILE: f('spans.jsonl') }),
+    /RLMESH_GRPC_TLS_KEY: TLS needs both a certificate and a key/,
   );
 });

@@ -103,3 +103,14 @@ test('waitForRun waits, saying so, until the gateway has provisioned the run', a
   await waiting;
   assert.equal(ready, true);
 });
+
+test('stream replicas: a single server refuses more than one copy, and the error names replicas and says why', async () => {
+  const runId = uniqueRunId('repl');
+  try {
+    await assert.rejects(provisionRun(nats.jsm, runId, { replicas: 3 }), (e: unknown) =>
+      e instanceof RlmeshError && e.field === 'replicas' && /needs a clustered NATS; this server runs alone/.test(e.message));
+    await assert.rejects(WeightStore.open(nats.js, runId, { replicas: 3 }), /replicas|clustered|cluster/i);
+  } finally {
+    await deleteRun(nats.jsm, runId);
+  }
+});

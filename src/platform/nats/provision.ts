@@ -30,6 +30,7 @@ export interface ProvisionOptions extends ConsumerLimits {
   maxAgeMs?: number;
   /** announcements kept on the weights stream (latest-value stream, oldest dropped). Default 64. */
   weightsHistory?: number;
+  /** copies of each stream on a NATS cluster, 1..5 (more than 1 needs a clustered server). Default 1. */
   replicas?: number;
   storage?: 'file' | 'memory';
   /**
@@ -92,6 +93,8 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
   const maxBytes = positive(opts.maxBytes, 256 << 20, 'maxBytes');
   const maxAgeMs = positive(opts.maxAgeMs, 7 * 24 * 3600_000, 'maxAgeMs');
   const dupMs = positive(opts.duplicateWindowMs, 600_000, 'duplicateWindowMs');
+  const replicas = positive(opts.replicas, 1, 'replicas');
+  if (replicas > 5) throw new RlmeshError(ErrorCategory.config, `replicas: JetStream keeps at most 5 copies of a stream, got ${replicas}`, { field: 'replicas' });
   const storage = opts.storage === 'memory' ? StorageType.Memory : StorageType.File;
   const bytesBound = byteLimitIsSafe(opts.serverVersion);
   return Object.values(Stage).map((stage) => {
@@ -104,7 +107,7 @@ export function planRun(runId: string, opts: ProvisionOptions = {}): StreamPlan[
       subjects: [subject],
       retention,
       storage,
-      num_replicas: opts.replicas ?? 1,
+      num_replicas: replicas,
       max_msgs: stage === Stage.weights ? positive(opts.weightsHistory, 64, 'weightsHistory') : maxMsgs,
       // (the weights stream discards old: its byte limit is safe on every server)
       max_bytes: stage === Stage.weights ? Math.min(maxBytes, 16 << 20) : bytesBound ? maxBytes : -1,
@@ -144,8 +147,14 @@ function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && (err.code === 10059 || err.code === 10014);
 }
 
+/** JetStream's error for num_replicas > 1 on a server that runs without clustering. */
+const REPLICAS_NEED_CLUSTER = 10074;
+
 function transportError(what: string, err: unknown): RlmeshError {
   if (err instanceof RlmeshError) return err;
+  if (err instanceof JetStreamApiError && err.code === REPLICAS_NEED_CLUSTER) {
+    return new RlmeshError(ErrorCategory.config, `${what}: replicas: more than 1 copy needs a clustered NATS; this server runs alone (${err.message})`, { field: 'replicas', cause: err });
+  }
   const msg = err instanceof Error ? err.message : String(err);
   return new RlmeshError(ErrorCategory.transport, `${what}: ${msg}`, { cause: err });
 }

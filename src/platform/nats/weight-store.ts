@@ -20,6 +20,8 @@ export interface WeightStoreOptions {
   /** versions kept; older ones are deleted after each put (0 keeps all). Default 4. */
   keep?: number;
   storage?: 'file' | 'memory';
+  /** copies of the bucket on a NATS cluster (the run's nats.replicas). Default 1. */
+  replicas?: number;
 }
 
 export interface WeightInfo {
@@ -107,6 +109,7 @@ export class WeightStore {
     try {
       const os = await new Objm(js).create(bucket, {
         storage: opts.storage === 'memory' ? StorageType.Memory : StorageType.File,
+        replicas: opts.replicas ?? 1,
         description: `rlmesh policy weights for run ${runId}`,
       });
       return new WeightStore(os, await js.jetstreamManager(), runId, bucket, chunkBytes, keep);

@@ -1,6 +1,7 @@
 // initTelemetry: one tracer provider per service process (OTLP http or a JSON-lines span file), W3C propagation, the
 // sampler the standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG name (sampler.ts; default always on), and
-// OTEL_SDK_DISABLED=true to run without tracing at all.
+// OTEL_SDK_DISABLED=true to run without tracing at all. OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the
+// process as the OpenTelemetry specification says (resource.ts).
 import { randomUUID } from 'node:crypto';
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Tracer } from '@opentelemetry/api';
@@ -13,6 +14,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ErrorCategory, RlmeshError } from '../../errors.ts';
 import { SpanFileExporter } from './span-file.ts';
 import { samplerFromEnv } from './sampler.ts';
+import { resourceAttributesFromEnv } from './resource.ts';
 import { setTelemetryActive, TRACER_NAME } from './spans.ts';
 
 export interface TelemetryOptions {
@@ -22,8 +24,8 @@ export interface TelemetryOptions {
   /** JSON-lines span file when no OTLP endpoint is set; default `RLMESH_SPAN_FILE`, else `runs/<run>/spans.jsonl`. */
   spanFile?: string;
   /**
-   * Environment to read `OTEL_EXPORTER_OTLP_ENDPOINT`, `RLMESH_SPAN_FILE`, `OTEL_TRACES_SAMPLER`(`_ARG`) and
-   * `OTEL_SDK_DISABLED` from; default process.env.
+   * Environment to read `OTEL_EXPORTER_OTLP_ENDPOINT`, `RLMESH_SPAN_FILE`, `OTEL_TRACES_SAMPLER`(`_ARG`),
+   * `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SDK_DISABLED` from; default process.env.
    */
   env?: Record<string, string | undefined>;
 }
@@ -32,6 +34,8 @@ export interface Telemetry {
   tracer: Tracer;
   /** `otlp`, `file`, or `none` (OTEL_SDK_DISABLED=true: spans are no-ops and no context is propagated) */
   exporter: 'otlp' | 'file' | 'none';
+  /** the resource attributes every span of this process carries (the span file keeps service name, instance and pid) */
+  resource: Attributes;
   /** the span file, when exporter is `file` */
   spanFile?: string;
   /** Flushes pending spans and unregisters the provider (initTelemetry may be called again after). */
@@ -57,14 +61,19 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   if (current) throw new RlmeshError(ErrorCategory.config, 'telemetry already initialized in this process', { field: 'serviceName' });
   const env = options.env ?? process.env;
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') {
-    return { tracer: trace.getTracer(TRACER_NAME), exporter: 'none', shutdown: async () => undefined };
+    return { tracer: trace.getTracer(TRACER_NAME), exporter: 'none', resource: {}, shutdown: async () => undefined };
   }
   const { sampler, name: samplerName } = samplerFromEnv(env);
+  const fromEnv = resourceAttributesFromEnv(env);
+  const serviceName = String(fromEnv['service.name'] ?? options.serviceName);
   const { exporter, kind, spanFile } = pickExporter(options);
+  // The deployment's attributes first (OTEL_RESOURCE_ATTRIBUTES: k8s.pod.name, deployment.environment, ...), then
+  // what this process knows about itself, which a deployment cannot misstate.
   const resource = resourceFromAttributes({
+    ...fromEnv,
     ...options.attributes,
-    'service.name': options.serviceName,
-    'service.instance.id': `${options.serviceName}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    'service.name': serviceName,
+    'service.instance.id': `${serviceName}-${process.pid}-${randomUUID().slice(0, 8)}`,
     'process.pid': process.pid,
     ...(options.runId ? { 'rlmesh.run_id': options.runId } : {}),
   });
@@ -82,6 +91,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   return {
     tracer: trace.getTracer(TRACER_NAME),
     exporter: kind,
+    resource: resource.attributes,
     spanFile,
     async shutdown() {
       if (closed) return;

@@ -93,7 +93,8 @@ test('cross-field checks', () => {
   fails({ mode: 'rlvr', objective: { name: 'grpo', params: { kl_coef: 0.05 } } }, 'objective.params.kl_coef', /no reference model/);
   fails({ tasks: { suite: 'add:1-2,foo:3' } }, 'tasks.suite', /unknown category or suite "foo"/);
   fails({ curriculum: { name: 'h1-horizon' } }, 'curriculum.params.category', /chain/);
-  fails({ mode: 'kl-mix', entropy_control: { name: 'entrocraft' } }, 'entropy_control.name', /does not compose with objective 'kl-mix'/);
+  fails({ mode: 'kl-mix', entropy_control: { name: 'entrocraft' } }, 'entropy_control.name', /does not compose with objective 'kl-mix'/);  fails({ nats: { replicas: 7 } }, 'nats.replicas', /<=5|5/);
+  assert.equal(compileRunConfig({}).config.nats.replicas, 1);
 });
 
 test('secret-looking keys and values are refused with a pointer to the env vars', () => {

@@ -120,6 +120,14 @@ test('env: run id, NATS, OTLP and secrets wired the same way for every actor; re
       assert.equal(env.has('RLMESH_API_TOKEN'), actor === 'gateway', `${name}/${actor}: API token only for the gateway`);
       const mount = actorContainer(objects, actor).volumeMounts?.find((m) => m.mountPath === '/etc/rlmesh');
       assert.ok(mount, `${name}/${actor}: run config mounted at /etc/rlmesh`);
+      // wasm threads (default 1) within the container's CPU limit; the learner's products use the cores it requests
+      const threads = Number(env.get('RLMESH_WASM_THREADS') ?? '1');
+      const cpu = (q: unknown) => (typeof q === 'string' && q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
+      const resources = actorContainer(objects, actor).resources;
+      if (resources?.limits?.cpu !== undefined) assert.ok(threads <= cpu(resources.limits.cpu), `${name}/${actor}: ${threads} wasm threads > CPU limit`);
+      if (actor === 'learner' && env.get('RLMESH_BACKEND') === 'wasm') {
+        assert.equal(threads, Math.max(1, Math.floor(cpu(resources?.requests?.cpu))), `${name}/learner: wasm threads = its requested cores`);
+      }
     }
     for (const w of workloads(objects)) {
       const pod = podSpec(w);

@@ -1,6 +1,8 @@
-// planRun (src/platform/nats/provision.ts) on servers with and without a safe byte limit for discard-new streams.
+// planRun (src/platform/nats/provision.ts) on servers with and without a safe byte limit for discard-new streams;
+// stream replicas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RlmeshError } from '../../../src/errors.ts';
 import { byteLimitIsSafe, byteLimitWarning, planRun } from '../../../src/platform/nats/index.ts';
 
 test('the byte limit of discard-new streams is trusted from nats-server 2.10.5 on (an unknown version is not)', () => {
@@ -21,5 +23,13 @@ test('on a server with the byte-count defect the work streams are bounded by mes
     assert.equal(before.max_msgs, config.max_msgs, `${stage}: the message bound stays`);
     assert.equal(before.max_bytes, stage === 'weights' ? 4096 : -1, stage);
     assert.equal(before.discard, stage === 'weights' ? 'old' : 'new', stage);
+  }
+});
+
+test('every stream of a run gets the asked replicas (default 1); more than JetStream keeps is refused naming replicas', () => {
+  for (const p of planRun('r')) assert.equal(p.config.num_replicas, 1, p.stage);
+  for (const p of planRun('r', { replicas: 3 })) assert.equal(p.config.num_replicas, 3, p.stage);
+  for (const bad of [0, 6, 1.5]) {
+    assert.throws(() => planRun('r', { replicas: bad }), (e: unknown) => e instanceof RlmeshError && e.field === 'replicas', String(bad));
   }
 });
