@@ -109,13 +109,15 @@ test('score --json matches a full forward pass of the same checkpoint', async ()
 
 test('generate: seeded samples repeat, greedy follows the argmax, bad flags are refused', async () => {
   const common = ['generate', '--model', ckpt, '--prompt', '7*6=', '--max-new-tokens', '6', '--json'];
-  const [s1, s2, greedy, badP, badN, missing] = await Promise.all([
+  const [s1, s2, greedy, badP, badN, missing, long, full] = await Promise.all([
     rlmesh(...common, '-n', '3', '--seed', '11', '--top-k', '20'),
     rlmesh(...common, '-n', '3', '--seed', '11', '--top-k', '20'),
     rlmesh(...common, '-n', '2', '--temperature', '0'),
     rlmesh(...common, '--top-p', '2'),
     rlmesh(...common, '-n', 'lots'),
     rlmesh('generate', '--model', path.join(root, 'nope'), '--prompt', 'x'),
+    rlmesh('generate', '--model', ckpt, '--prompt', '7*6=', '--max-new-tokens', '1000'),
+    rlmesh('generate', '--model', ckpt, '--prompt', '1'.repeat(60)),
   ]);
   for (const r of [s1, s2, greedy]) assert.equal(r.code, 0, r.stderr);
   type Out = { completions: Array<{ text: string; tokens: number[]; finish_reason: string }> };
@@ -140,4 +142,9 @@ test('generate: seeded samples repeat, greedy follows the argmax, bad flags are 
   assert.match(badN.stderr, /--n: must be an integer, got "lots"/);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /does not exist/);
+  // the context (max_position_embeddings 48) bounds the flag by name, with the arithmetic: 48 - (BOS + 4) = 43
+  assert.equal(long.code, 1);
+  assert.match(long.stderr, /--max-new-tokens: must be <= 43, got 1000: the model's context is 48 tokens \(max_position_embeddings\) and the prompt takes 5/);
+  assert.equal(full.code, 1);
+  assert.match(full.stderr, /--prompt: leaves no room to generate/);
 });

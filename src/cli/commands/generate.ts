@@ -1,6 +1,7 @@
 // `rlmesh generate`: samples completions of a prompt from a checkpoint folder (seeded, reproducible).
 // Usage: npx rlmesh generate --model ckpt/tiny --prompt "2+2=" [--max-new-tokens 32 --temperature 0.8
 //        --top-k 20 --top-p 0.95 --seed 0 -n 4 --json]   (unset sampling flags come from generation_config.json)
+import { invalidField } from '../../errors.ts';
 import { generate as sample } from '../../engine/sampler.ts';
 import { parseFlags, type Command } from './command.ts';
 import { expandShortFlags, loadModel, numberFlag, stringFlag } from './model-flags.ts';
@@ -21,9 +22,13 @@ export const generate: Command = {
       const defaults = checkpoint.generation ?? {};
       const promptIds = tokenizer.encode(prompt, { bos: true });
       const room = config.max_position_embeddings - promptIds.length;
+      const context = `the model's context is ${config.max_position_embeddings} tokens (max_position_embeddings) and the prompt takes ${promptIds.length}`;
+      if (room < 1) throw invalidField('--prompt', `leaves no room to generate: ${context}`);
+      const maxNewTokens = numberFlag(flags, 'max-new-tokens', { integer: true, min: 1 });
+      if (maxNewTokens !== undefined && maxNewTokens > room) throw invalidField('--max-new-tokens', `must be <= ${room}, got ${maxNewTokens}: ${context}`);
       const greedy = defaults.do_sample === false;
       const options = {
-        maxNewTokens: numberFlag(flags, 'max-new-tokens', { integer: true, min: 1 }) ?? Math.min(defaults.max_new_tokens ?? 64, Math.max(room, 1)),
+        maxNewTokens: maxNewTokens ?? Math.min(defaults.max_new_tokens ?? 64, room),
         temperature: numberFlag(flags, 'temperature', { min: 0 }) ?? (greedy ? 0 : defaults.temperature ?? 1),
         topK: numberFlag(flags, 'top-k', { integer: true, min: 0 }) ?? defaults.top_k ?? 0,
         topP: numberFlag(flags, 'top-p', { max: 1 }) ?? defaults.top_p ?? 1,
