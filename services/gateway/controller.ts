@@ -123,6 +123,8 @@ export class RunController extends EventEmitter {
     // The server's version decides whether byte limits are safe on its discard-new streams (byteLimitIsSafe).
     const serverVersion = this.deps.nc.info?.version;
     await provisionRun(jsm, this.runId, { withTeacher: run.mode.needsTeacher, ackWaitMs: cfg.nats.ack_wait_ms, maxDeliver: cfg.nats.max_deliver, replicas: cfg.nats.replicas, serverVersion });
+    // Stopped while its streams were being provisioned: nothing consumes or dispatches for it.
+    if (this.state !== RunState.starting) return;
     const bytes = byteLimitWarning(serverVersion);
     if (bytes) this.deps.log(`run ${this.runId}: ${bytes}`);
     this.restoreOrCreate();
@@ -159,6 +161,9 @@ export class RunController extends EventEmitter {
   }
 
   private persist(): void {
+    // Ended before its state was restored or created (stopped or failed while provisioning): a saved state of an
+    // earlier incarnation stays as it was.
+    if (!this.curriculum) return;
     const s: SavedState = {
       curriculum: this.curriculum.state(), accounting: this.accounting, nextDispatch: this.nextDispatch, open: [...this.open],
       pending: [...this.pending.values()].flat(), closedThrough: this.closedThrough,

@@ -4,6 +4,7 @@
 // Run: RLMESH_API_TOKEN=secret npx rlmesh serve gateway --port 8080 --spawn-actors [--config examples/opd.yaml]
 import { serve as serveHttp } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { loadConfigFile } from '../../src/platform/config/index.ts';
 import { runConfigSchema } from '../../src/config/index.ts';
@@ -38,7 +39,12 @@ export async function serveGateway(options: GatewayOptions): Promise<number> {
   const bootConfig = configPath || bootRunId
     ? { ...(configPath ? (await loadConfigFile(configPath, runConfigSchema)) as object : {}), ...(bootRunId ? { run_id: bootRunId } : {}) }
     : undefined;
-  const telemetry = initTelemetry({ serviceName: 'rlmesh-gateway', runId: bootRunId });
+  // The gateway's spans (the roots of every trajectory's trace: gateway.dispatch, publish tasks) go to RLMESH_SPAN_FILE,
+  // else to a file under the runs folder, which the trace view joins with each run's span files.
+  const telemetry = initTelemetry({
+    serviceName: 'rlmesh-gateway', runId: bootRunId,
+    spanFile: process.env.RLMESH_SPAN_FILE || path.join(runsRoot(), bootRunId ? path.join(bootRunId, 'spans', 'gateway.jsonl') : 'gateway-spans.jsonl'),
+  });
   const metrics = createMetrics('gateway', bootRunId);
   const natsOpts = natsOptionsFromEnv(process.env, 'rlmesh-gateway');
   const natsUrl = options.nats ?? natsOpts.servers;
@@ -49,8 +55,7 @@ export async function serveGateway(options: GatewayOptions): Promise<number> {
     nc, js, jsm, runsRoot: runsRoot(), log,
     spawn: options.spawnActors ? { natsUrl: Array.isArray(natsUrl) ? natsUrl[0]! : natsUrl, rolloutWorkers: options.rolloutWorkers } : undefined,
   });
-  const spanFile = process.env.RLMESH_SPAN_FILE;
-  const app = createApp({ runs, registry: metrics.registry, apiToken: options.apiToken ?? process.env.RLMESH_API_TOKEN, extraSpanFiles: spanFile ? [spanFile] : [] });
+  const app = createApp({ runs, registry: metrics.registry, apiToken: options.apiToken ?? process.env.RLMESH_API_TOKEN, extraSpanFiles: telemetry.spanFile ? [telemetry.spanFile] : [] });
   const port = options.port ?? 8080;
   const server = await new Promise<ReturnType<typeof serveHttp>>((resolve) => {
     const s = serveHttp({ fetch: app.fetch, port, hostname: options.host ?? '0.0.0.0' }, () => resolve(s));

@@ -70,6 +70,19 @@ function operation(r: RouteDoc): Record<string, unknown> {
   };
 }
 
+/**
+ * The run config's schema without the run id's default: that default is generated per request (a fresh id), and the
+ * JSON schema would carry the one value generated when the document was built (a client filling in defaults would
+ * send it every time: resuming an old run or refused as running).
+ */
+function runConfigSchema(): Record<string, unknown> {
+  const schema = toJsonSchema(COMPONENTS.RunConfig!) as { properties: Record<string, Record<string, unknown>> };
+  const runId = schema.properties.run_id!;
+  delete runId.default;
+  runId.description = 'Run id [A-Za-z0-9_-]{1,64} (names its NATS streams). Omitted: the gateway generates run-<utc time>-<hex>. An ended run\'s id resumes it.';
+  return schema;
+}
+
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) (paths[r.path] ??= {})[r.method] = operation(r);
@@ -78,7 +91,7 @@ export function openApiDocument(): Record<string, unknown> {
     info: { title: 'rlmesh gateway', version: '1', description: 'Control plane of rlmesh runs: start, watch, stop; metrics and traces.' },
     paths,
     components: {
-      schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, s]) => [name, toJsonSchema(s)])),
+      schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, s]) => [name, name === 'RunConfig' ? runConfigSchema() : toJsonSchema(s)])),
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'RLMESH_API_TOKEN of the gateway' } },
     },
   };

@@ -47,6 +47,9 @@ export class RunManager {
     const runId = run.config.run_id;
     const existing = this.runs.get(runId);
     if (existing && !ENDED.includes(existing.controller.status().state)) throw invalidField('run_id', `run "${runId}" is already running`);
+    // Starting an ended run's id again resumes it: its earlier controller stops consuming first (it still takes
+    // feedback and metrics after a stop, and would share the durable consumers with the new one).
+    if (existing) await existing.controller.close();
     const dir = path.join(this.o.runsRoot, runId);
     mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'run.yaml');
@@ -61,7 +64,8 @@ export class RunManager {
       await controller.end(RunState.failed, err instanceof Error ? err.message : String(err));
       throw err instanceof RlmeshError ? err : new RlmeshError(ErrorCategory.transport, `run ${runId}: provisioning failed`, { cause: err });
     }
-    if (this.o.spawn) this.spawnActors(managed, dir, configFile, this.o.spawn);
+    // (a stop during provisioning leaves it stopped: no actors)
+    if (this.o.spawn && controller.status().state === RunState.running) this.spawnActors(managed, dir, configFile, this.o.spawn);
     return managed;
   }
 

@@ -17,8 +17,14 @@ export interface SecretFinding {
   message: string;
 }
 
-/** Walks the raw document; returns the first secret-looking key or value, or null. */
+/** A run config is a few levels deep; a deeper document is refused (walking it could exhaust the stack). */
+const MAX_DEPTH = 32;
+
+/** Walks the raw document; returns the first secret-looking key or value (or a document nested too deep), or null. */
 export function findSecret(raw: unknown, path: string[] = []): SecretFinding | null {
+  if (path.length > MAX_DEPTH && typeof raw === 'object' && raw !== null) {
+    return { path, message: `nested deeper than ${MAX_DEPTH} levels; a run config is a few levels deep` };
+  }
   if (Array.isArray(raw)) {
     for (let i = 0; i < raw.length; i++) {
       const hit = findSecret(raw[i], [...path, String(i)]);

@@ -73,7 +73,8 @@ function selectRun(runId) {
   charts.curriculum = createChart(box, 'curriculum', 'curriculum weight per category');
   for (const li of $('runs').children) li.classList.toggle('selected', li.dataset.run === runId);
   source = new EventSource(`/runs/${encodeURIComponent(runId)}/metrics?stream=1`);
-  source.addEventListener('open', () => { $('conn').textContent = 'live'; $('conn').className = 'live'; });
+  // Every connection (also the browser's automatic reconnect) starts with the run's whole backlog: start over.
+  source.addEventListener('open', () => { points = []; curriculum = []; $('conn').textContent = 'live'; $('conn').className = 'live'; });
   source.addEventListener('error', () => { $('conn').textContent = 'stream closed'; $('conn').className = 'muted'; });
   source.addEventListener('metrics', (e) => { points.push(JSON.parse(e.data)); redraw(); });
   source.addEventListener('status', (e) => {

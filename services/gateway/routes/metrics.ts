@@ -46,6 +46,9 @@ export function metricsRouter(runs: RunManager): Hono {
     const { controller } = runs.get(runId);
     const q = parseConfig(c.req.query(), metricsQuery, 'query');
     const wantsStream = q.stream === '1' || (c.req.header('accept') ?? '').includes('text/event-stream');
+    // HEAD (which Hono answers with this GET handler) gets the stream's headers only: a stream nobody reads would
+    // keep its listeners, keepalive timer and queue forever.
+    if (wantsStream && c.req.method === 'HEAD') return c.body(null, 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     if (!wantsStream) {
       const body: z.infer<typeof metricsResponse> = { runId, events: readMetricsFile(controller.metricsFile) };
       return c.json(body);

@@ -185,21 +185,27 @@ export function readSpanFile(file: string): SpanRecord[] {
   if (!text.endsWith('\n')) lines.pop();
   const out: SpanRecord[] = [];
   lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line);
-    } catch (err) {
-      throw new RlmeshError(ErrorCategory.data, `${file}:${i + 1}: not JSON`, { field: `line ${i + 1}`, cause: err });
-    }
-    const parsed = spanRecordSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new RlmeshError(ErrorCategory.data, `${file}:${i + 1}: ${issue.path.join('.')}: ${issue.message}`, {
-        field: `line ${i + 1}.${issue.path.join('.')}`,
-      });
-    }
-    out.push(parsed.data);
+    const span = parseSpanLine(line, file, i + 1);
+    if (span) out.push(span);
   });
   return out;
+}
+
+/** One line of a span file (`lineNo` 1-based, for the error); null for a blank line; a malformed one throws naming it. */
+export function parseSpanLine(line: string, file: string, lineNo: number): SpanRecord | null {
+  if (line.trim() === '') return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (err) {
+    throw new RlmeshError(ErrorCategory.data, `${file}:${lineNo}: not JSON`, { field: `line ${lineNo}`, cause: err });
+  }
+  const parsed = spanRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RlmeshError(ErrorCategory.data, `${file}:${lineNo}: ${issue.path.join('.')}: ${issue.message}`, {
+      field: `line ${lineNo}.${issue.path.join('.')}`,
+    });
+  }
+  return parsed.data;
 }
