@@ -40,6 +40,13 @@ export interface ActorRuntime {
   log(message: string): void;
   /** Registers cleanup run by stop() before the shared resources close (worker loops, caches). */
   onStop(fn: () => Promise<void> | void): void;
+  /**
+   * Ends this process with an error it cannot go on from (`rlmesh serve` drains it and exits 1, so a supervisor
+   * restarts it); the first error wins.
+   */
+  fail(err: Error): void;
+  /** Resolves with the error passed to fail(). */
+  readonly failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -76,9 +83,13 @@ export async function startRuntime(options: ActorRuntimeOptions): Promise<ActorR
     const jsm = await jetstreamManager(nc);
     const grpc = createGrpcServer({ name: options.actor, host: options.host ?? '0.0.0.0', port: options.port, registry: metrics.registry, log: stderrLog, ...(tls ? { tls } : {}) });
     const stops: Array<() => Promise<void> | void> = [];
+    let fail!: (err: Error) => void;
+    const failed = new Promise<Error>((resolve) => { fail = resolve; });
     const runtime: ActorRuntime = {
       options, run, runId, telemetry, metrics, metricsPort: metricsServer.port, nc, js, jsm, grpc, log,
       onStop: (fn) => { stops.push(fn); },
+      fail: (err) => { log(`fatal: ${err.message}`); fail(err); },
+      failed,
       async stop() {
         await stopProfile().catch((e: unknown) => log(`cpu profile: ${String(e)}`));
         await grpc.drain().catch((e: unknown) => log(`drain: ${String(e)}`));

@@ -45,7 +45,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   const trainer = new Trainer({
     js: rt.js, runId: rt.runId, learner, tokenizer: policy.tokenizer, store, weights,
     publishEvery: cfg.learner.publish_every, checkpointEvery: cfg.learner.checkpoint_every, maxSteps: cfg.learner.steps,
-    log: rt.log, failpoint: failpointTrigger(failpoints, rt.log), filter: rt.run.createBatchFilter(),
+    log: rt.log, failpoint: failpointTrigger(failpoints, rt.log), filter: rt.run.createBatchFilter(), onFatal: (e) => rt.fail(e),
     heldout: {
       every: cfg.eval.every,
       measure: () => evaluatePolicy({ ...policy, version: learner.policyVersion }, heldoutTasks, { k: 1, temperature: 0, maxNewTokens: cfg.rollout.sampling.max_new_tokens }).report.overall.accuracy,

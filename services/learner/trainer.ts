@@ -10,6 +10,7 @@ import { filterStepMetrics, type DynamicSamplingFilter } from '../../src/curricu
 import { MetricsEvent, TaskFeedback, WeightsAnnouncement, type Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { publishProto, retryTransient, runNames, sha256Hex, type WeightStore } from '../../src/platform/nats/index.ts';
 import { linksTo, withSpan } from '../../src/platform/telemetry/index.ts';
+import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import { LearnerFailpoint } from './failpoints.ts';
 import type { LearnerStateStore, OutboxEntry } from './state-store.ts';
 import path from 'node:path';
@@ -33,6 +34,11 @@ export interface TrainerDeps {
   filter?: DynamicSamplingFilter | null;
   /** Called at each failpoint with the current step (see failpoints.ts); absent in normal runs. */
   failpoint?(name: LearnerFailpoint, step: number): void;
+  /**
+   * Called once when this learner cannot go on: a step trained in memory whose checkpoint could not be written. The
+   * process should stop (its held messages go back to the stream) and restart from its last checkpoint.
+   */
+  onFatal?(err: Error): void;
 }
 
 export class Trainer {
@@ -52,8 +58,14 @@ export class Trainer {
   }
 
   /** Runs `fn` in the step queue (never during a step or another queued job, e.g. a checkpoint save). */
+  /** Set when a step's checkpoint could not be written: every later step and publish is refused with it. */
+  private broken: RlmeshError | undefined;
+
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn);
+    const run = this.queue.then(() => {
+      if (this.broken) throw this.broken;
+      return fn();
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -63,9 +75,7 @@ export class Trainer {
    * and announce this step's weights even when `publishEvery` would skip them (a gRPC Step asking for it).
    */
   step(trajectories: Trajectory[], spans: Array<SpanContext | undefined> = [], publishWeights = false): Promise<StepOutcome> {
-    const run = this.queue.then(() => this.runStep(trajectories, spans, publishWeights));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.exclusive(() => this.runStep(trajectories, spans, publishWeights));
   }
 
   private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>, publishWeights: boolean): Promise<StepOutcome> {
@@ -120,7 +130,17 @@ export class Trainer {
         this.saveCheckpoints(weights, learner.step),
         publishing ? this.again('store weights', () => this.storeWeights(weights)).then((w) => { this.fail(LearnerFailpoint.afterWeightsStored, learner.step); return w; }) : undefined,
       ]);
-      if (saved.status === 'rejected') throw saved.reason;
+      if (saved.status === 'rejected') {
+        // The model and optimizer moved past what is on disk, so this process cannot keep its promise that a
+        // trajectory acknowledged as trained is in the checkpoint (a redelivery would be acked as a duplicate, then
+        // lost by a restart). It refuses everything from now on and asks to be stopped; the step's messages go back to
+        // the stream and a restarted learner trains them again from its last checkpoint.
+        for (const t of outcome.used) store.trained.delete(t.trajectoryId);
+        const why = saved.reason instanceof Error ? saved.reason.message : String(saved.reason);
+        this.broken = new RlmeshError(ErrorCategory.transport, `step ${learner.step} was trained but its checkpoint could not be written (${why}); this learner stops so that a restart trains the step again from ${store.dir}`, { cause: saved.reason });
+        this.deps.onFatal?.(this.broken);
+        throw this.broken;
+      }
       if (storing.status === 'rejected') throw storing.reason;
       const stored = storing.value;
       this.fail(LearnerFailpoint.afterCheckpoint, learner.step);

@@ -72,6 +72,11 @@ export function checkTokens(t: Trajectory, vocab: number, maxPositions: number):
   }
 }
 
+/** How far above 0 a recorded log-probability may be (float rounding), and the largest |reward| a step takes (a
+ * verifier's weighted components are O(1); 3e38 overflowed group statistics into NaN). */
+const LOGPROB_ROUNDING = 1e-3;
+export const MAX_ABS_REWARD = 1e6;
+
 /**
  * Validates the tokens (checkTokens), the per-token arrays each trajectory must carry for `needs`, its entropies (none,
  * or one finite value per completion token) and its reward (finite when present; required when `rewards`).
@@ -81,15 +86,18 @@ export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: numbe
   const C = t.completionTokenIds.length;
   if (t.samplingLogprobs.length !== C) throw fail(t, 'sampling_logprobs', `length ${t.samplingLogprobs.length} != completion length ${C}`);
   if (t.samplingLogprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'sampling_logprobs', 'must be finite');
+  // log-probabilities: at most 0 (float rounding of a log-softmax can land a hair above)
+  if (t.samplingLogprobs.some((x) => x > LOGPROB_ROUNDING)) throw fail(t, 'sampling_logprobs', `must be <= 0 (log-probabilities), got ${Math.max(...t.samplingLogprobs)}`);
   if (t.entropies.length !== 0 && t.entropies.length !== C) throw fail(t, 'entropies', `length ${t.entropies.length} != completion length ${C} (or empty)`);
   if (t.entropies.some((x) => !Number.isFinite(x))) throw fail(t, 'entropies', 'must be finite');
-  if (t.reward && !Number.isFinite(t.reward.total)) throw fail(t, 'reward.total', `must be finite, got ${t.reward.total}`);
+  if (t.reward && !(Math.abs(t.reward.total) <= MAX_ABS_REWARD)) throw fail(t, 'reward.total', `must be finite and within +-${MAX_ABS_REWARD}, got ${t.reward.total}`);
   if (rewards && !t.reward) throw fail(t, 'reward', 'missing (the objective learns from verifier rewards: is the verifier running?)');
   if (needs.tokenLogprobs || needs.full) {
     const s = t.teacher;
     if (!s) throw fail(t, 'teacher', 'missing teacher scores (is the teacher actor running?)');
     if (s.logprobs.length !== C) throw fail(t, 'teacher.logprobs', `length ${s.logprobs.length} != completion length ${C}`);
     if (s.logprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'teacher.logprobs', 'must be finite');
+    if (s.logprobs.some((x) => x > LOGPROB_ROUNDING)) throw fail(t, 'teacher.logprobs', `must be <= 0 (log-probabilities), got ${Math.max(...s.logprobs)}`);
     if (needs.full) {
       const f = s.fullLogprobs;
       if (!f || f.shape.length !== 2 || f.shape[0] !== C || f.shape[1] !== vocab || f.data.length !== C * vocab) {

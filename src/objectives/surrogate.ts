@@ -22,14 +22,22 @@ export interface Surrogate {
   dualClipped: tf.Tensor2D;
 }
 
-/** Importance ratio exp(lp - lpOld), token- or sequence-level. */
+/**
+ * |lp - lpOld| is clamped to this before exp (ratios within [e^-20, e^20]), as production PPO/GRPO trainers do: a
+ * token whose recorded log-prob is absurdly low (-100: a corrupted or adversarial trajectory) would overflow the ratio
+ * to Infinity and turn the whole step's gradient into NaN. Within the clamp nothing changes; past it the token adds
+ * no gradient through the ratio (the PPO clip would have cut it long before).
+ */
+export const MAX_LOG_RATIO = 20;
+
+/** Importance ratio exp(lp - lpOld), token- or sequence-level, the log-ratio clamped to +-MAX_LOG_RATIO. */
 export function importanceRatio(
   lp: tf.Tensor2D,
   lpOld: tf.Tensor2D,
   mask: tf.Tensor2D,
   level: 'token' | 'sequence',
 ): tf.Tensor2D {
-  const logRatio = tf.sub(lp, lpOld) as tf.Tensor2D;
+  const logRatio = tf.clipByValue(tf.sub(lp, lpOld), -MAX_LOG_RATIO, MAX_LOG_RATIO) as tf.Tensor2D;
   if (level === 'token') return tf.exp(logRatio) as tf.Tensor2D;
   const L = tf.maximum(tf.sum(mask, 1, true), 1); // [B, 1]
   const seq = tf.div(tf.sum(tf.mul(logRatio, mask), 1, true), L); // [B, 1]

@@ -44,13 +44,17 @@ export const serve: Command = {
       await rt.stop();
       throw err;
     }
-    await new Promise<void>((resolve) => {
-      const onSignal = () => resolve();
-      process.once('SIGTERM', onSignal);
-      process.once('SIGINT', onSignal);
-    });
+    const fatal = await Promise.race([
+      new Promise<undefined>((resolve) => {
+        const onSignal = () => resolve(undefined);
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+      }),
+      rt.failed,
+    ]);
     rt.log('draining');
     await rt.stop();
+    if (fatal) throw fatal; // exit 1 with the reason: a supervisor restarts the actor
     return 0;
   },
 };

@@ -48,3 +48,35 @@ for (const [name, over] of cases) {
     }
   });
 }
+
+test('a token recorded with an absurd log-prob (-100) does not turn the step into NaN; log-probs above 0 and huge rewards are refused by name', async () => {
+  await initBackend('wasm');
+  const run = compileRunConfig({ ...base, objective: { name: 'dr-grpo', params: {} } });
+  const policy = await loadPolicy('models/student');
+  try {
+    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 4 }).map((t, i): RolloutRequest => ({
+      runId: run.config.run_id, groupId: `g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 4, workerId: 'test',
+      sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 9 },
+    }));
+    const groups = rolloutGroups(policy, requests);
+    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+    // every group disagrees on reward, so advantages are non-zero and the ratio matters
+    groups.forEach((g) => g.forEach((t, k) => { t.reward!.total = k % 2; }));
+    const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
+    groups[0]![1]!.samplingLogprobs[0] = -100;
+    const outcome = learner.trainStep(groups.flat());
+    assert.equal(outcome.used.length, 8);
+    assert.ok(Number.isFinite(outcome.metrics.loss) && Number.isFinite(outcome.metrics.grad_norm ?? 0), JSON.stringify(outcome.metrics));
+    assert.ok(policy.model.toWeights().get('model.norm.weight')!.data.every(Number.isFinite));
+
+    groups[0]![2]!.samplingLogprobs[0] = 0.5;
+    groups[1]![0]!.reward!.total = 3e38;
+    const refused = learner.trainStep(groups.flat());
+    const reasons = refused.rejected.map((r) => r.reason);
+    assert.equal(reasons.length, 2, reasons.join(' | '));
+    assert.ok(reasons.some((r) => /sampling_logprobs: must be <= 0 \(log-probabilities\), got 0\.5/.test(r)), reasons.join(' | '));
+    assert.ok(reasons.some((r) => /reward\.total: must be finite and within \+-1000000, got 3e\+38/.test(r)), reasons.join(' | '));
+  } finally {
+    policy.model.dispose();
+  }
+});
