@@ -111,6 +111,12 @@ function crossChecks(cfg: RunConfig, mode: ModeRule): void {
   if (cfg.learner.batch_size % G !== 0) {
     throw invalidField('learner.batch_size', `must be a multiple of rollout.group_size (${G}) so every group is whole, got ${cfg.learner.batch_size}`);
   }
+  // The controller keeps at most max_in_flight groups out and the learner waits for a whole batch of groups: with
+  // fewer in flight than one step takes, no step ever happens and the run waits forever.
+  const groupsPerStep = cfg.learner.batch_size / G;
+  if (cfg.rollout.max_in_flight < groupsPerStep) {
+    throw invalidField('rollout.max_in_flight', `must be >= ${groupsPerStep}, the groups one learner step takes (learner.batch_size ${cfg.learner.batch_size} / rollout.group_size ${G}); got ${cfg.rollout.max_in_flight}, so the learner would never gather a batch (twice the groups per step keeps rollout busy while the learner trains)`);
+  }
   if (cfg.eval.heldout_size > cfg.tasks.heldout_size) {
     throw invalidField('eval.heldout_size', `must be <= tasks.heldout_size (${cfg.tasks.heldout_size}), got ${cfg.eval.heldout_size}`);
   }

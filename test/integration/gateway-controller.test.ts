@@ -20,7 +20,7 @@ async function startController(maxInFlight: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
   const run = compileRunConfig({
     run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-3' },
-    rollout: { group_size: 4, max_in_flight: maxInFlight }, learner: { steps: 10, batch_size: 16, max_staleness: 2 },
+    rollout: { group_size: 4, max_in_flight: maxInFlight }, learner: { steps: 10, batch_size: 4 * maxInFlight, max_staleness: 2 }, // one step: the groups in flight
     objective: { name: 'grpo', params: {} }, curriculum: { name: 'sec' },
   });
   const controller = () => new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });

@@ -86,6 +86,7 @@ test('cross-field checks', () => {
   fails({ mode: 'opd+rlvr', objective: { name: 'grpo' } }, 'objective.params.opd_kl_coef', /> 0/);
   fails({ mode: 'sft', objective: { name: 'forward-kl', params: { prefix_source: 'student' } } }, 'objective.params.prefix_source', /dagger/);
   fails({ learner: { batch_size: 30 }, rollout: { group_size: 4 } }, 'learner.batch_size', /multiple of rollout.group_size \(4\)/);
+  fails({ learner: { batch_size: 32 }, rollout: { group_size: 1, max_in_flight: 16 } }, 'rollout.max_in_flight', /must be >= 32, the groups one learner step takes .* would never gather a batch/);
   fails({ mode: 'rlvr', rollout: { group_size: 1 }, learner: { batch_size: 8 } }, 'rollout.group_size', />= 2/);
   fails({ eval: { heldout_size: 300 } }, 'eval.heldout_size', /<= tasks.heldout_size \(256\)/);
   fails({ reward_shaping: [{ name: 'overlong' }] }, 'reward_shaping', /mode "opd"/);
