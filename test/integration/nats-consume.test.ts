@@ -243,3 +243,35 @@ test('stop() waits for the in-flight handler to finish and ack, and hands unstar
   assert.equal(RolloutTask.decode(next.data).dispatchId, 'queued');
   next.ack();
 });
+
+test('a message handed back by a stopping worker on its last delivery is dead-lettered with the reason, not stranded', async () => {
+  const names = await newRun(2);
+  await publishProto(nats.js, names.stages.tasks.subject, RolloutTask, task('last'), { msgId: 'last:tasks' });
+  let deliveries = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const loop = consumeProto(nats.js, {
+    stream: names.stages.tasks.stream,
+    consumer: 'rollout',
+    type: RolloutTask,
+    deadSubject: names.stages.dead.subject,
+    backoff: { initialMs: 30, maxMs: 100 },
+    expiresMs: 1000,
+    onError: () => undefined,
+    handler: async (_t, ctx) => {
+      deliveries++;
+      if (!ctx.lastDelivery) throw new Error('busy, try later');
+      await gate; // the worker is stopped while the last delivery waits (a learner holding it for a batch)
+      throw new RlmeshError(ErrorCategory.transport, 'worker stopping');
+    },
+  });
+  await waitFor('the last delivery', () => deliveries === 2);
+  const stopping = loop.stop();
+  release();
+  await stopping;
+  const [dead] = await readDead(names, 1);
+  assert.equal(RolloutTask.decode(dead!.data).dispatchId, 'last');
+  assert.match(dead!.headers!.get(Header.deadReason), /not processed: the worker stopped during its last delivery \(2 of max_deliver 2\)/);
+  assert.equal(loop.counters.deadLettered, 1);
+  assert.equal((await nats.jsm.streams.info(names.stages.tasks.stream)).state.messages, 0, 'nothing left undelivered in the work queue');
+});

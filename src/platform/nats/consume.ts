@@ -100,6 +100,9 @@ export interface ConsumeLoop {
   stop(): Promise<void>;
 }
 
+/** Stores of a last delivery's dead letter before giving up (waits 0.5, 1, 2, 4 s in between). */
+const DEAD_LETTER_ATTEMPTS = 5;
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -180,17 +183,28 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
   // once its dead letter is stored we remove it. Set when the loop finds the stream is a work queue.
   let workQueue: JetStreamManager | undefined;
 
-  async function deadLetter(m: JsMsg, reason: string): Promise<void> {
-    try {
-      await publishDeadLetter(js, m, source, reason);
-      m.term(reason.slice(0, 200));
-      counters.deadLettered++;
-      await workQueue?.streams.deleteMessage(opts.stream, m.seq, false).catch((err: unknown) => onError(err, 'dead-letter'));
-    } catch (err) {
-      // Could not store the dead letter: keep the message and try again later.
-      onError(err, 'dead-letter');
-      m.nak(nakDelay(m.info.deliveryCount));
+  /**
+   * Stores m's dead letter, then removes m. `lastDelivery`: the server will not deliver m again, so a nak would leave
+   * it in the stream for good (counted in flight forever): the store is retried for a while before giving up.
+   */
+  async function deadLetter(m: JsMsg, reason: string, lastDelivery = false): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await publishDeadLetter(js, m, source, reason);
+        break;
+      } catch (err) {
+        onError(err, 'dead-letter');
+        if (!lastDelivery || attempt >= DEAD_LETTER_ATTEMPTS) {
+          // Could not store the dead letter: keep the message (a later delivery tries again).
+          m.nak(nakDelay(m.info.deliveryCount));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt)); // (not cut short by stop(): see above)
+      }
     }
+    m.term(reason.slice(0, 200));
+    counters.deadLettered++;
+    await workQueue?.streams.deleteMessage(opts.stream, m.seq, false).catch((err: unknown) => onError(err, 'dead-letter'));
   }
 
   const processAttributes = (m: JsMsg, deliveryCount: number) => ({
@@ -226,7 +240,7 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
     if (signal.aborted && !isPermanent(err)) {
       handBack.push(m); // stopping: hand it back without a delay once the pull is over
     } else if (deliveryCount >= maxDeliver || isPermanent(err)) {
-      await deadLetter(m, deadLetterReason(err));
+      await deadLetter(m, deadLetterReason(err), deliveryCount >= maxDeliver);
     } else {
       m.nak(nakDelay(deliveryCount));
     }
@@ -372,7 +386,14 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
       }
     }
     await limiter.idle();
-    for (const m of handBack.splice(0)) m.nak(0);
+    for (const m of handBack.splice(0)) {
+      // A message on its last delivery cannot be handed back: the server would never deliver it again.
+      if (maxDeliver !== undefined && m.info.deliveryCount >= maxDeliver) {
+        await deadLetter(m, `not processed: the worker stopped during its last delivery (${m.info.deliveryCount} of max_deliver ${maxDeliver}); a nak would leave it in the stream undelivered`, true);
+      } else {
+        m.nak(0);
+      }
+    }
   }
 
   const done = loop().catch((err: unknown) => onError(err, 'pull'));
