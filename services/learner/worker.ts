@@ -136,8 +136,10 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
       outcomes.forEach((o, k) => {
         if (o.status === 'fulfilled') return;
         const { index } = waiting[k]!;
-        // The step refused this trajectory (a data error): its own dead letter. Anything else: the message is retried.
-        if (isPermanentError(o.reason)) refused.push({ index, error: o.reason });
+        // The step refused this trajectory (a data error): its own dead letter. Anything else: the message is retried,
+        // except on its last delivery, where each unsettled trajectory is dead-lettered on its own (the whole message
+        // would carry trajectories already trained, or already dead-lettered, into the dead letter too).
+        if (isPermanentError(o.reason) || ctx.lastDelivery) refused.push({ index, error: o.reason });
         else {
           retry ??= o.reason;
           recordError(spans[index]!, o.reason);

@@ -1,6 +1,7 @@
 // The learner's Trainer when a step's checkpoint cannot be written (a full or failing disk), against the real NATS:
 // the step is not counted as trained, the learner asks to be stopped once, and every later step or publish is
-// refused, so no redelivered trajectory is acknowledged as trained while the disk does not hold it.
+// refused, so no redelivered trajectory is acknowledged as trained while the disk does not hold it. The learner's
+// worker on a message's last delivery dead-letters each trajectory its step could not take, not the whole message.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,12 +10,14 @@ import path from 'node:path';
 import { initBackend } from '../../src/engine/index.ts';
 import { compileRunConfig } from '../../src/config/index.ts';
 import { Learner, learnerOptionsFor, loadPolicy, rewardTrajectories, rolloutGroups, type RolloutRequest } from '../../src/actors/index.ts';
-import type { TaskSpec } from '../../src/generated/rlmesh/v1/common.ts';
-import { WeightStore } from '../../src/platform/nats/index.ts';
+import { Trajectory, TrajectoryBatch, type TaskSpec } from '../../src/generated/rlmesh/v1/common.ts';
+import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
+import { Header, publishTrajectoryBatch, WeightStore } from '../../src/platform/nats/index.ts';
 import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
 import { LearnerStateStore } from '../../services/learner/state-store.ts';
 import { Trainer } from '../../services/learner/trainer.ts';
-import { useSharedNats } from '../fixtures/nats-session.ts';
+import { startLearnerWorker } from '../../services/learner/worker.ts';
+import { readMessages, useSharedNats } from '../fixtures/nats-session.ts';
 
 const nats = useSharedNats('rlmesh-test-learner-trainer');
 
@@ -54,6 +57,47 @@ test('a step whose checkpoint cannot be written stops the learner: nothing count
     await assert.rejects(trainer.retryOutbox(), failure, 'the step\'s feedback and metrics are not published');
     assert.equal(fatal.length, 1, 'asked to stop once');
   } finally {
+    policy.model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('on a message\'s last delivery the learner dead-letters each trajectory a failing step could not take, and acks the message', async () => {
+  await initBackend('wasm');
+  const names = await nats.newRun('ltrlast', { maxDeliver: 1, withTeacher: false });
+  const run = compileRunConfig({
+    run_id: names.runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+    rollout: { group_size: 2 }, learner: { steps: 3, batch_size: 2 }, objective: { name: 'grpo', params: {} },
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-learner-last-'));
+  const policy = await loadPolicy('models/student');
+  const [task] = listTasks({ suite: 'add:1-2', split: 'train', limit: 1, seed: 6 });
+  const [group] = rolloutGroups(policy, [{
+    runId: names.runId, groupId: `${names.runId}-g0`, task: toTaskSpec(task!) as TaskSpec, groupSize: 2, workerId: 'test',
+    sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 1 },
+  }]);
+  rewardTrajectories(group!, run.config.reward.weights);
+  const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
+  const trainer = new Trainer({
+    js: nats.js, runId: names.runId, learner, tokenizer: policy.tokenizer, store: new LearnerStateStore(dir),
+    weights: await WeightStore.open(nats.js, names.runId), publishEvery: 1, checkpointEvery: 0, maxSteps: 3, log: () => undefined,
+  });
+  trainer.step = async () => { throw new RlmeshError(ErrorCategory.transport, 'object store unreachable'); };
+  const worker = startLearnerWorker({ js: nats.js, runId: names.runId, trainer, batchSize: 2, withTeacher: false, onError: () => undefined });
+  try {
+    await publishTrajectoryBatch(nats.js, names.stages.rewarded.subject, group!.map((t) => ({ id: t.trajectoryId, data: Trajectory.encode(t).finish() })), { stage: 'verifier' });
+    const dead = await readMessages(nats.js, names.stages.dead.stream, 'gateway', 2, 20_000);
+    const ids = dead.map((m) => TrajectoryBatch.decode(m.data).trajectories.map((t) => t.trajectoryId));
+    assert.deepEqual(ids.map((x) => x.length), [1, 1], 'one dead letter per trajectory');
+    assert.deepEqual(ids.flat().sort(), group!.map((t) => t.trajectoryId).sort());
+    for (const m of dead) assert.match(m.headers!.get(Header.deadReason), /object store unreachable/);
+    for (let waited = 0; (await nats.jsm.streams.info(names.stages.rewarded.stream)).state.messages > 0 && waited < 5000; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal((await nats.jsm.streams.info(names.stages.rewarded.stream)).state.messages, 0, 'the message was acked');
+    assert.equal(await readMessages(nats.js, names.stages.dead.stream, 'gateway', 1, 1500).then(() => 'more', () => 'none'), 'none', 'no dead letter of the whole message');
+  } finally {
+    await worker.stop();
     policy.model.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
