@@ -41,6 +41,15 @@ export interface TrainerDeps {
   onFatal?(err: Error): void;
 }
 
+/** A step asked for after the run's last one (field `learner.steps`); the worker acknowledges its trajectories unused. */
+export function afterEnd(maxSteps: number): RlmeshError {
+  return new RlmeshError(ErrorCategory.config, `learner.steps: all ${maxSteps} steps of the run are trained; no further step`, { field: 'learner.steps' });
+}
+
+export function isAfterEnd(err: unknown): boolean {
+  return err instanceof RlmeshError && err.field === 'learner.steps';
+}
+
 export class Trainer {
   private queue: Promise<unknown> = Promise.resolve();
   private lastStepAt = performance.now();
@@ -80,6 +89,16 @@ export class Trainer {
 
   private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>, publishWeights: boolean): Promise<StepOutcome> {
     const { learner, store, runId } = this.deps;
+    // Checked in the queue: the NATS worker and a gRPC Step caller both queue steps, and either may have trained the
+    // run's last step, or these very trajectories, while this one waited.
+    if (this.done) throw afterEnd(this.deps.maxSteps);
+    const repeats = trajectories.filter((t) => store.trained.has(t.trajectoryId));
+    if (repeats.length > 0) {
+      this.duplicates += repeats.length;
+      const fresh = trajectories.filter((t) => !store.trained.has(t.trajectoryId));
+      spans = spans.filter((_s, i) => !store.trained.has(trajectories[i]!.trajectoryId));
+      trajectories = fresh;
+    }
     // Messages of an earlier step that never reached NATS (a publish gave up) go out before anything newer.
     await this.flushOutbox();
     const attributes = { 'rlmesh.run_id': runId, 'rlmesh.step': learner.step + 1, 'rlmesh.trajectories': trajectories.length };

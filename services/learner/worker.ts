@@ -12,7 +12,7 @@ import type { Learner } from '../../src/actors/index.ts';
 import { RlmeshError, ErrorCategory } from '../../src/errors.ts';
 import { deadLetterRefused, trajectorySpan, type Refused } from '../common/trajectory-stage.ts';
 import { GroupBatcher, type Pending } from './batcher.ts';
-import type { Trainer } from './trainer.ts';
+import { isAfterEnd, type Trainer } from './trainer.ts';
 
 export interface LearnerWorkerDeps {
   js: JetStreamClient;
@@ -88,6 +88,8 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
         else p.resolve();
       }
     } catch (err) {
+      // A gRPC Step trained the run's last step while this batch waited: acknowledged unused, as after the end.
+      if (isAfterEnd(err) && ackedAfterEnd(batch)) return;
       for (const p of batch) p.reject(err);
     }
   }

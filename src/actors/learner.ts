@@ -113,12 +113,13 @@ export class Learner {
     };
     outcome.feedback = taskFeedback(this.options.runId, this.step, stale, true);
     if (used.length === 0) return outcome;
+    // The rate first: a step it refuses (past the schedule's end) must not leave the batch's tensors behind.
+    const lr = learningRateAt(this.baseLr, this.step, this.options.totalSteps ?? 1, this.options.lrSchedule ?? CONSTANT_LR);
+    this.optimizer.setLearningRate(lr);
     const V = this.model.config.vocab_size;
     const arrays = buildArrays(used, this.needs, V, this.options.padId);
     const c = toTensors(arrays, V);
     let objectiveMetrics: ObjectiveMetrics = {};
-    const lr = learningRateAt(this.baseLr, this.step, this.options.totalSteps ?? 1, this.options.lrSchedule ?? CONSTANT_LR);
-    this.optimizer.setLearningRate(lr);
     const t0 = performance.now();
     try {
       const res = this.optimizer.trainStep(() => {

@@ -102,3 +102,42 @@ test('on a message\'s last delivery the learner dead-letters each trajectory a f
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('steps are checked in the queue: trajectories trained meanwhile are skipped as duplicates, a step after the last one is refused', async () => {
+  await initBackend('wasm');
+  const names = await nats.newRun('ltrq');
+  const run = compileRunConfig({
+    run_id: names.runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+    rollout: { group_size: 2 }, learner: { steps: 2, batch_size: 4, lr_schedule: 'cosine' }, objective: { name: 'grpo', params: {} },
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-learner-queue-'));
+  const policy = await loadPolicy('models/student');
+  try {
+    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 4, seed: 8 }).map((t, i): RolloutRequest => ({
+      runId: names.runId, groupId: `${names.runId}-g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 2, workerId: 'test',
+      sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 3 },
+    }));
+    const groups = rolloutGroups(policy, requests);
+    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+    groups.flat().forEach((t, k) => { t.reward!.total = k % 2; });
+    const [first, second] = [groups.slice(0, 2).flat(), groups.slice(2).flat()];
+    const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
+    const trainer = new Trainer({
+      js: nats.js, runId: names.runId, learner, tokenizer: policy.tokenizer, store: new LearnerStateStore(dir),
+      weights: await WeightStore.open(nats.js, names.runId), publishEvery: 1, checkpointEvery: 0, maxSteps: 2, log: () => undefined,
+    });
+    // two callers queue the same trajectories (the NATS worker and a gRPC Step): the second trains none of them again
+    const [a, b] = await Promise.all([trainer.step(first), trainer.step(first)]);
+    assert.equal(a.used.length, 4);
+    assert.equal(b.used.length, 0);
+    assert.equal(trainer.duplicates, 4);
+    assert.equal(learner.step, 1);
+    assert.equal((await trainer.step(second)).used.length, 4);
+    // the cosine schedule reaches 0 at the end: a further step is refused by name, not run with lr 0
+    await assert.rejects(trainer.step(second), (e: unknown) => e instanceof RlmeshError && e.field === 'learner.steps');
+    assert.equal(learner.step, 2);
+  } finally {
+    policy.model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
