@@ -83,16 +83,17 @@ export class Trainer {
    * Queues one step; resolves with its outcome after the state is persisted and announced. `publishWeights`: store
    * and announce this step's weights even when `publishEvery` would skip them (a gRPC Step asking for it).
    */
-  step(trajectories: Trajectory[], spans: Array<SpanContext | undefined> = [], publishWeights = false): Promise<StepOutcome> {
-    return this.exclusive(() => this.runStep(trajectories, spans, publishWeights));
+  step(trajectories: Trajectory[], spans: Array<SpanContext | undefined> = [], publishWeights = false, skipTrained = false): Promise<StepOutcome> {
+    return this.exclusive(() => this.runStep(trajectories, spans, publishWeights, skipTrained));
   }
 
-  private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>, publishWeights: boolean): Promise<StepOutcome> {
+  private async runStep(trajectories: Trajectory[], spans: Array<SpanContext | undefined>, publishWeights: boolean, skipTrained: boolean): Promise<StepOutcome> {
     const { learner, store, runId } = this.deps;
     // Checked in the queue: the NATS worker and a gRPC Step caller both queue steps, and either may have trained the
-    // run's last step, or these very trajectories, while this one waited.
+    // run's last step, or (skipTrained: the NATS worker's exactly-once) these very trajectories, while this one waited.
+    // A gRPC caller may step on one batch again (several epochs); the worker's deliveries never train twice.
     if (this.done) throw afterEnd(this.deps.maxSteps);
-    const repeats = trajectories.filter((t) => store.trained.has(t.trajectoryId));
+    const repeats = skipTrained ? trajectories.filter((t) => store.trained.has(t.trajectoryId)) : [];
     if (repeats.length > 0) {
       this.duplicates += repeats.length;
       const fresh = trajectories.filter((t) => !store.trained.has(t.trajectoryId));

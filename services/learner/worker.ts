@@ -80,7 +80,7 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
       if (batch.length === 0) return;
     }
     try {
-      const outcome = await trainer.step(batch.map((p) => p.trajectory), batch.map((p) => p.span));
+      const outcome = await trainer.step(batch.map((p) => p.trajectory), batch.map((p) => p.span), false, true);
       const rejected = new Map(outcome.rejected.map((r) => [r.trajectory.trajectoryId, r.reason]));
       for (const p of batch) {
         const reason = rejected.get(p.trajectory.trajectoryId);

@@ -126,8 +126,8 @@ test('steps are checked in the queue: trajectories trained meanwhile are skipped
       js: nats.js, runId: names.runId, learner, tokenizer: policy.tokenizer, store: new LearnerStateStore(dir),
       weights: await WeightStore.open(nats.js, names.runId), publishEvery: 1, checkpointEvery: 0, maxSteps: 2, log: () => undefined,
     });
-    // two callers queue the same trajectories (the NATS worker and a gRPC Step): the second trains none of them again
-    const [a, b] = await Promise.all([trainer.step(first), trainer.step(first)]);
+    // the NATS worker queues trajectories a gRPC Step queued first: it trains none of them again
+    const [a, b] = await Promise.all([trainer.step(first), trainer.step(first, [], false, true)]);
     assert.equal(a.used.length, 4);
     assert.equal(b.used.length, 0);
     assert.equal(trainer.duplicates, 4);
