@@ -92,7 +92,12 @@ export const tracesQuery = z.object({
   min_services: z.coerce.number().int().min(1).max(16).default(1),
 });
 
-export const traceList = z.object({ runId: z.string(), traces: z.array(traceSummary) });
+export const traceList = z.object({
+  runId: z.string(),
+  traces: z.array(traceSummary),
+  /** Set when spans go to an OTLP collector instead of span files (this list then only holds what files hold). */
+  otlpEndpoint: z.string().optional(),
+});
 
 const attributeValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number(), z.boolean(), z.null()]))]);
 export const spanView = z.object({

@@ -19,6 +19,8 @@ export interface GatewayDeps {
   apiToken?: string;
   /** Span files of the gateway process itself, merged into run traces. */
   extraSpanFiles?: string[];
+  /** OTEL_EXPORTER_OTLP_ENDPOINT when spans go to a collector: the trace view says so instead of staying empty. */
+  otlpEndpoint?: string;
 }
 
 export function createApp(deps: GatewayDeps): Hono {
@@ -37,7 +39,7 @@ export function createApp(deps: GatewayDeps): Hono {
   app.get('/openapi.json', (c) => c.json(openapi));
   app.route('/runs', runsRouter(deps.runs));
   app.route('/runs', metricsRouter(deps.runs));
-  app.route('/runs', tracesRouter(deps.runs, { extraSpanFiles: deps.extraSpanFiles ?? [] }));
+  app.route('/runs', tracesRouter(deps.runs, { extraSpanFiles: deps.extraSpanFiles ?? [], otlpEndpoint: deps.otlpEndpoint }));
   app.route('/', dashboardRouter());
   return app;
 }

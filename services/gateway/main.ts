@@ -55,7 +55,8 @@ export async function serveGateway(options: GatewayOptions): Promise<number> {
     nc, js, jsm, runsRoot: runsRoot(), log,
     spawn: options.spawnActors ? { natsUrl: Array.isArray(natsUrl) ? natsUrl[0]! : natsUrl, rolloutWorkers: options.rolloutWorkers } : undefined,
   });
-  const app = createApp({ runs, registry: metrics.registry, apiToken: options.apiToken ?? process.env.RLMESH_API_TOKEN, extraSpanFiles: telemetry.spanFile ? [telemetry.spanFile] : [] });
+  const app = createApp({ runs, registry: metrics.registry, apiToken: options.apiToken ?? process.env.RLMESH_API_TOKEN, extraSpanFiles: telemetry.spanFile ? [telemetry.spanFile] : [],
+    otlpEndpoint: telemetry.exporter === 'otlp' ? process.env.OTEL_EXPORTER_OTLP_ENDPOINT : undefined });
   const port = options.port ?? 8080;
   const server = await new Promise<ReturnType<typeof serveHttp>>((resolve) => {
     const s = serveHttp({ fetch: app.fetch, port, hostname: options.host ?? '0.0.0.0' }, () => resolve(s));

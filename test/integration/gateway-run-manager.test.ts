@@ -1,6 +1,6 @@
 // The gateway's runs through its HTTP app in-process (RunManager + createApp, real NATS, no actors spawned): a stop
 // while a run is provisioning, resuming an ended run's id, provisioning refusals as 400s naming the field, HEAD on the
-// SSE route, a deeply nested body, and the OpenAPI document's run id.
+// SSE route, a deeply nested body, the OpenAPI document's run id, and the trace list under OTLP export.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,9 +22,9 @@ after(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function gateway() {
+function gateway(otlpEndpoint?: string) {
   runs ??= new RunManager({ nc: nats.nc, js: nats.js, jsm: nats.jsm, runsRoot: root, log: () => undefined });
-  const app = createApp({ runs, registry: new Registry(), apiToken: 'tok' });
+  const app = createApp({ runs, registry: new Registry(), apiToken: 'tok', otlpEndpoint });
   const request = (method: string, p: string, body?: string) =>
     app.request(p, { method, body, headers: { authorization: 'Bearer tok', 'content-type': 'application/json' } });
   return { runs, request };
@@ -115,4 +115,14 @@ test('the OpenAPI document gives the run id no fixed default (the gateway genera
   const runId = doc.components.schemas.RunConfig.properties.run_id;
   assert.equal('default' in runId, false);
   assert.match(String(runId.description), /generates/);
+});
+
+test('with spans exported over OTLP the trace list says where they went (the span files it reads stay empty)', async () => {
+  const { request } = gateway('http://otel-collector:4318');
+  const runId = nats.newRunId('otlp');
+  assert.equal((await request('POST', '/runs', JSON.stringify(smallRunConfig(runId, 50)))).status, 201);
+  const list = (await (await request('GET', `/runs/${runId}/traces`)).json()) as { traces: unknown[]; otlpEndpoint?: string };
+  assert.deepEqual(list, { runId, traces: [], otlpEndpoint: 'http://otel-collector:4318' });
+  const local = (await (await gateway().request('GET', `/runs/${runId}/traces`)).json()) as Record<string, unknown>;
+  assert.equal('otlpEndpoint' in local, false);
 });

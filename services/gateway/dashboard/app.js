@@ -104,8 +104,15 @@ async function loadRuns() {
 
 async function loadTraces() {
   if (!selected) return;
-  const { traces } = await getJson(`/runs/${encodeURIComponent(selected)}/traces?limit=40&min_services=2`);
+  const { traces, otlpEndpoint } = await getJson(`/runs/${encodeURIComponent(selected)}/traces?limit=40&min_services=2`);
   const list = $('trace-list');
+  if (traces.length === 0 && otlpEndpoint) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = `Spans are exported over OTLP to ${otlpEndpoint}: open this run's traces in your tracing backend (e.g. Jaeger).`;
+    list.replaceChildren(li);
+    return;
+  }
   list.replaceChildren(...traces.map((t) => {
     const li = document.createElement('li');
     li.dataset.trace = t.traceId;

@@ -11,6 +11,8 @@ import { readRunSpanFiles, summarizeTraces, traceSpans } from '../trace-index.ts
 export interface TracesRouterOptions {
   /** Span files of this gateway process (RLMESH_SPAN_FILE) whose spans join a run's traces. */
   extraSpanFiles: string[];
+  /** Where spans are exported instead of files (OTEL_EXPORTER_OTLP_ENDPOINT), said in the trace list. */
+  otlpEndpoint?: string;
 }
 
 export function tracesRouter(runs: RunManager, o: TracesRouterOptions): Hono {
@@ -20,7 +22,7 @@ export function tracesRouter(runs: RunManager, o: TracesRouterOptions): Hono {
     const runId = c.req.param('id');
     const q = parseConfig(c.req.query(), tracesQuery, 'query');
     const traces = summarizeTraces(spansOf(runId)).filter((t) => t.services.length >= q.min_services).slice(0, q.limit);
-    const body: z.infer<typeof traceList> = { runId, traces };
+    const body: z.infer<typeof traceList> = { runId, traces, ...(o.otlpEndpoint ? { otlpEndpoint: o.otlpEndpoint } : {}) };
     return c.json(body);
   });
   app.get('/:id/traces/:traceId', (c) => {
