@@ -72,6 +72,18 @@ export function checkTokens(t: Trajectory, vocab: number, maxPositions: number):
   }
 }
 
+/**
+ * The behaviour policy's log-probs of a trajectory's tokens, as the learner compares them with its own: the raw
+ * model's at sampling time (temperature 1, untruncated), the distribution the learner's log-probs come from, so the
+ * importance ratio is 1 on-policy (ALGORITHMS.md 0.1, 3.5) also when sampling used a temperature or top-k/top-p (the
+ * sampling log-probs then differ by the temperature and the truncation's renormalisation: at temperature 0.6 a
+ * sampled token got a ratio of 1.5 and was clipped before any update). Without them (a gRPC Step caller's
+ * trajectory), the sampling log-probs, which are the same under default sampling.
+ */
+export function oldLogprobs(t: Trajectory): number[] {
+  return t.modelLogprobs.length === t.completionTokenIds.length && t.modelLogprobs.length > 0 ? t.modelLogprobs : t.samplingLogprobs;
+}
+
 /** How far above 0 a recorded log-probability may be (float rounding), and the largest |reward| a step takes (a
  * verifier's weighted components are O(1); 3e38 overflowed group statistics into NaN). */
 const LOGPROB_ROUNDING = 1e-3;
@@ -88,6 +100,8 @@ export function checkTrajectory(t: Trajectory, needs: TeacherNeeds, vocab: numbe
   if (t.samplingLogprobs.some((x) => !Number.isFinite(x))) throw fail(t, 'sampling_logprobs', 'must be finite');
   // log-probabilities: at most 0 (float rounding of a log-softmax can land a hair above)
   if (t.samplingLogprobs.some((x) => x > LOGPROB_ROUNDING)) throw fail(t, 'sampling_logprobs', `must be <= 0 (log-probabilities), got ${Math.max(...t.samplingLogprobs)}`);
+  if (t.modelLogprobs.length !== 0 && t.modelLogprobs.length !== C) throw fail(t, 'model_logprobs', `length ${t.modelLogprobs.length} != completion length ${C} (or empty)`);
+  if (t.modelLogprobs.some((x) => !Number.isFinite(x) || x > LOGPROB_ROUNDING)) throw fail(t, 'model_logprobs', 'must be finite and <= 0 (log-probabilities)');
   if (t.entropies.length !== 0 && t.entropies.length !== C) throw fail(t, 'entropies', `length ${t.entropies.length} != completion length ${C} (or empty)`);
   if (t.entropies.some((x) => !Number.isFinite(x))) throw fail(t, 'entropies', 'must be finite');
   if (t.reward && !(Math.abs(t.reward.total) <= MAX_ABS_REWARD)) throw fail(t, 'reward.total', `must be finite and within +-${MAX_ABS_REWARD}, got ${t.reward.total}`);
@@ -119,6 +133,7 @@ export function buildArrays(trajs: readonly Trajectory[], needs: TeacherNeeds, v
   trajs.forEach((t, b) => {
     const seq = [...t.promptTokenIds, ...t.completionTokenIds];
     const P = t.promptTokenIds.length, C = t.completionTokenIds.length;
+    const old = oldLogprobs(t);
     const row = (xs: number[]) => [...xs, ...Array(L - xs.length).fill(padId)];
     inputs.push(row(seq.slice(0, -1)));
     targets.push(row(seq.slice(1)));
@@ -126,7 +141,7 @@ export function buildArrays(trajs: readonly Trajectory[], needs: TeacherNeeds, v
     for (let i = 0; i < C; i++) {
       const j = b * L + P - 1 + i;
       mask[j] = 1;
-      slp[j] = t.samplingLogprobs[i]!;
+      slp[j] = old[i]!;
       ent[j] = t.entropies[i] ?? 0;
       if (tlp) tlp[j] = t.teacher!.logprobs[i]!;
       if (full) full.set(t.teacher!.fullLogprobs!.data.slice(i * vocab, (i + 1) * vocab), j * vocab);

@@ -1,10 +1,10 @@
 // Learner actor logic: staleness filter, objective, AdamW step, per-task feedback. No I/O.
 import { AdamW, CONSTANT_LR, learningRateAt, pickTokens, stepsWithRate, type AdamWOptions, type LlamaModel, type LrSchedule } from '../engine/index.ts';
-import { computeLoss, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
+import { computeLoss, grpoAdvantages, type CompiledObjectives, type ObjectiveMetrics } from '../objectives/index.ts';
 import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import type { CompiledRunConfig } from '../config/index.ts';
 import { ErrorCategory, RlmeshError } from '../errors.ts';
-import { buildArrays, checkTrajectory, objectiveUsesRewards, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
+import { buildArrays, checkTrajectory, objectiveUsesRewards, oldLogprobs, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
 
 export interface LearnerOptions {
   runId: string;
@@ -197,7 +197,8 @@ export function taskFeedback(runId: string, step: number, trajs: readonly Trajec
     let kl = 0, tokens = 0;
     for (const t of g) {
       if (!t.teacher) continue;
-      t.teacher.logprobs.forEach((tl, i) => { kl += (t.samplingLogprobs[i] ?? 0) - tl; tokens++; });
+      const own = oldLogprobs(t);
+      t.teacher.logprobs.forEach((tl, i) => { kl += (own[i] ?? 0) - tl; tokens++; });
     }
     const task = g[0]!.task;
     return {
@@ -208,7 +209,9 @@ export function taskFeedback(runId: string, step: number, trajs: readonly Trajec
       step,
       samples: g.length,
       passRate: g.filter((t) => t.reward?.correct).length / g.length,
-      meanAbsAdvantage: rewards.reduce((a, r) => a + Math.abs(r - mean), 0) / g.length,
+      // ALGORITHMS.md 10/11: |A| of the group-normalised GRPO advantage (0 when the group's rewards agree), which
+      // SEC and DUMP learn from; not |R - mean|, which shrinks with the reward's scale (a format bonus of 0.1).
+      meanAbsAdvantage: grpoAdvantages(rewards, g.map(() => 0), 'group').reduce((a, x) => a + Math.abs(x), 0) / g.length,
       meanReward: mean,
       meanReverseKl: tokens ? kl / tokens : 0,
       groupId: g[0]!.groupId,

@@ -103,6 +103,9 @@ function resolveObjective(cfg: ParsedRunConfig, mode: ModeRule): ResolvedMethod 
   }
   const problem = mode.checkParams?.(resolved.name, resolved.params);
   if (problem) throw invalidField(`objective.params.${problem[0]}`, problem[1]);
+  // Dr.GRPO divides by B x T_max with T_max the longest completion allowed (ALGORITHMS.md 0.2, 3.3), a constant:
+  // left unset, the batch's padded width would change the loss scale from batch to batch.
+  if (resolved.params.max_completion_length === null) resolved.params.max_completion_length = cfg.rollout.sampling.max_new_tokens;
   return resolved;
 }
 

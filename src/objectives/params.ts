@@ -87,7 +87,7 @@ export function policyGradientParams(defaults: {
       adv_eps: z.number().positive().default(1e-4),
       /** Token-level ratio or the sequence-level variant. */
       importance_level: z.enum(['token', 'sequence']).default('token'),
-      /** T_max for Dr.GRPO's SEQ_SUM_NORM (tokens); null = the batch's padded T. */
+      /** T_max for Dr.GRPO's SEQ_SUM_NORM (tokens); null = rollout.sampling.max_new_tokens in a run (the batch's padded T when called alone). */
       max_completion_length: z.number().int().positive().nullable().default(null),
       /** OPD reward added to the advantages (1a step 4): lambda_kl (0 = off; needs teacherLogprobs). */
       opd_kl_coef: nonNeg().default(0),

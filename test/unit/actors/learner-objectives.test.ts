@@ -80,3 +80,26 @@ test('a token recorded with an absurd log-prob (-100) does not turn the step int
     policy.model.dispose();
   }
 });
+
+test('sampled at temperature 0.6 with top-k, an on-policy step has importance ratio 1 (the learner compares raw-model log-probs with raw-model log-probs)', async () => {
+  await initBackend('wasm');
+  const run = compileRunConfig({ ...base, objective: { name: 'grpo', params: {} }, rollout: { group_size: 4, sampling: { temperature: 0.6, top_k: 5, max_new_tokens: 12 } } });
+  const policy = await loadPolicy('models/student');
+  try {
+    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 5 }).map((t, i): RolloutRequest => ({
+      runId: run.config.run_id, groupId: `g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 4, workerId: 'test',
+      sampling: { temperature: 0.6, topK: 5, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 7 },
+    }));
+    const groups = rolloutGroups(policy, requests);
+    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+    groups.forEach((g) => g.forEach((t, k) => { t.reward!.total = k % 2; }));
+    const t0 = groups[0]![0]!;
+    assert.ok(t0.samplingLogprobs.some((x, i) => Math.abs(x - t0.modelLogprobs[i]!) > 0.05), 'sampling and raw log-probs differ at this temperature');
+    const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
+    const { metrics } = learner.trainStep(groups.flat());
+    assert.ok(Math.abs(metrics.ratio_mean! - 1) < 1e-3, `ratio_mean ${metrics.ratio_mean}`);
+    assert.equal(metrics.clip_fraction, 0);
+  } finally {
+    policy.model.dispose();
+  }
+});

@@ -96,6 +96,9 @@ test('cross-field checks', () => {
   fails({ curriculum: { name: 'h1-horizon' } }, 'curriculum.params.category', /chain/);
   fails({ mode: 'kl-mix', entropy_control: { name: 'entrocraft' } }, 'entropy_control.name', /does not compose with objective 'kl-mix'/);  fails({ nats: { replicas: 7 } }, 'nats.replicas', /<=5|5/);
   assert.equal(compileRunConfig({}).config.nats.replicas, 1);
+  // Dr.GRPO's T_max defaults to the longest completion the run samples, not the batch's padded width
+  assert.equal(compileRunConfig({ mode: 'rlvr', objective: { name: 'dr-grpo' }, rollout: { sampling: { max_new_tokens: 48 } } }).config.objective.params.max_completion_length, 48);
+  assert.equal(compileRunConfig({ mode: 'rlvr', objective: { name: 'dr-grpo', params: { max_completion_length: 64 } } }).config.objective.params.max_completion_length, 64);
 });
 
 test('secret-looking keys and values are refused with a pointer to the env vars', () => {

@@ -1,4 +1,6 @@
 // Every hand-computed case of ALGORITHMS.md sections 0-9 and 14 (objectives), with tolerances.
+import { entrocraftControl } from '../../../src/objectives/entrocraft.ts';
+import { batchOf, logits } from './fixtures.ts';
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -322,5 +324,17 @@ describe('14 Entrocraft', () => {
     const mid = entrocraftAdvantages(R, g, 0.55, band);
     assert.equal(mid.branch, 'grpo');
     assert.deepEqual(mid.advantages, grpoAdvantages(R, g, 'group'));
+  });
+
+  test('with verifier rewards (correctness + format bonus, never negative) the one-sided branches take their sign from correctness', () => {
+    const R = [1.1, 0.1, 0.1, 1.1];
+    const signed = [1, -1, -1, 1];
+    const band = { lo: 0.5, hi: 0.6 };
+    assert.deepEqual(entrocraftAdvantages(R, [0, 0, 0, 0], 0.65, band, signed).advantages, [1, 0, 0, 1]);
+    assert.deepEqual(entrocraftAdvantages(R, [0, 0, 0, 0], 0.45, band, signed).advantages, [0, -1, -1, 0]);
+    // the control reads the sign from the batch's correctness (a band below any entropy forces the positive branch)
+    const control = entrocraftControl({ lo_start: 0, lo_end: 0, hi_start: 0, hi_end: 0, total_steps: 10, schedule: 'linear' } as Parameters<typeof entrocraftControl>[0]);
+    const batch = { ...batchOf(tf.tensor3d(logits)), rewards: R, correct: [true, false, false, true], groupIds: [0, 0, 0, 0] };
+    assert.deepEqual(control.adjustBatch!(batch).batch.advantages, [1, 0, 0, 1]);
   });
 });
