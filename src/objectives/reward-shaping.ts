@@ -40,10 +40,10 @@ export function lengthBudgetReward(s: RewardSample, i: number, p: LengthBudgetPa
   return p.lc * p.r_cor * c + p.ll * rLen + p.lf * fmt;
 }
 
-/** Overlong penalty min(-(len - (L_max - L_buf)) / L_buf * kappa, 0), added to the reward. */
+/** Overlong penalty min(-(len - (L_max - L_buf)) / L_buf * kappa, 0), added to the reward; -kappa past L_max (DAPO). */
 export function overlongPenalty(len: number, p: OverlongParams): number {
   const expected = p.max_length - p.buffer;
-  return Math.min((-(len - expected) / p.buffer) * p.kappa, 0);
+  return Math.min(Math.max((-(len - expected) / p.buffer) * p.kappa, -p.kappa), 0);
 }
 
 export function pearShaper(p: PearParams): RewardShaperFn {

@@ -19,9 +19,12 @@ export interface OverlongOptions {
 
 export const DEFAULT_OVERLONG: OverlongOptions = { maxLength: 20480, buffer: 4096, penalty: 1.0 };
 
-/** min(-(len - (L_max - L_buf)) / L_buf * kappa, 0): 0 up to L_max - L_buf, then linear down to -kappa at L_max. */
+/**
+ * min(-(len - (L_max - L_buf)) / L_buf * kappa, 0): 0 up to L_max - L_buf, then linear down to -kappa at L_max, and
+ * -kappa past it (DAPO's soft overlong punishment; a caller-stated length of 1e9 tokens got -244,136).
+ */
 export function overlongPenalty(length: number, options: OverlongOptions = DEFAULT_OVERLONG): number {
   const expected = options.maxLength - options.buffer;
-  const shaped = (-(length - expected) / options.buffer) * options.penalty;
+  const shaped = Math.max((-(length - expected) / options.buffer) * options.penalty, -options.penalty);
   return shaped < 0 ? shaped : 0;
 }

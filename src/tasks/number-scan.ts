@@ -70,13 +70,26 @@ function readLiteral(s: string, i: number): { value: Rational | null; end: numbe
     const neg = s[k] === '-';
     if (s[k] === '-' || s[k] === '+') k++;
     const e = digitRun(s, k);
-    if (e > k && e - k <= 3 && !isLetter(s[e])) {
+    if (e > k && !isLetter(s[e])) {
       const exp = Number(s.slice(k, e));
-      if (exp <= MAX_EXPONENT) {
-        if (neg) den *= 10n ** BigInt(exp);
-        else num *= 10n ** BigInt(exp);
-        j = e;
-      }
+      // "1e500" is no number we grade; consumed whole, so its mantissa is not read as the answer
+      if (e - k > 3 || exp > MAX_EXPONENT) return { value: null, end: e };
+      if (neg) den *= 10n ** BigInt(exp);
+      else num *= 10n ** BigInt(exp);
+      j = e;
+    }
+  }
+  // a power "10^3" or "2^{10}": its value, or (too large) no number; never the exponent alone
+  if (s[j] === '^') {
+    const braced = s[j + 1] === '{';
+    const k = j + (braced ? 2 : 1);
+    const e = digitRun(s, k);
+    if (e > k && (!braced || s[e] === '}')) {
+      const exp = Number(s.slice(k, e));
+      const end = braced ? e + 1 : e;
+      const digits = (num.toString().length + 1) * exp;
+      if (e - k > 3 || digits > MAX_DIGITS) return { value: null, end };
+      return { value: rational(num ** BigInt(exp), den ** BigInt(exp)), end };
     }
   }
   // a/b with integer parts only
@@ -111,7 +124,10 @@ function readFracArg(s: string, i: number, depth: number): { value: Rational; en
   return { value: tokens[0]!.value, end: k };
 }
 
-/** Unary sign before position i ("-3", "= - 3", "(-3"), but not binary minus ("5-3", "x - 3"). */
+/**
+ * Unary sign before position i ("-3", "= - 3", "(-3", "is -3"), but not binary minus ("5-3", "x - 3", "x-3"). After a
+ * word the sign is unary when a space separates it from the word and nothing from the number ("the answer is -3").
+ */
 function signBefore(s: string, i: number): { negative: boolean; start: number } {
   let k = i - 1;
   while (s[k] === ' ') k--;
@@ -119,10 +135,28 @@ function signBefore(s: string, i: number): { negative: boolean; start: number } 
   let p = k - 1;
   while (s[p] === ' ') p--;
   const prev = s[p];
-  if (prev !== undefined && (isDigit(prev) || isLetter(prev) || prev === ')' || prev === '}' || prev === ']')) {
+  const afterWord = prev !== undefined && isLetter(prev) && p < k - 1 && k === i - 1;
+  if (prev !== undefined && !afterWord && (isDigit(prev) || isLetter(prev) || prev === ')' || prev === '}' || prev === ']')) {
     return { negative: false, start: i };
   }
   return { negative: s[k] === '-', start: k };
+}
+
+/** End of one \frac argument at i: a digit or a balanced {group} (within MAX_FRAC_ARG_CHARS); null when neither. */
+function fracArgEnd(s: string, i: number): number | null {
+  let k = i;
+  while (s[k] === ' ') k++;
+  if (isDigit(s[k])) return k + 1;
+  if (s[k] !== '{') return null;
+  let level = 1;
+  const limit = Math.min(s.length, k + 1 + MAX_FRAC_ARG_CHARS);
+  k++;
+  while (k < limit && level > 0) {
+    if (s[k] === '{') level++;
+    else if (s[k] === '}') level--;
+    k++;
+  }
+  return level === 0 ? k : null;
 }
 
 const SCAN_TAIL_CHARS = 2048;
@@ -138,7 +172,7 @@ export function scanTail(text: string): string {
   return ws >= 0 && ws < 64 ? tail.slice(ws + 1) : tail;
 }
 
-/** All numeric literals in `text`, left to right. Digits glued to a preceding letter ("x2") are skipped. */
+/** All numeric literals in `text`, left to right. Digits glued to a preceding letter ("x2") or after ^ are skipped. */
 export function scanNumbers(text: string, depth = 0): NumberToken[] {
   const out: NumberToken[] = [];
   let i = 0;
@@ -151,12 +185,16 @@ export function scanNumbers(text: string, depth = 0): NumberToken[] {
       const q = a && b ? divide(a.value, b.value) : null;
       if (q && b) lit = { value: q, end: b.end };
       else {
-        i += 5;
+        // Not a number ("\frac{3}{0}", "\frac{n}{2}"): its digits are not answers either, and the arguments already
+        // scanned are skipped, not scanned again (a nested \frac would be, at every depth: "\frac{" x 36 took
+        // seconds). An unbalanced argument: only the command is skipped.
+        const first = fracArgEnd(text, i + 5);
+        i = first === null ? i + 5 : (fracArgEnd(text, first) ?? first);
         continue;
       }
     } else if (isDigit(c) || (c === '.' && isDigit(text[i + 1]) && !isDigit(text[i - 1]))) {
-      if (isLetter(text[i - 1])) {
-        i = Math.max(digitRun(text, i), i + 1); // "x2", "AZ2B": part of a word, not a number
+      if (isLetter(text[i - 1]) || text[i - 1] === '^' || (text[i - 1] === '{' && text[i - 2] === '^')) {
+        i = Math.max(digitRun(text, i), i + 1); // "x2", "AZ2B": part of a word, not a number; "m^2": an exponent
         continue;
       }
       const read = readLiteral(text, i);

@@ -136,6 +136,7 @@ describe('3 GRPO family', () => {
     const p = { max_length: 20, buffer: 4, kappa: 1 };
     close(overlongPenalty(18, p), -0.5, 1e-12);
     assert.equal(overlongPenalty(15, p), 0);
+    close(overlongPenalty(400, p), -1, 1e-12); // -kappa past L_max
     const shaped = compileMethod('reward_shaping', 'overlong', p).fn([{ reward: 1, length: 18 }, { reward: 1, length: 15 }]);
     assert.deepEqual(shaped, [0.5, 1]);
   });

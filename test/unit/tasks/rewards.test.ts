@@ -32,6 +32,10 @@ test('DAPO overlong shaping with its defaults (L_max 20480, L_buf 4096, kappa 1)
   assert.equal(overlongPenalty(20480), -1);
   assert.equal(overlongPenalty(90, { maxLength: 100, buffer: 20, penalty: 0.5 }), -0.25);
   assert.equal(overlongPenalty(80, { maxLength: 100, buffer: 20, penalty: 0.5 }), 0);
+  // past L_max the penalty stays at -kappa (a 1e9-token claim got -244,136)
+  assert.equal(overlongPenalty(65_536), -1);
+  assert.equal(overlongPenalty(1e9), -1);
+  assert.equal(overlongPenalty(500, { maxLength: 100, buffer: 20, penalty: 0.5 }), -0.5);
 });
 
 test('format: well-formed, missing, duplicated, trailing, nested, overlapping and unbalanced tags', () => {
