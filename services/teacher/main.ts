@@ -20,7 +20,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   }
   const tokens = new Counter({ name: 'rlmesh_teacher_scored_tokens_total', help: 'completion tokens scored', registers: [rt.metrics.registry] });
   const worker = startTeacherWorker({
-    js: rt.js, runId: rt.runId, teacher, needs: teacherNeeds(cfg.objective.name, cfg.objective.params),
+    js: rt.js, runId: rt.runId, teacher, needs: teacherNeeds(cfg.objective.name, cfg.objective.params, cfg.token_selector?.name),
     onScored: (n) => tokens.inc(n),
     onError: (e) => rt.log(`worker: ${e instanceof Error ? e.message : String(e)}`),
   });

@@ -13,8 +13,8 @@ import {
   type RewardResult,
 } from '../../src/tasks/index.ts';
 
-/** Task param (tokens) that carries a per-task length budget into the `length` component and shapers. */
-export const LENGTH_BUDGET_PARAM = 'length_budget';
+export { LENGTH_BUDGET_PARAM } from '../../src/tasks/index.ts';
+import { LENGTH_BUDGET_PARAM } from '../../src/tasks/index.ts';
 /** Component added when run-config shaping changed the total: shaped - unshaped (weight 1), so total stays the sum. */
 export const SHAPING_COMPONENT = 'shaping';
 

@@ -24,7 +24,10 @@ export function objectiveUsesRewards(objective: string, params: Record<string, u
 }
 
 /** Which teacher scores an objective reads (by registry name). */
-export function teacherNeeds(objective: string, params: Record<string, unknown> = {}): TeacherNeeds {
+export function teacherNeeds(objective: string, params: Record<string, unknown> = {}, tokenSelector?: string): TeacherNeeds {
+  // TIP ranks tokens by the teacher-student divergence of the full distributions (ALGORITHMS.md 4c), whatever the
+  // objective needs of the teacher itself
+  if (tokenSelector === 'tip') return { tokenLogprobs: true, full: true };
   switch (objective) {
     case 'opd-reverse-kl': return { tokenLogprobs: true, full: false };
     case 'gkd-jsd': case 'kl-mix': case 'forward-kl': case 'reverse-kl': case 'pw-opsd':

@@ -73,7 +73,7 @@ export class Learner {
     this.model = model;
     this.optimizer = new AdamW(model.params, options.optimizer);
     this.baseLr = this.optimizer.options.lr;
-    this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams);
+    this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams, options.objectives.tokenSelector?.name);
     this.needsRewards = objectiveUsesRewards(options.objectives.objective.name, options.objectiveParams);
   }
 

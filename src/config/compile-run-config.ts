@@ -95,6 +95,26 @@ function resolveTeacher(cfg: ParsedRunConfig, mode: ModeRule): ResolvedTeacher |
   return { kind, model: cfg.teacher?.model ?? (kind === 'privileged-self' ? cfg.student.model : 'models/teacher') };
 }
 
+/**
+ * The entropy control, its schedule over the run's own length: Entrocraft's band and CEEH's cos(pi t / T) anneal over
+ * `total_steps`, which (unset) is learner.steps; the methods' library default of 1000 left a 200-step run with a band
+ * barely started. Methods the learner does not drive are refused rather than run as plain GRPO.
+ */
+function resolveEntropyControl(cfg: ParsedRunConfig): ResolvedMethod {
+  const choice = cfg.entropy_control!;
+  const resolved = resolveMethod(family('entropy_control'), 'entropy control', choice, 'entropy_control');
+  if (resolved.name === 'aepo') {
+    throw invalidField('entropy_control.name', "'aepo' is not available in a run: its two rollout streams (with and without the entropy regulariser) are not wired into rollout and learner; use entrocraft, siren, clip-cov or kl-cov");
+  }
+  if (resolved.name === 'ceeh') {
+    throw invalidField('entropy_control.name', "'ceeh' is not available in a run yet: its hard set (a per-question accuracy EMA) and optimal-length penalty are not tracked by the learner, so every question would count as not hard; use entrocraft, siren, clip-cov or kl-cov");
+  }
+  if ('total_steps' in resolved.params && (choice.params as Record<string, unknown> | undefined)?.total_steps === undefined) {
+    resolved.params.total_steps = cfg.learner.steps;
+  }
+  return resolved;
+}
+
 function resolveObjective(cfg: ParsedRunConfig, mode: ModeRule): ResolvedMethod {
   const choice = cfg.objective ?? { name: mode.defaultObjective.name, params: { ...mode.defaultObjective.params } };
   const resolved = resolveMethod(family('objective'), 'objective', choice, 'objective');
@@ -122,6 +142,9 @@ function crossChecks(cfg: RunConfig, mode: ModeRule): void {
   }
   if (cfg.eval.heldout_size > cfg.tasks.heldout_size) {
     throw invalidField('eval.heldout_size', `must be <= tasks.heldout_size (${cfg.tasks.heldout_size}), got ${cfg.eval.heldout_size}`);
+  }
+  if (cfg.token_selector?.name === 'tip' && !mode.needsTeacher) {
+    throw invalidField('token_selector.name', `'tip' ranks tokens by teacher-student divergence: mode "${cfg.mode}" has no teacher`);
   }
   const groupRelative = PG_OBJECTIVES.has(cfg.objective.name) || cfg.objective.params.with_env_reward === true || cfg.batch_filter !== null;
   if (groupRelative && G < 2) throw invalidField('rollout.group_size', `must be >= 2 for group-relative advantages (${cfg.objective.name}${cfg.batch_filter ? ` + ${cfg.batch_filter.name}` : ''}), got ${G}`);
@@ -156,7 +179,7 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
     learner: cfg.learner,
     objective: resolveObjective(cfg, mode),
     token_selector: cfg.token_selector && resolveMethod(family('token_selector'), 'token selector', cfg.token_selector, 'token_selector'),
-    entropy_control: cfg.entropy_control && resolveMethod(family('entropy_control'), 'entropy control', cfg.entropy_control, 'entropy_control'),
+    entropy_control: cfg.entropy_control && resolveEntropyControl(cfg),
     reward_shaping: cfg.reward_shaping.map((m, i) => resolveMethod(family('reward_shaping'), 'reward shaping', m, `reward_shaping.${i}`)),
     curriculum: {
       ...resolveMethod(
@@ -165,9 +188,14 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
         { name: cfg.curriculum.name, params: cfg.curriculum.params },
         'curriculum',
       ),
-      layers: cfg.curriculum.layers.map((l, i) =>
-        resolveMethod(Object.fromEntries(Object.entries(curricula).filter(([, m]) => m.kind === 'layer')), 'curriculum layer', l, `curriculum.layers.${i}`),
-      ),
+      layers: cfg.curriculum.layers.map((l, i) => {
+        // The length curriculum grows only on a held-out entropy measurement, which neither the learner's metrics nor
+        // the in-process loop feed it yet: it would stay at its first length for the whole run.
+        if (l.name === 'entropy-gated-length') {
+          throw invalidField(`curriculum.layers.${i}.name`, "'entropy-gated-length' is not available in a run yet: nothing measures the held-out entropy it gates on, so the length would never grow; set rollout.sampling.max_new_tokens instead");
+        }
+        return resolveMethod(Object.fromEntries(Object.entries(curricula).filter(([, m]) => m.kind === 'layer')), 'curriculum layer', l, `curriculum.layers.${i}`);
+      }),
     },
     reward: cfg.reward,
     batch_filter: cfg.batch_filter && resolveMethod(batchFilters, 'batch filter', cfg.batch_filter, 'batch_filter'),

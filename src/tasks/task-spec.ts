@@ -19,6 +19,9 @@ export interface TaskSpecShape {
   templateId: string;
 }
 
+/** Task param (tokens) that carries a per-task length budget into the verifier's `length` component and shapers. */
+export const LENGTH_BUDGET_PARAM = 'length_budget';
+
 export function toTaskSpec(task: Task): TaskSpecShape {
   return { ...task, params: { ...task.params } };
 }

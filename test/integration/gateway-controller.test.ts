@@ -166,3 +166,23 @@ test('feedback consumed after a run is stopped is still recorded, and each close
   await until('saved', () => c.saved().pending.length === 2);
   assert.equal(c.ctl.status().accounting.dispatched, 4, 'a stopped run dispatches nothing new');
 }));
+
+test('a length budget the curriculum sets (tlts-budget) travels with each dispatched task to the verifier', async () => {
+  const runId = nats.newRunId('ctlbudget');
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
+  const run = compileRunConfig({
+    run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+    rollout: { group_size: 4, max_in_flight: 2 }, learner: { steps: 10, batch_size: 8 },
+    objective: { name: 'grpo', params: {} }, reward: { weights: { correctness: 1, length: 0.5 } },
+    curriculum: { name: 'uniform', layers: [{ name: 'tlts-budget', params: { start: 40, final: 20, decrements: 2 } }] },
+  });
+  const ctl = new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
+  await ctl.start();
+  try {
+    const tasks = await readMessages(nats.js, runNames(runId).stages.tasks.stream, 'rollout', 2);
+    for (const m of tasks) assert.equal(RolloutTask.decode(m.data).task!.params.length_budget, '40', 'the budget at step 0');
+  } finally {
+    await ctl.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,7 +2,7 @@
 // so the NATS worker dead-letters that trajectory alone instead of failing (and redelivering) its whole batch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTrajectory, objectiveUsesRewards } from '../../../src/actors/index.ts';
+import { checkTrajectory, objectiveUsesRewards, teacherNeeds } from '../../../src/actors/index.ts';
 import { Trajectory } from '../../../src/generated/rlmesh/v1/common.ts';
 import { ErrorCategory, RlmeshError } from '../../../src/errors.ts';
 
@@ -45,4 +45,10 @@ test('a missing reward is refused only where the objective learns from rewards',
   assert.equal(objectiveUsesRewards('opd-reverse-kl'), false);
   assert.equal(objectiveUsesRewards('opd-reverse-kl', { with_env_reward: true }), true, 'OPD + verifier reward (mode opd+rlvr)');
   assert.equal(objectiveUsesRewards('gkd-jsd'), false);
+});
+
+test('TIP asks the teacher for full distributions whatever the objective needs (opd-reverse-kl alone needs token log-probs)', () => {
+  assert.deepEqual(teacherNeeds('opd-reverse-kl', {}), { tokenLogprobs: true, full: false });
+  assert.deepEqual(teacherNeeds('opd-reverse-kl', {}, 'tip'), { tokenLogprobs: true, full: true });
+  assert.deepEqual(teacherNeeds('grpo', {}, 'top-entropy'), { tokenLogprobs: false, full: false });
 });

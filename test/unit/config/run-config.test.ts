@@ -95,6 +95,14 @@ test('cross-field checks', () => {
   fails({ tasks: { suite: 'add:1-2,foo:3' } }, 'tasks.suite', /unknown category or suite "foo"/);
   fails({ curriculum: { name: 'h1-horizon' } }, 'curriculum.params.category', /chain/);
   fails({ mode: 'kl-mix', entropy_control: { name: 'entrocraft' } }, 'entropy_control.name', /does not compose with objective 'kl-mix'/);  fails({ nats: { replicas: 7 } }, 'nats.replicas', /<=5|5/);
+  // methods a run does not drive are refused by name instead of running as something else
+  fails({ mode: 'rlvr', entropy_control: { name: 'aepo' } }, 'entropy_control.name', /'aepo' is not available in a run/);
+  fails({ mode: 'rlvr', entropy_control: { name: 'ceeh' } }, 'entropy_control.name', /'ceeh' is not available in a run yet: its hard set/);
+  fails({ curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length' }] } }, 'curriculum.layers.0.name', /nothing measures the held-out entropy/);
+  fails({ mode: 'rlvr', token_selector: { name: 'tip' } }, 'token_selector.name', /no teacher/);
+  // Entrocraft anneals over the run's own length unless told otherwise
+  assert.equal(compileRunConfig({ mode: 'rlvr', learner: { steps: 120 }, entropy_control: { name: 'entrocraft' } }).config.entropy_control!.params.total_steps, 120);
+  assert.equal(compileRunConfig({ mode: 'rlvr', entropy_control: { name: 'entrocraft', params: { total_steps: 50 } } }).config.entropy_control!.params.total_steps, 50);
   assert.equal(compileRunConfig({}).config.nats.replicas, 1);
   // Dr.GRPO's T_max defaults to the longest completion the run samples, not the batch's padded width
   assert.equal(compileRunConfig({ mode: 'rlvr', objective: { name: 'dr-grpo' }, rollout: { sampling: { max_new_tokens: 48 } } }).config.objective.params.max_completion_length, 48);
