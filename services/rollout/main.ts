@@ -1,4 +1,5 @@
-// Rollout actor wiring: student policy + weight sync, StudentRollout gRPC, and the tasks -> rollouts worker.
+// Rollout actor wiring: student policy + weight sync, StudentRollout gRPC, and the tasks -> rollouts worker (which
+// also holds the teacher's weights when the run's prefixes come from the teacher: mode sft, GKD with seq_kd).
 // Run: npx rlmesh serve rollout --port 50051 --config examples/opd.yaml
 import { Counter } from 'prom-client';
 import { backendInfo } from '../../src/engine/index.ts';
@@ -6,11 +7,13 @@ import { StudentRolloutService } from '../../src/generated/rlmesh/v1/rollout.ts'
 import type { ActorRuntime } from '../common/runtime.ts';
 import { rolloutHandlers } from './grpc.ts';
 import { startPolicySync } from './policy-sync.ts';
-import { loadPolicy, MAX_BATCH_SEQUENCES } from '../../src/actors/index.ts';
+import { loadPolicy, MAX_BATCH_SEQUENCES, prefixSourceFor, usesTeacherPrefixes } from '../../src/actors/index.ts';
 import { pullSizeFor, startRolloutWorker } from './worker.ts';
 
 export async function start(rt: ActorRuntime): Promise<void> {
-  const policy = await loadPolicy(rt.run.config.student.model);
+  const cfg = rt.run.config;
+  const policy = await loadPolicy(cfg.student.model);
+  const teacher = usesTeacherPrefixes(cfg.objective) && cfg.teacher ? await loadPolicy(cfg.teacher.model) : undefined;
   const tokens = new Counter({ name: 'rlmesh_rollout_tokens_total', help: 'completion tokens generated', registers: [rt.metrics.registry] });
   const groups = new Counter({ name: 'rlmesh_rollout_groups_total', help: 'task groups sampled', registers: [rt.metrics.registry] });
   const sync = await startPolicySync({
@@ -24,6 +27,7 @@ export async function start(rt: ActorRuntime): Promise<void> {
   rt.log(`worker pulls ${tasksPerPull} task(s) at once, <= ${MAX_BATCH_SEQUENCES} sequences per generate call`);
   const worker = startRolloutWorker({
     js: rt.js, runId: rt.runId, workerId: rt.options.workerId, policy, waitForPolicy: (v, signal) => sync.waitFor(v, signal),
+    teacher, prefixSource: (groupId) => prefixSourceFor(cfg.objective, groupId),
     tasksPerPull,
     onGroup: (n) => { tokens.inc(n); groups.inc(); },
     onBatch: (b) => { calls.inc(); rows.inc(b.sequences); },

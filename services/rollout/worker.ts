@@ -5,7 +5,7 @@
 // at its group's rollout.generate span), and `publish rollouts` per message (its own trace, linking the groups).
 import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { MAX_BATCH_SEQUENCES, rolloutGroups, samplingCompatible, type Policy } from '../../src/actors/index.ts';
+import { MAX_BATCH_SEQUENCES, sampleGroups, samplingCompatible, type Policy, type PrefixSource } from '../../src/actors/index.ts';
 import { RolloutTask, Trajectory } from '../../src/generated/rlmesh/v1/common.ts';
 import { ConsumerName, consumeProto, publishTrajectoryBatch, retryTransient, runNames, type ConsumeLoop } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, linksTo, spanContextFromMap, traceContextMap, withSpan } from '../../src/platform/telemetry/index.ts';
@@ -28,6 +28,10 @@ export interface RolloutWorkerDeps {
   runId: string;
   workerId: string;
   policy: Policy;
+  /** The teacher's weights, when some groups' completions come from the teacher (mode sft, GKD with seq_kd). */
+  teacher?: Pick<Policy, 'model' | 'tokenizer'>;
+  /** Who writes a group's completions (prefixSourceFor); default the student. */
+  prefixSource?: (groupId: string) => PrefixSource;
   /** Resolves once the worker serves at least `version` (PolicySync.waitFor). */
   waitForPolicy?: (version: number, signal?: AbortSignal) => Promise<void>;
   /** Rows per generate call at most (default 32). */
@@ -84,7 +88,7 @@ export function startRolloutWorker(deps: RolloutWorkerDeps): ConsumeLoop {
   }
 
   const batcher = new GroupBatcher({
-    generate: (reqs) => rolloutGroups(deps.policy, reqs),
+    generate: (reqs) => sampleGroups({ student: deps.policy, teacher: deps.teacher }, reqs, (r) => deps.prefixSource?.(r.groupId) ?? 'student'),
     publish,
     compatible: (a, b) => samplingCompatible(a.sampling, b.sampling),
     maxSequences,

@@ -5,7 +5,8 @@ import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type 
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import { curriculumFeedback, filterStepMetrics } from '../curriculum/index.ts';
 import { Learner, learnerOptionsFor, maxLoopSteps, taskFeedback } from './learner.ts';
-import { chunkByRows, rolloutGroups, type RolloutRequest } from './rollout.ts';
+import { chunkByRows, sampleGroups, type RolloutRequest, type Samplers } from './rollout.ts';
+import { prefixSourceFor, usesTeacherPrefixes } from '../objectives/index.ts';
 import { scoreTrajectories, type Teacher } from './teacher.ts';
 import type { Policy } from './policy.ts';
 import { invalidField } from '../errors.ts';
@@ -52,11 +53,13 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const s = cfg.rollout.sampling;
   const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: s.max_new_tokens, stopTokenIds: [], seed: 0 };
   const groups = run.groupsPerStep;
+  if (usesTeacherPrefixes(cfg.objective) && !teacher) throw invalidField('teacher', 'teacher prefixes need the teacher model');
+  const samplers: Samplers = { student, teacher };
   const totals: LoopTotals = { steps: 0, rolloutTokens: 0, trajectories: 0 };
   let dispatch = 0;
 
   /** One generation batch: `groups` tasks from the curriculum, sampled and rewarded; one array per group. */
-  function sampleGroups(): Trajectory[][] {
+  function generationBatch(): Trajectory[][] {
     const requests = curriculum.next(groups).map((p): RolloutRequest => {
       const task = generateTask({ category: p.category as never, difficulty: p.difficulty, split: 'train', index: p.index, template: p.templateIndex });
       return {
@@ -65,7 +68,8 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
       };
     });
     const chunks = opts.batchRows ? chunkByRows(requests, opts.batchRows) : requests.map((r) => [r]);
-    const sampled = chunks.flatMap((chunk) => rolloutGroups(student, chunk));
+    // each group from its prefix source: the student (on-policy), the teacher (mode sft) or the dataset (GKD)
+    const sampled = chunks.flatMap((chunk) => sampleGroups(samplers, chunk, (r) => prefixSourceFor(cfg.objective, r.groupId)));
     for (const g of sampled) {
       rewardTrajectories(g, cfg.reward.weights);
       totals.trajectories += g.length;
@@ -78,12 +82,12 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
     let batch: Trajectory[][];
     const unused: Trajectory[][] = [];
     let filterMetrics: Record<string, number> = {};
-    if (!filter) batch = sampleGroups();
+    if (!filter) batch = generationBatch();
     else {
       // DAPO dynamic sampling: generation batches until `groups` groups with contrast are admitted; the filtered
       // ones and the surplus are not trained on but still tell the curriculum how the task went.
       batch = [];
-      while (batch.length < groups) for (const g of sampleGroups()) (filter.admit(g) ? batch : unused).push(g);
+      while (batch.length < groups) for (const g of generationBatch()) (filter.admit(g) ? batch : unused).push(g);
       unused.push(...batch.splice(groups));
       filterMetrics = filterStepMetrics(filter.batchTaken());
     }

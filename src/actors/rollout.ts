@@ -1,8 +1,9 @@
 // Rollout actor logic: sample G completions of one task with the current student, as Trajectory messages.
-import { generate } from '../engine/index.ts';
+import { generate, score } from '../engine/index.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import { ErrorCategory, RlmeshError } from '../errors.ts';
 import { encodePrompt, hashSeed, type Policy } from './policy.ts';
+import type { PrefixSource } from '../objectives/index.ts';
 
 export interface RolloutRequest {
   runId: string;
@@ -102,6 +103,77 @@ function sampleCall(policy: Policy, reqs: readonly RolloutRequest[], prompts: re
     policyVersion: version,
     completionText: tokenizer.decode(seq.tokens, { skipSpecial: true }),
     truncated: seq.finishReason === 'length',
+    reward: undefined,
+    teacher: undefined,
+    createdUnixMs: now,
+    workerId: req.workerId,
+    groupSize: req.groupSize,
+    dispatchIndex: req.dispatchIndex ?? 0,
+    traceContext: { ...req.traceContext },
+  })));
+}
+
+/** The models that may write a run's completions: the student always, the teacher when prefixes come from it. */
+export interface Samplers {
+  student: Policy;
+  teacher?: Pick<Policy, 'model' | 'tokenizer'>;
+}
+
+/**
+ * Samples each group from its prefix source (prefixSourceFor), in request order: student groups and teacher groups
+ * in one generate call per source, dataset groups from their reference solution. Every trajectory carries the
+ * student's version (the one that trains on it), whichever model wrote it.
+ */
+export function sampleGroups(samplers: Samplers, reqs: readonly RolloutRequest[], sourceOf: (r: RolloutRequest) => PrefixSource): Trajectory[][] {
+  const bySource = new Map<PrefixSource, number[]>();
+  reqs.forEach((r, j) => {
+    const src = sourceOf(r);
+    bySource.set(src, [...(bySource.get(src) ?? []), j]);
+  });
+  const out = new Array<Trajectory[]>(reqs.length);
+  for (const [src, idx] of bySource) {
+    const chosen = idx.map((j) => reqs[j]!);
+    let groups: Trajectory[][];
+    if (src === 'student') groups = rolloutGroups(samplers.student, chosen);
+    else if (src === 'dataset') groups = datasetGroups(samplers.student, chosen);
+    else {
+      if (!samplers.teacher) throw new RlmeshError(ErrorCategory.config, 'teacher prefixes need the teacher model in the rollout worker', { field: 'teacher' });
+      groups = rolloutGroups({ ...samplers.teacher, version: samplers.student.version }, chosen);
+    }
+    idx.forEach((j, k) => { out[j] = groups[k]!; });
+  }
+  return out;
+}
+
+/**
+ * Groups whose completion is the task's reference solution (GKD's dataset share), G copies, with the student's own
+ * log-probs and entropies of those tokens (one scoring pass) as their behaviour log-probs.
+ */
+export function datasetGroups(student: Policy, reqs: readonly RolloutRequest[]): Trajectory[][] {
+  const { model, tokenizer, version } = student;
+  const now = Date.now();
+  const prompts = reqs.map((r) => encodePrompt(tokenizer, r.task.prompt));
+  const completions = reqs.map((r, j) => {
+    const room = Math.max(1, Math.min(r.sampling.maxNewTokens || DEFAULT_SAMPLING.maxNewTokens, model.config.max_position_embeddings - prompts[j]!.length));
+    const ids = tokenizer.encode(r.task.referenceSolution, { eos: true });
+    return ids.length > room ? ids.slice(0, room) : ids;
+  });
+  const scored = score(model, reqs.map((_r, j) => ({ prompt: prompts[j]!, completion: completions[j]! })));
+  return reqs.map((req, j) => Array.from({ length: req.groupSize }, (_x, i): Trajectory => ({
+    trajectoryId: `${req.groupId}/${i}`,
+    runId: req.runId,
+    taskId: req.task.taskId,
+    groupId: req.groupId,
+    sampleIndex: i,
+    task: req.task,
+    promptTokenIds: prompts[j]!,
+    completionTokenIds: completions[j]!,
+    samplingLogprobs: scored[j]!.logprobs,
+    modelLogprobs: scored[j]!.logprobs,
+    entropies: scored[j]!.entropies,
+    policyVersion: version,
+    completionText: tokenizer.decode(completions[j]!, { skipSpecial: true }),
+    truncated: completions[j]!.at(-1) !== tokenizer.eosId,
     reward: undefined,
     teacher: undefined,
     createdUnixMs: now,

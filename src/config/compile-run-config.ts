@@ -2,7 +2,7 @@
 // against its registry schema and built, cross-field checks; all errors are RlmeshError(config) naming the field.
 import type { z } from 'zod';
 import { invalidField, RlmeshError } from '../errors.ts';
-import { compileObjectives, methodRegistry, type CompiledMethod, type CompiledObjectives, type MethodFamily, type RewardShaperFn } from '../objectives/index.ts';
+import { compileObjectives, methodRegistry, usesTeacherPrefixes, type CompiledMethod, type CompiledObjectives, type MethodFamily, type RewardShaperFn } from '../objectives/index.ts';
 import {
   batchFilters,
   createCurriculum,
@@ -142,6 +142,9 @@ function crossChecks(cfg: RunConfig, mode: ModeRule): void {
   }
   if (cfg.eval.heldout_size > cfg.tasks.heldout_size) {
     throw invalidField('eval.heldout_size', `must be <= tasks.heldout_size (${cfg.tasks.heldout_size}), got ${cfg.eval.heldout_size}`);
+  }
+  if (usesTeacherPrefixes(cfg.objective) && cfg.teacher?.kind !== 'separate') {
+    throw invalidField('teacher.kind', 'teacher prefixes (the teacher writes the completions) need a separate teacher checkpoint');
   }
   if (cfg.token_selector?.name === 'tip' && !mode.needsTeacher) {
     throw invalidField('token_selector.name', `'tip' ranks tokens by teacher-student divergence: mode "${cfg.mode}" has no teacher`);

@@ -46,6 +46,7 @@ export { grpoAdvantages, groupCentred, opdAdvantages } from './advantages.ts';
 export { distributionPair, forwardKl, generalizedJsd, reverseKl, clippedForwardKl, k3 } from './divergence.ts';
 export { clippedSurrogate, importanceRatio } from './surrogate.ts';
 export { gkdDataSource } from './distillation.ts';
+export { prefixSourceFor, unitHash, usesTeacherPrefixes, type ObjectiveChoice, type PrefixSource } from './prefix-source.ts';
 export { positionWeights } from './pw-opsd.ts';
 export { drpoLengthWeights } from './drpo.ts';
 export { topEntropyMask, tipQuadrant, tipWeight, weightedSampleWithoutReplacement } from './token-selection.ts';
