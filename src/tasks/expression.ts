@@ -1,7 +1,8 @@
 // Hand-written parser and evaluator for countdown answers: integers, + - * /, parentheses; never eval().
-// Rules (documented in README of the folder via index.ts): every intermediate result must be an integer
-// (exact division only), division by zero is refused, unary minus is refused (numbers must be given ones),
-// negative intermediates are allowed, each given number may be used at most once (as a multiset).
+// Rules: exact rational arithmetic (any expression whose value is the target counts, "4/3*6" = 8 included), division
+// by zero is refused, unary minus is refused (numbers must be given ones), each given number may be used at most once
+// (as a multiset). Spellings normalised first: x, \times, \cdot, ÷, \div, −, \left/\right, $, a trailing period.
+import { formatRational, rational, type Rational } from './rational.ts';
 
 export type ExpressionResult =
   | { ok: true; value: number; numbers: number[] }
@@ -9,8 +10,23 @@ export type ExpressionResult =
 
 const MAX_EXPRESSION_CHARS = 256;
 const MAX_DEPTH = 32;
+/** Digits a numerator or denominator may reach (a 256-character expression stays far below it). */
+const MAX_VALUE_DIGITS = 400;
 
 class ExpressionError extends Error {}
+
+function op(a: Rational, o: string, b: Rational): Rational {
+  let r: Rational | null;
+  if (o === '+') r = rational(a.num * b.den + b.num * a.den, a.den * b.den);
+  else if (o === '-') r = rational(a.num * b.den - b.num * a.den, a.den * b.den);
+  else if (o === '*') r = rational(a.num * b.num, a.den * b.den);
+  else {
+    if (b.num === 0n) throw new ExpressionError('division by zero');
+    r = rational(a.num * b.den, a.den * b.num);
+  }
+  if (!r || r.num.toString().length > MAX_VALUE_DIGITS || r.den.toString().length > MAX_VALUE_DIGITS) throw new ExpressionError('intermediate value too large');
+  return r;
+}
 
 class Parser {
   private pos = 0;
@@ -19,7 +35,7 @@ class Parser {
 
   constructor(private readonly src: string) {}
 
-  parse(): number {
+  parse(): Rational {
     const v = this.expr();
     this.skipSpaces();
     if (this.pos < this.src.length) throw new ExpressionError(`unexpected '${this.src[this.pos]}' at ${this.pos}`);
@@ -36,32 +52,25 @@ class Parser {
     return c !== undefined && ops.includes(c) ? c : null;
   }
 
-  private expr(): number {
+  private expr(): Rational {
     let v = this.term();
-    for (let op = this.peekOp('+-'); op; op = this.peekOp('+-')) {
+    for (let o = this.peekOp('+-'); o; o = this.peekOp('+-')) {
       this.pos++;
-      const r = this.term();
-      v = checked(op === '+' ? v + r : v - r);
+      v = op(v, o, this.term());
     }
     return v;
   }
 
-  private term(): number {
+  private term(): Rational {
     let v = this.factor();
-    for (let op = this.peekOp('*/'); op; op = this.peekOp('*/')) {
+    for (let o = this.peekOp('*/'); o; o = this.peekOp('*/')) {
       this.pos++;
-      const r = this.factor();
-      if (op === '*') v = checked(v * r);
-      else {
-        if (r === 0) throw new ExpressionError('division by zero');
-        if (v % r !== 0) throw new ExpressionError(`non-integer step ${v}/${r}`);
-        v = v / r;
-      }
+      v = op(v, o, this.factor());
     }
     return v;
   }
 
-  private factor(): number {
+  private factor(): Rational {
     this.skipSpaces();
     const c = this.src[this.pos];
     if (c === '(') {
@@ -81,22 +90,27 @@ class Parser {
     if (this.pos - start > 9) throw new ExpressionError('number too long');
     const n = Number(this.src.slice(start, this.pos));
     this.numbers.push(n);
-    return n;
+    return { num: BigInt(n), den: 1n };
   }
 }
 
-function checked(v: number): number {
-  if (!Number.isSafeInteger(v)) throw new ExpressionError('intermediate value too large');
-  return v;
-}
-
-/** Normalises operator spellings (×, ÷, −, x between digits) to + - * /. */
+/**
+ * Normalises operator spellings and dressing: ×, ·, \times, \cdot and an x between operands to *, ÷ and \div to /,
+ * − to -; drops \left, \right, $ and a trailing period.
+ */
 function normalise(text: string): string {
-  return text.replace(/[×·]/g, '*').replace(/÷/g, '/').replace(/−/g, '-').replace(/\\times/g, '*').replace(/\\div/g, '/');
+  return text
+    .replace(/\\(?:left|right)\b/g, '')
+    .replace(/\$/g, '')
+    .replace(/[×·]|\\times|\\cdot/g, '*')
+    .replace(/÷|\\div/g, '/')
+    .replace(/−/g, '-')
+    .replace(/([\d)]\s*)[xX](?=\s*[\d(])/g, '$1*')
+    .trim()
+    .replace(/\.$/, '');
 }
 
-/** Parses and evaluates an arithmetic expression with integer-only steps. */
-export function evaluateExpression(text: string): ExpressionResult {
+function evaluateExact(text: string): { ok: true; value: Rational; numbers: number[] } | { ok: false; reason: string } {
   if (text.length > MAX_EXPRESSION_CHARS) return { ok: false, reason: `expression longer than ${MAX_EXPRESSION_CHARS} chars` };
   const p = new Parser(normalise(text));
   try {
@@ -108,16 +122,28 @@ export function evaluateExpression(text: string): ExpressionResult {
   }
 }
 
-/** Checks a countdown answer: "expr" or "expr = target"; numbers from `given` at most once each. */
+/** Parses and evaluates an arithmetic expression exactly; `value` as a JS number. */
+export function evaluateExpression(text: string): ExpressionResult {
+  const r = evaluateExact(text);
+  return r.ok ? { ok: true, value: Number(r.value.num) / Number(r.value.den), numbers: r.numbers } : r;
+}
+
+/**
+ * Checks a countdown answer: "expr", "expr = target" or "target = expr" (a trailing period is fine); numbers from
+ * `given` at most once each; the value must be the target exactly.
+ */
 export function checkCountdown(answer: string, given: readonly number[], target: number): { ok: boolean; reason: string } {
-  const parts = answer.split('=');
+  let parts = answer.trim().replace(/\.$/, '').split('=').map((x) => x.trim());
   if (parts.length > 2) return { ok: false, reason: 'more than one "=" in expression' };
-  const res = evaluateExpression(parts[0]!.trim());
+  // "35 = (3+4)*5": the target written first
+  if (parts.length === 2 && /^\d{1,9}$/.test(parts[0]!) && !/^\d{1,9}$/.test(parts[1]!)) parts = [parts[1]!, parts[0]!];
+  const res = evaluateExact(parts[0]!);
   if (!res.ok) return { ok: false, reason: `invalid expression: ${res.reason}` };
+  const value = formatRational(res.value);
   if (parts.length === 2) {
-    const claimed = parts[1]!.trim();
-    if (!/^\d{1,9}$/.test(claimed) || Number(claimed) !== res.value) {
-      return { ok: false, reason: `expression equals ${res.value}, not "${claimed}"` };
+    const claimed = parts[1]!;
+    if (!/^\d{1,9}$/.test(claimed) || claimed.replace(/^0+(?=\d)/, '') !== value) {
+      return { ok: false, reason: `expression equals ${value}, not "${claimed.slice(0, 40)}"` };
     }
   }
   const pool = new Map<number, number>();
@@ -127,6 +153,6 @@ export function checkCountdown(answer: string, given: readonly number[], target:
     if (left === 0) return { ok: false, reason: given.includes(n) ? `number ${n} used more often than given` : `number ${n} is not given` };
     pool.set(n, left - 1);
   }
-  if (res.value !== target) return { ok: false, reason: `expression equals ${res.value}, target is ${target}` };
+  if (value !== String(target)) return { ok: false, reason: `expression equals ${value}, target is ${target}` };
   return { ok: true, reason: 'correct' };
 }

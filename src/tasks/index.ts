@@ -1,6 +1,6 @@
 // Public surface of src/tasks: verifiable task generation, answer checking, rewards and eval metrics.
-// Countdown rules: integer steps only (exact division), no division by zero, no unary minus, negative
-// intermediates allowed, each given number used at most once.
+// Countdown rules: exact rational arithmetic (the value must be the target; fractions along the way are fine), no
+// division by zero, no unary minus, negative intermediates allowed, each given number used at most once.
 export type { Task, AnswerKind } from './task.ts';
 export type { TaskRef } from './generate.ts';
 export type { SuiteEntry, ListTasksOptions } from './suite.ts';

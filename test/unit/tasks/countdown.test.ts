@@ -1,5 +1,5 @@
-// Countdown checking by parsing and evaluating the expression (never eval): alternatives accepted,
-// reused / foreign numbers, division by zero and non-integer steps refused.
+// Countdown checking by parsing and evaluating the expression exactly (never eval): alternatives and the usual
+// spellings accepted, reused / foreign numbers and division by zero refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkCountdown, evaluateExpression, generateTask, verifyCompletion, type Task } from '../../../src/tasks/index.ts';
@@ -15,13 +15,11 @@ test('the evaluator respects precedence and parentheses', () => {
 test('malformed expressions are refused with a reason', () => {
   for (const [expr, why] of [
     ['7/0', 'division by zero'],
-    ['7/2', 'non-integer step 7/2'],
-    ['(7/2)*2', 'non-integer step 7/2'],
     ['-3+5', 'unary sign'],
     ['3+', 'unexpected end'],
     ['(3+4', "missing ')'"],
     ['3+4)', "unexpected ')'"],
-    ['3 x 4', "unexpected 'x'"],
+    ['3 y 4', "unexpected 'y'"],
     ['__import__("os")', "unexpected '_'"],
     ['('.repeat(40) + '1' + ')'.repeat(40), 'nested too deeply'],
     ['1+'.repeat(200) + '1', 'longer than'],
@@ -45,6 +43,20 @@ test('any correct expression is accepted; numbers used at most once', () => {
   assert.equal(checkCountdown('3+4', given, 7).ok, true); // not every number has to be used
   assert.equal(checkCountdown('3+3+4', [3, 3, 4], 10).ok, true); // duplicates in the pool may each be used once
   assert.equal(checkCountdown('5/(4-4)', given, 0).reason, 'invalid expression: division by zero');
+});
+
+test('exact arithmetic and the usual spellings: fractions along the way, x, \\times, \\cdot, $, target first, a trailing period', () => {
+  assert.deepEqual(evaluateExpression('7/2'), { ok: true, value: 3.5, numbers: [7, 2] });
+  const given = [3, 4, 5];
+  for (const answer of ['(3+4)*5', '35 = (3+4)*5', '(3+4)*5.', '(3+4)*5 = 35.', '(3 + 4) x 5', '(3+4) X 5', '$(3+4)\\times 5$', '\\left(3+4\\right)\\cdot 5']) {
+    const r = checkCountdown(answer, given, 35);
+    assert.equal(r.ok, true, `${answer}: ${r.reason}`);
+  }
+  // fractions along the way are fine when the value is the target exactly (4/3*6 = 8); a near miss is not
+  assert.equal(checkCountdown('4/3*6', [4, 3, 6], 8).ok, true);
+  assert.equal(checkCountdown('(7/2)*2', [7, 2, 2], 7).ok, true);
+  assert.match(checkCountdown('7/2', [7, 2], 3).reason, /expression equals 7\/2, target is 3/);
+  assert.match(checkCountdown('36 = (3+4)*5', given, 35).reason, /expression equals 35, not "36"/);
 });
 
 test('through the verifier: alternatives pass, reused numbers fail', () => {
