@@ -27,9 +27,24 @@ function parseListItem(item: string): Rational | null {
 
 /**
  * A list answer: items separated by commas, semicolons, whitespace or "and", optionally wrapped in
- * [..], (..) or {..}. In list context a comma always separates items (no thousands separators).
+ * [..], (..) or {..}, alone or ending a sentence ("The sorted list is [1, 2, 3]", "Answer: 1, 2, 3"). In list context
+ * a comma always separates items (no thousands separators).
  */
 export function parseListAnswer(text: string): Rational[] | null {
+  const whole = parseListBody(text);
+  if (whole) return whole;
+  // a list stated in a sentence: the last [..] in it, else what follows the last ':', '=' or ' is '
+  const s = normaliseMathText(text);
+  const open = s.lastIndexOf('[');
+  const close = open >= 0 ? s.indexOf(']', open) : -1;
+  if (close > open) return parseListBody(s.slice(open, close + 1));
+  const lower = s.toLowerCase();
+  const cuts = [s.lastIndexOf(':') + 1, s.lastIndexOf('=') + 1, lower.lastIndexOf(' is ') >= 0 ? lower.lastIndexOf(' is ') + 4 : 0];
+  const cut = Math.max(...cuts);
+  return cut > 0 ? parseListBody(s.slice(cut)) : null;
+}
+
+function parseListBody(text: string): Rational[] | null {
   let s = normaliseMathText(text).trim();
   const open = s[0];
   const close = s[s.length - 1];
