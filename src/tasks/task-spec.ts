@@ -4,6 +4,7 @@ import { ErrorCategory, RlmeshError, invalidField } from '../errors.ts';
 import { parseListAnswer, parseNumericAnswer } from './answer-equivalence.ts';
 import { countdownParams } from './check-answer.ts';
 import { ANSWER_KIND, DIFFICULTY_RANGE, isTaskCategory, isTaskSplit, type Task } from './task.ts';
+import type { Rational } from './rational.ts';
 
 /** Structurally identical to the generated `TaskSpec` (src/generated/rlmesh/v1/common.ts). */
 export interface TaskSpecShape {
@@ -24,6 +25,35 @@ export const LENGTH_BUDGET_PARAM = 'length_budget';
 
 export function toTaskSpec(task: Task): TaskSpecShape {
   return { ...task, params: { ...task.params } };
+}
+
+/** A spec's answer is graded against every completion: bounded so one spec cannot cost minutes per item. */
+const MAX_ANSWER_CHARS = 4096;
+
+/**
+ * A list task whose answer cannot be its list's (the answer every completion is graded against): sort and reverse
+ * answers have `difficulty` items, a sort answer is ascending, a count lies in 0..difficulty; with params.list given,
+ * the answer must be what the task asks of it. Returns [field, message] or null.
+ */
+function listTaskProblem(category: string, difficulty: number, answer: string, params: Readonly<Record<string, string>>): [string, string] | null {
+  if (category !== 'sort' && category !== 'reverse' && category !== 'count' && category !== 'max') return null;
+  const value = (r: Rational) => Number(r.num) / Number(r.den);
+  const list = params.list === undefined ? null : parseListAnswer(params.list)?.map(value) ?? null;
+  if (params.list !== undefined && (list === null || list.length !== difficulty)) return ['params.list', `must be ${difficulty} numbers (the difficulty), got "${params.list.slice(0, 40)}"`];
+  if (category === 'count') {
+    const n = value(parseNumericAnswer(answer)!);
+    return Number.isInteger(n) && n >= 0 && n <= difficulty ? null : ['answer', `a count in a list of ${difficulty} must be an integer in 0..${difficulty}, got ${answer.slice(0, 40)}`];
+  }
+  if (category === 'max') {
+    const m = value(parseNumericAnswer(answer)!);
+    return list && m !== Math.max(...list) ? ['answer', `the max of ${params.list} is ${Math.max(...list)}, not ${answer.slice(0, 40)}`] : null;
+  }
+  const items = parseListAnswer(answer)!.map(value);
+  if (items.length !== difficulty) return ['answer', `${items.length} items, but the list has ${difficulty} (the difficulty)`];
+  const expected = list && (category === 'sort' ? list.slice().sort((a, b) => a - b) : list.slice().reverse());
+  if (expected && expected.some((x, i) => x !== items[i])) return ['answer', `is not the ${category === 'sort' ? 'sorted' : 'reversed'} params.list (${expected.join(',')})`];
+  if (category === 'sort' && items.some((x, i) => i > 0 && x < items[i - 1]!)) return ['answer', 'a sort answer must be ascending'];
+  return null;
 }
 
 /** Validates a client-sent spec; `field` prefixes error paths (e.g. "items[3].task"). */
@@ -47,8 +77,13 @@ export function fromTaskSpec(spec: TaskSpecShape, field = 'task'): Task {
     if (p.numbers.length !== spec.difficulty) {
       throw invalidField(`${field}.params.numbers`, `${p.numbers.length} numbers given but difficulty is ${spec.difficulty}`);
     }
-  } else if (kind === 'list' ? parseListAnswer(spec.answer) === null : parseNumericAnswer(spec.answer) === null) {
-    throw invalidField(`${field}.answer`, `"${spec.answer.slice(0, 40)}" is not a ${kind} answer`);
+  } else {
+    if (spec.answer.length > MAX_ANSWER_CHARS) throw invalidField(`${field}.answer`, `${spec.answer.length} characters; at most ${MAX_ANSWER_CHARS}`);
+    if (kind === 'list' ? parseListAnswer(spec.answer) === null : parseNumericAnswer(spec.answer) === null) {
+      throw invalidField(`${field}.answer`, `"${spec.answer.slice(0, 40)}" is not a ${kind} answer`);
+    }
+    const problem = listTaskProblem(category, spec.difficulty, spec.answer, spec.params);
+    if (problem) throw invalidField(`${field}.${problem[0]}`, problem[1]);
   }
   return {
     taskId: spec.taskId,
