@@ -95,6 +95,13 @@ function resolveTeacher(cfg: ParsedRunConfig, mode: ModeRule): ResolvedTeacher |
   return { kind, model: cfg.teacher?.model ?? (kind === 'privileged-self' ? cfg.student.model : 'models/teacher') };
 }
 
+/** Methods the library implements but a run refuses (nothing drives them yet), with why; `rlmesh methods` shows it. */
+export const NOT_IN_RUNS: Readonly<Record<string, string>> = {
+  aepo: 'its two rollout streams (with and without the entropy regulariser) are not wired into rollout and learner',
+  ceeh: 'its hard set (a per-question accuracy EMA) and optimal-length penalty are not tracked by the learner',
+  'entropy-gated-length': 'nothing measures the held-out entropy it gates on',
+};
+
 /**
  * The entropy control, its schedule over the run's own length: Entrocraft's band and CEEH's cos(pi t / T) anneal over
  * `total_steps`, which (unset) is learner.steps; the methods' library default of 1000 left a 200-step run with a band
@@ -104,10 +111,10 @@ function resolveEntropyControl(cfg: ParsedRunConfig): ResolvedMethod {
   const choice = cfg.entropy_control!;
   const resolved = resolveMethod(family('entropy_control'), 'entropy control', choice, 'entropy_control');
   if (resolved.name === 'aepo') {
-    throw invalidField('entropy_control.name', "'aepo' is not available in a run: its two rollout streams (with and without the entropy regulariser) are not wired into rollout and learner; use entrocraft, siren, clip-cov or kl-cov");
+    throw invalidField('entropy_control.name', `'aepo' is not available in a run: ${NOT_IN_RUNS.aepo}; use entrocraft, siren, clip-cov or kl-cov`);
   }
   if (resolved.name === 'ceeh') {
-    throw invalidField('entropy_control.name', "'ceeh' is not available in a run yet: its hard set (a per-question accuracy EMA) and optimal-length penalty are not tracked by the learner, so every question would count as not hard; use entrocraft, siren, clip-cov or kl-cov");
+    throw invalidField('entropy_control.name', `'ceeh' is not available in a run yet: ${NOT_IN_RUNS.ceeh}, so every question would count as not hard; use entrocraft, siren, clip-cov or kl-cov`);
   }
   if ('total_steps' in resolved.params && (choice.params as Record<string, unknown> | undefined)?.total_steps === undefined) {
     resolved.params.total_steps = cfg.learner.steps;
@@ -195,7 +202,7 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
         // The length curriculum grows only on a held-out entropy measurement, which neither the learner's metrics nor
         // the in-process loop feed it yet: it would stay at its first length for the whole run.
         if (l.name === 'entropy-gated-length') {
-          throw invalidField(`curriculum.layers.${i}.name`, "'entropy-gated-length' is not available in a run yet: nothing measures the held-out entropy it gates on, so the length would never grow; set rollout.sampling.max_new_tokens instead");
+          throw invalidField(`curriculum.layers.${i}.name`, `'entropy-gated-length' is not available in a run yet: ${NOT_IN_RUNS['entropy-gated-length']}, so the length would never grow; set rollout.sampling.max_new_tokens instead`);
         }
         return resolveMethod(Object.fromEntries(Object.entries(curricula).filter(([, m]) => m.kind === 'layer')), 'curriculum layer', l, `curriculum.layers.${i}`);
       }),

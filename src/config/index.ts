@@ -4,7 +4,7 @@ export type { CompiledRunConfig, ResolvedMethod, ResolvedTeacher, RunConfig } fr
 export type { ModeRule, RunMode } from './modes.ts';
 export type { SecretFinding } from './secrets.ts';
 export { runConfigObject, runConfigSchema, generateRunId } from './run-config-schema.ts';
-export { compileRunConfig } from './compile-run-config.ts';
+export { compileRunConfig, NOT_IN_RUNS } from './compile-run-config.ts';
 export { applyRewardShaping } from './reward-shaping.ts';
 export { MODES, RUN_MODES } from './modes.ts';
 export { findSecret, refuseSecrets } from './secrets.ts';

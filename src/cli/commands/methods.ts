@@ -6,6 +6,13 @@ import type { Command } from './command.ts';
 import { parseFlags } from './command.ts';
 import { methodRegistry, type MethodFamily } from '../../objectives/index.ts';
 import { batchFilters, curricula } from '../../curriculum/index.ts';
+import { NOT_IN_RUNS } from '../../config/index.ts';
+
+/** A method's summary, saying when a run config cannot use it yet (and why). */
+function runNote(name: string, summary: string): string {
+  const why = Object.hasOwn(NOT_IN_RUNS, name) ? NOT_IN_RUNS[name] : undefined;
+  return why ? `${summary} [library only, refused in a run config: ${why}]` : summary;
+}
 
 export interface ParamListing {
   name: string;
@@ -84,9 +91,9 @@ export function listAllMethods(): MethodsListing {
   const families: Record<string, MethodEntry[]> = {};
   for (const family of Object.keys(methodRegistry) as MethodFamily[]) {
     const record = methodRegistry[family] as unknown as Record<string, { summary: string; params: z.AnyZodObject }>;
-    families[family] = Object.entries(record).map(([name, m]) => ({ name, summary: m.summary, params: describeParams(m.params) }));
+    families[family] = Object.entries(record).map(([name, m]) => ({ name, summary: runNote(name, m.summary), params: describeParams(m.params) }));
   }
-  families.curriculum = Object.entries(curricula).map(([name, m]) => ({ name, summary: m.summary, kind: m.kind, params: describeParams(m.params) }));
+  families.curriculum = Object.entries(curricula).map(([name, m]) => ({ name, summary: runNote(name, m.summary), kind: m.kind, params: describeParams(m.params) }));
   families.batch_filter = Object.entries(batchFilters).map(([name, m]) => ({ name, summary: m.summary, params: describeParams(m.params) }));
   return { families };
 }

@@ -43,3 +43,16 @@ test('plain output names every method under its family heading', () => {
 test('an unknown flag exits non-zero with a message naming it', () => {
   assert.throws(() => execFileSync(process.execPath, ['bin/rlmesh.mjs', 'methods', '--yaml'], { encoding: 'utf8', stdio: 'pipe' }), /--yaml: unknown flag/);
 });
+
+test('methods a run config refuses are listed as library only, with the reason, and the refusal matches', async () => {
+  const { listAllMethods } = await import('../../../src/cli/commands/methods.ts');
+  const { compileRunConfig, NOT_IN_RUNS } = await import('../../../src/config/index.ts');
+  const all = Object.values(listAllMethods().families).flat();
+  for (const [name, why] of Object.entries(NOT_IN_RUNS)) {
+    const entry = all.find((m) => m.name === name);
+    assert.ok(entry, name);
+    assert.ok(entry.summary.endsWith(`[library only, refused in a run config: ${why}]`), entry.summary);
+  }
+  assert.throws(() => compileRunConfig({ mode: 'rlvr', entropy_control: { name: 'aepo' } }), (e: unknown) => e instanceof Error && e.message.includes(NOT_IN_RUNS.aepo!));
+  assert.equal(all.filter((m) => m.summary.includes('library only')).length, Object.keys(NOT_IN_RUNS).length);
+});
