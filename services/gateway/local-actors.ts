@@ -46,7 +46,9 @@ export class LocalActors {
       const proc = this.sup.start({
         label,
         args: ['serve', actor, '--port', '0', '--metrics-port', '0', '--worker-id', label, '--config', o.configFile, '--run', o.runId, '--nats', o.natsUrl],
-        env: { RLMESH_NATS_URL: o.natsUrl, RLMESH_RUNS_DIR: o.runsRoot, RLMESH_SPAN_FILE: path.join(o.runDir, 'spans', `${label}.jsonl`) },
+        // Each actor names itself (rlmesh-<actor>): an OTEL_SERVICE_NAME in the gateway's shell would give every process
+        // of a trace one name (undefined removes it from the child's environment).
+        env: { RLMESH_NATS_URL: o.natsUrl, RLMESH_RUNS_DIR: o.runsRoot, RLMESH_SPAN_FILE: path.join(o.runDir, 'spans', `${label}.jsonl`), OTEL_SERVICE_NAME: undefined },
         logDir,
       });
       const slot: ActorSlot = { label, actor, proc, state: 'starting', exitCode: null };

@@ -29,12 +29,16 @@ export interface ManagedRun {
   run: CompiledRunConfig;
   actors?: LocalActors;
   probe?: WorkerProbe;
+  /** Resolves once the run's spawned actors have exited after its end (local mode). */
+  actorsStopped?: Promise<void>;
 }
 
 const ENDED: readonly string[] = [RunState.finished, RunState.stopped, RunState.failed];
 
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
+  /** Run ids a create() is starting (between its checks and its controller's start): a second create waits its turn. */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly o: RunManagerOptions) {}
 
@@ -45,11 +49,25 @@ export class RunManager {
     const parsed = parseConfig(raw ?? {}, runConfigSchema, source);
     const run = compileRunConfig({ ...(raw as object), run_id: parsed.run_id }); // one id even when it was generated
     const runId = run.config.run_id;
+    if (this.starting.has(runId)) throw invalidField('run_id', `run "${runId}" is being started by another request`);
     const existing = this.runs.get(runId);
     if (existing && !ENDED.includes(existing.controller.status().state)) throw invalidField('run_id', `run "${runId}" is already running`);
+    this.starting.add(runId);
+    try {
+      return await this.startRun(runId, run, parsed, source, existing);
+    } finally {
+      this.starting.delete(runId);
+    }
+  }
+
+  private async startRun(runId: string, run: CompiledRunConfig, parsed: Record<string, unknown>, source: string, existing: ManagedRun | undefined): Promise<ManagedRun> {
     // Starting an ended run's id again resumes it: its earlier controller stops consuming first (it still takes
-    // feedback and metrics after a stop, and would share the durable consumers with the new one).
-    if (existing) await existing.controller.close();
+    // feedback and metrics after a stop, and would share the durable consumers with the new one), and its actors
+    // have exited (a learner still writing the run's checkpoints folder would race the new one).
+    if (existing) {
+      await existing.controller.close();
+      await existing.actorsStopped;
+    }
     const dir = path.join(this.o.runsRoot, runId);
     mkdirSync(dir, { recursive: true });
     const configFile = path.join(dir, 'run.yaml');
@@ -79,9 +97,11 @@ export class RunManager {
     probe.start();
     managed.actors = actors;
     managed.probe = probe;
-    controller.once('end', () => {
-      // One last probe records the final policy versions before the workers go away.
-      void probe.probeAll().finally(() => { probe.stop(); return actors.stop(); });
+    managed.actorsStopped = new Promise<void>((resolve) => {
+      controller.once('end', () => {
+        // One last probe records the final policy versions before the workers go away.
+        void probe.probeAll().finally(() => { probe.stop(); return actors.stop(); }).then(resolve, resolve);
+      });
     });
   }
 

@@ -3,7 +3,7 @@
 import { loadPackageDefinition, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import { callUnary, channelCredentials, clientTlsFromEnv, createGrpcClient, type ClientTlsOptions } from '../../src/platform/grpc/index.ts';
+import { callUnary, channelCredentials, createGrpcClient, serverTlsFromEnv, type ClientTlsOptions } from '../../src/platform/grpc/index.ts';
 import { LearnerUpdateClient } from '../../src/generated/rlmesh/v1/learner.ts';
 import { StudentRolloutClient } from '../../src/generated/rlmesh/v1/rollout.ts';
 import type { WorkerView } from './api-schemas.ts';
@@ -44,22 +44,40 @@ export function sumCounter(text: string, metric: string): number | null {
 
 interface ProbeResult { health: string; policyVersion: number | null; throughput: number | null; counter?: { value: number; at: number } }
 
+/**
+ * How the gateway reaches the workers it spawned, which serve what the shared environment says (runtime.ts): TLS
+ * when RLMESH_GRPC_TLS_CERT/_KEY are set, trusting RLMESH_GRPC_TLS_CA (system roots without it) and, as the workers
+ * then require a client certificate signed by that CA, presenting the same certificate. (The certificate must name
+ * 127.0.0.1, the address the gateway dials.)
+ */
+export function probeTlsFromEnv(env: NodeJS.ProcessEnv): ClientTlsOptions | undefined {
+  const server = serverTlsFromEnv(env);
+  if (!server) return undefined;
+  return { ...(server.clientCa ? { ca: server.clientCa, cert: server.cert, key: server.key } : {}) };
+}
+
 export class WorkerProbe {
   private readonly results = new Map<string, ProbeResult>();
   private timer?: NodeJS.Timeout;
   private running = false;
-  private readonly creds: ChannelCredentials;
+  private readonly creds: ChannelCredentials | undefined;
+  /** Why the TLS settings cannot be used (a PEM file missing): every probe reports it as the workers' health. */
+  private readonly tlsProblem: string | undefined;
 
   /**
-   * `tls`: how to reach the workers' gRPC servers; by default from RLMESH_GRPC_TLS_CA (+ _CERT/_KEY), the
-   * environment the spawned workers share. Its PEM files are read here, so a missing one fails the gateway's start.
+   * `tls`: how to reach the workers' gRPC servers; by default probeTlsFromEnv (the environment the spawned workers
+   * share). A PEM file that cannot be read makes every probe report it rather than fail the run.
    */
   constructor(
     private readonly slots: readonly ActorSlot[],
     private readonly periodMs = 2000,
-    private readonly tls: ClientTlsOptions | undefined = clientTlsFromEnv(process.env),
+    private readonly tls: ClientTlsOptions | undefined = probeTlsFromEnv(process.env),
   ) {
-    this.creds = channelCredentials(tls);
+    try {
+      this.creds = channelCredentials(tls);
+    } catch (err) {
+      this.tlsProblem = `tls: ${err instanceof Error ? err.message : String(err)}`;
+    }
   }
 
   start(): void {
@@ -97,7 +115,9 @@ export class WorkerProbe {
   private async probe(s: ActorSlot): Promise<void> {
     const address = `127.0.0.1:${s.grpcPort}`;
     const prev = this.results.get(s.label);
-    const [health, policyVersion, counter] = await Promise.all([checkHealth(address, this.creds), policyOf(s.actor, address, this.tls), this.scrape(s)]);
+    const [health, policyVersion, counter] = this.creds
+      ? await Promise.all([checkHealth(address, this.creds), policyOf(s.actor, address, this.tls), this.scrape(s)])
+      : [this.tlsProblem!, undefined, await this.scrape(s)];
     let throughput = prev?.throughput ?? null;
     if (counter && prev?.counter && counter.at > prev.counter.at) throughput = (counter.value - prev.counter.value) / ((counter.at - prev.counter.at) / 1000);
     this.results.set(s.label, { health, policyVersion: policyVersion ?? prev?.policyVersion ?? null, throughput, counter: counter ?? prev?.counter });

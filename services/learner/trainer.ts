@@ -70,6 +70,11 @@ export class Trainer {
   /** Set when a step's checkpoint could not be written: every later step and publish is refused with it. */
   private broken: RlmeshError | undefined;
 
+  /** Whether this learner stopped taking steps (a checkpoint could not be written; see runStep). */
+  get isBroken(): boolean {
+    return this.broken !== undefined;
+  }
+
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
       if (this.broken) throw this.broken;

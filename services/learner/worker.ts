@@ -49,7 +49,8 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
 
   /** After the last step, trajectories are acknowledged unused (and counted); true when that happened. */
   function ackedAfterEnd(ps: Pending[]): boolean {
-    if (!trainer.done) return false;
+    // (a learner whose last step's checkpoint failed is "done" in memory only: its trajectories must go back)
+    if (!trainer.done || trainer.isBroken) return false;
     trainer.unusedAfterEnd += ps.length;
     for (const p of ps) p.resolve();
     return true;

@@ -211,7 +211,8 @@ export function taskFeedback(runId: string, step: number, trajs: readonly Trajec
       passRate: g.filter((t) => t.reward?.correct).length / g.length,
       // ALGORITHMS.md 10/11: |A| of the group-normalised GRPO advantage (0 when the group's rewards agree), which
       // SEC and DUMP learn from; not |R - mean|, which shrinks with the reward's scale (a format bonus of 0.1).
-      meanAbsAdvantage: grpoAdvantages(rewards, g.map(() => 0), 'group').reduce((a, x) => a + Math.abs(x), 0) / g.length,
+      // (a group of one has no group-relative advantage: 0)
+      meanAbsAdvantage: g.length < 2 ? 0 : grpoAdvantages(rewards, g.map(() => 0), 'group').reduce((a, x) => a + Math.abs(x), 0) / g.length,
       meanReward: mean,
       meanReverseKl: tokens ? kl / tokens : 0,
       groupId: g[0]!.groupId,

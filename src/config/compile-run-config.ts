@@ -153,6 +153,11 @@ function crossChecks(cfg: RunConfig, mode: ModeRule): void {
   if (usesTeacherPrefixes(cfg.objective) && cfg.teacher?.kind !== 'separate') {
     throw invalidField('teacher.kind', 'teacher prefixes (the teacher writes the completions) need a separate teacher checkpoint');
   }
+  // The length reward grades a completion against its task's length budget, which only the tlts-budget curriculum
+  // layer sets: without it the verifier refuses every trajectory.
+  if ((cfg.reward.weights.length ?? 0) !== 0 && !cfg.curriculum.layers.some((l) => l.name === 'tlts-budget')) {
+    throw invalidField('reward.weights.length', 'needs a per-task length budget: add the tlts-budget curriculum layer, or set it to 0');
+  }
   if (cfg.token_selector?.name === 'tip' && !mode.needsTeacher) {
     throw invalidField('token_selector.name', `'tip' ranks tokens by teacher-student divergence: mode "${cfg.mode}" has no teacher`);
   }

@@ -33,15 +33,17 @@ function parseListItem(item: string): Rational | null {
 export function parseListAnswer(text: string): Rational[] | null {
   const whole = parseListBody(text);
   if (whole) return whole;
-  // a list stated in a sentence: the last [..] in it, else what follows the last ':', '=' or ' is '
+  // a list stated in a sentence: what follows its last ':', '=' or ' is ' when that comes after its last [..] (an
+  // echoed input list: "Reversing [4, 7, 1] gives: 1, 7, 4"), else that last [..]
   const s = normaliseMathText(text);
+  const lower = s.toLowerCase();
+  const cut = Math.max(s.lastIndexOf(':') + 1, s.lastIndexOf('=') + 1, lower.lastIndexOf(' is ') >= 0 ? lower.lastIndexOf(' is ') + 4 : 0, lower.lastIndexOf(' gives ') >= 0 ? lower.lastIndexOf(' gives ') + 7 : 0);
   const open = s.lastIndexOf('[');
   const close = open >= 0 ? s.indexOf(']', open) : -1;
-  if (close > open) return parseListBody(s.slice(open, close + 1));
-  const lower = s.toLowerCase();
-  const cuts = [s.lastIndexOf(':') + 1, s.lastIndexOf('=') + 1, lower.lastIndexOf(' is ') >= 0 ? lower.lastIndexOf(' is ') + 4 : 0];
-  const cut = Math.max(...cuts);
-  return cut > 0 ? parseListBody(s.slice(cut)) : null;
+  const stated = cut > 0 ? parseListBody(s.slice(cut)) : null;
+  const bracketed = close > open ? parseListBody(s.slice(open, close + 1)) : null;
+  if (stated && (cut > open || !bracketed)) return stated;
+  return bracketed ?? stated;
 }
 
 function parseListBody(text: string): Rational[] | null {

@@ -16,7 +16,10 @@ const MAX_FRAC_ARG_CHARS = 256; // a longer \frac argument is not a number we gr
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 const isLetter = (c: string | undefined): boolean => c !== undefined && /[A-Za-z]/.test(c);
 
-/** Rewrites LaTeX and typography that only dresses numbers: \dfrac, \left, \text{..}, \$, \%, U+2212, thin spaces. */
+/**
+ * Rewrites LaTeX and typography that only dresses numbers: \dfrac, \left, \text{..}, \$, \%, \times and \cdot (to ×,
+ * so "\times10" is no word), U+2212, thin spaces.
+ */
 export function normaliseMathText(text: string): string {
   return text
     .replace(/\\[dtc]frac/g, '\\frac')
@@ -25,6 +28,7 @@ export function normaliseMathText(text: string): string {
     .replace(/\\[,;:! ]/g, '')
     .replace(/\\(?:text|textbf|textit|mathrm|mathbf|mbox|boxed|fbox)\s*\{/g, ' {')
     .replace(/\\([$%])/g, '$1')
+    .replace(/\\(?:times|cdot)(?![A-Za-z])/g, ' × ')
     .replace(/[\u2212\u2013]/g, '-')
     .replace(/\u00a0|\u202f|\u2009/g, ' ');
 }
@@ -79,17 +83,24 @@ function readLiteral(s: string, i: number): { value: Rational | null; end: numbe
       j = e;
     }
   }
-  // a power "10^3" or "2^{10}": its value, or (too large) no number; never the exponent alone
+  // a power "10^3", "2^{10}", "10^{-3}": its value, or (too large, or a tower "2^3^2") no number; never the exponent
+  // alone
   if (s[j] === '^') {
     const braced = s[j + 1] === '{';
-    const k = j + (braced ? 2 : 1);
+    let k = j + (braced ? 2 : 1);
+    while (braced && s[k] === ' ') k++;
+    const negative = s[k] === '-';
+    if (negative) k++;
     const e = digitRun(s, k);
-    if (e > k && (!braced || s[e] === '}')) {
+    let close = e;
+    while (braced && s[close] === ' ') close++;
+    if (e > k && (!braced || s[close] === '}')) {
       const exp = Number(s.slice(k, e));
-      const end = braced ? e + 1 : e;
-      const digits = (num.toString().length + 1) * exp;
-      if (e - k > 3 || digits > MAX_DIGITS) return { value: null, end };
-      return { value: rational(num ** BigInt(exp), den ** BigInt(exp)), end };
+      const end = braced ? close + 1 : e;
+      const digits = (num.toString().length + den.toString().length) * exp;
+      if (e - k > 3 || digits > MAX_DIGITS || s[end] === '^') return { value: null, end };
+      const [n, d] = [num ** BigInt(exp), den ** BigInt(exp)];
+      return { value: negative ? rational(d, n) : rational(n, d), end };
     }
   }
   // a/b with integer parts only
@@ -172,6 +183,18 @@ export function scanTail(text: string): string {
   return ws >= 0 && ws < 64 ? tail.slice(ws + 1) : tail;
 }
 
+/** What joins a mantissa to "10^" in scientific notation written as a product. */
+const TIMES = /^\s*(?:\\times|\\cdot|×|·|\*)\s*$/;
+
+/** Digits at i are an exponent: right after "^", "^{", "^-" or "^{-" (never a number of their own). */
+function isExponent(text: string, i: number): boolean {
+  let k = i - 1;
+  if (text[k] === '-' || text[k] === '+') k--;
+  while (text[k] === ' ') k--;
+  if (text[k] === '{') k--;
+  return text[k] === '^';
+}
+
 /** All numeric literals in `text`, left to right. Digits glued to a preceding letter ("x2") or after ^ are skipped. */
 export function scanNumbers(text: string, depth = 0): NumberToken[] {
   const out: NumberToken[] = [];
@@ -193,7 +216,7 @@ export function scanNumbers(text: string, depth = 0): NumberToken[] {
         continue;
       }
     } else if (isDigit(c) || (c === '.' && isDigit(text[i + 1]) && !isDigit(text[i - 1]))) {
-      if (isLetter(text[i - 1]) || text[i - 1] === '^' || (text[i - 1] === '{' && text[i - 2] === '^')) {
+      if (isLetter(text[i - 1]) || isExponent(text, i)) {
         i = Math.max(digitRun(text, i), i + 1); // "x2", "AZ2B": part of a word, not a number; "m^2": an exponent
         continue;
       }
@@ -208,7 +231,13 @@ export function scanNumbers(text: string, depth = 0): NumberToken[] {
       continue;
     }
     const sign = signBefore(text, i);
-    out.push({ value: sign.negative ? negate(lit.value) : lit.value, start: sign.start, end: lit.end });
+    const prev = out[out.length - 1];
+    // scientific notation written as a product, "1.5 \times 10^{-3}": one number
+    if (prev && text.startsWith('10^', i) && TIMES.test(text.slice(prev.end, sign.start))) {
+      out[out.length - 1] = { value: rational(prev.value.num * lit.value.num, prev.value.den * lit.value.den) ?? prev.value, start: prev.start, end: lit.end };
+    } else {
+      out.push({ value: sign.negative ? negate(lit.value) : lit.value, start: sign.start, end: lit.end });
+    }
     i = lit.end;
   }
   return out;

@@ -126,3 +126,15 @@ test('with spans exported over OTLP the trace list says where they went (the spa
   const local = (await (await gateway().request('GET', `/runs/${runId}/traces`)).json()) as Record<string, unknown>;
   assert.equal('otlpEndpoint' in local, false);
 });
+
+test('two requests resuming the same ended run: one starts it, the other is refused (two controllers would share its consumers)', async () => {
+  const { runs, request } = gateway();
+  const runId = nats.newRunId('race');
+  assert.equal((await request('POST', '/runs', JSON.stringify(smallRunConfig(runId, 50)))).status, 201);
+  assert.equal((await request('POST', `/runs/${runId}/stop`)).status, 200);
+  const both = await Promise.all([0, 1].map(() => request('POST', '/runs', JSON.stringify(smallRunConfig(runId, 50)))));
+  assert.deepEqual(both.map((r) => r.status).sort(), [201, 400]);
+  const refused = (await both.find((r) => r.status === 400)!.json()) as ErrorJson;
+  assert.match(refused.error.message, /being started by another request|already running/);
+  assert.equal(runs.view(runId).state, 'running');
+});

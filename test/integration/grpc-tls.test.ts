@@ -119,3 +119,16 @@ test('rlmesh serve verifier serves TLS from RLMESH_GRPC_TLS_CERT/_KEY; a half-se
     /RLMESH_GRPC_TLS_KEY: TLS needs both a certificate and a key/,
   );
 });
+
+test('the gateway probes its spawned workers as they serve: TLS from the shared _CERT/_KEY, mTLS with _CA; an unreadable PEM is reported, not thrown', async () => {
+  const { probeTlsFromEnv, WorkerProbe } = await import('../../services/gateway/worker-probe.ts');
+  assert.equal(probeTlsFromEnv({}), undefined);
+  assert.equal(probeTlsFromEnv({ RLMESH_GRPC_TLS_CA: f('ca.crt') }), undefined, 'the workers serve plaintext without a certificate');
+  assert.deepEqual(probeTlsFromEnv({ RLMESH_GRPC_TLS_CERT: f('server.crt'), RLMESH_GRPC_TLS_KEY: f('server.key') }), {});
+  assert.deepEqual(probeTlsFromEnv({ RLMESH_GRPC_TLS_CERT: f('server.crt'), RLMESH_GRPC_TLS_KEY: f('server.key'), RLMESH_GRPC_TLS_CA: f('ca.crt') }),
+    { ca: { file: f('ca.crt') }, cert: { file: f('server.crt') }, key: { file: f('server.key') } });
+  const slot = { label: 'verifier', actor: 'verifier', state: 'ready', grpcPort: 1, exitCode: null, proc: { child: { pid: 1 } } };
+  const probe = new WorkerProbe([slot as never], 1000, { ca: { file: f('missing-ca.crt') } });
+  await probe.probeAll();
+  assert.match(probe.views()[0]!.health, /^tls: tls\.ca: cannot read PEM file .*missing-ca\.crt/);
+});

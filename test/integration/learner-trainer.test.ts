@@ -51,6 +51,7 @@ test('a step whose checkpoint cannot be written stops the learner: nothing count
     await assert.rejects(trainer.step(trajectories), failure);
     assert.equal(fatal.length, 1);
     assert.match(fatal[0]!.message, failure);
+    assert.equal(trainer.isBroken, true, 'the worker then acks nothing as "after the end" either');
     assert.equal(store.trained.size, 0, 'a redelivered trajectory of the step is not acknowledged as a duplicate');
     await assert.rejects(trainer.step(trajectories), failure);
     assert.equal(learner.step, 1, 'no further step trains');

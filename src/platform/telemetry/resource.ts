@@ -11,6 +11,7 @@ export function resourceAttributesFromEnv(env: Record<string, string | undefined
   const raw = env[VARIABLE]?.trim() ?? '';
   if (raw) {
     for (const entry of raw.split(',')) {
+      if (entry.trim() === '') continue; // "a=b," (templated values often end so)
       const eq = entry.indexOf('=');
       const key = eq < 0 ? '' : entry.slice(0, eq).trim();
       if (!key) throw invalidField(VARIABLE, `expected key=value pairs separated by commas, got '${entry.trim()}'`);

@@ -28,4 +28,6 @@ test('|A| of a group is the mean |group-normalised advantage|: scale-free, 0 whe
   assert.ok(oneOfEight!.meanAbsAdvantage > 0.5 && oneOfEight!.meanAbsAdvantage < fourOfEight!.meanAbsAdvantage, String(oneOfEight!.meanAbsAdvantage));
   assert.ok(allSame!.meanAbsAdvantage < 1e-9, String(allSame!.meanAbsAdvantage));
   assert.deepEqual([fourOfEight!.passRate, oneOfEight!.passRate], [0.5, 0.125]);
+  // a group of one sample (distillation modes) has no group-relative advantage
+  assert.equal(taskFeedback('r', 1, group('single', [1.1], [true]))[0]!.meanAbsAdvantage, 0);
 });

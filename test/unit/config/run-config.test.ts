@@ -100,6 +100,7 @@ test('cross-field checks', () => {
   fails({ mode: 'rlvr', entropy_control: { name: 'ceeh' } }, 'entropy_control.name', /'ceeh' is not available in a run yet: its hard set/);
   fails({ curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length' }] } }, 'curriculum.layers.0.name', /nothing measures the held-out entropy/);
   fails({ mode: 'rlvr', token_selector: { name: 'tip' } }, 'token_selector.name', /no teacher/);
+  fails({ mode: 'rlvr', reward: { weights: { correctness: 1, length: 0.5 } } }, 'reward.weights.length', /tlts-budget/);
   // Entrocraft anneals over the run's own length unless told otherwise
   assert.equal(compileRunConfig({ mode: 'rlvr', learner: { steps: 120 }, entropy_control: { name: 'entrocraft' } }).config.entropy_control!.params.total_steps, 120);
   assert.equal(compileRunConfig({ mode: 'rlvr', entropy_control: { name: 'entrocraft', params: { total_steps: 50 } } }).config.entropy_control!.params.total_steps, 50);

@@ -11,6 +11,7 @@ import { resourceAttributesFromEnv } from '../../../src/platform/telemetry/resou
 
 test('OTEL_RESOURCE_ATTRIBUTES is parsed into key/value pairs with percent-decoding; OTEL_SERVICE_NAME wins for service.name', () => {
   assert.deepEqual(resourceAttributesFromEnv({}), {});
+  assert.deepEqual(resourceAttributesFromEnv({ OTEL_RESOURCE_ATTRIBUTES: 'a=b,' }), { a: 'b' }, 'a trailing comma (templated values) is fine');
   assert.deepEqual(
     resourceAttributesFromEnv({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod, k8s.pod.name=rollout-7f%2C2 ,service.name=from-list' }),
     { 'deployment.environment': 'prod', 'k8s.pod.name': 'rollout-7f,2', 'service.name': 'from-list' },
