@@ -11,8 +11,10 @@ import type { TraceSummary } from './api-schemas.ts';
  * a span, spans of one trajectory in every actor's file) and the trace view shows recent traces.
  */
 export const MAX_SPANS_PER_FILE = 20_000;
-/** The first read of a file starts this many bytes before its end at most (~25-30k spans). */
+/** A read starts this many bytes before the file's end at most (~25-30k spans); what it skips is forgotten. */
 export const MAX_FIRST_READ_BYTES = 8 << 20;
+/** Files whose spans are kept, the most recently read (a long-lived gateway views many runs). */
+export const MAX_CACHED_FILES = 24;
 
 interface FileState { offset: number; spans: SpanRecord[]; skippedLines: number }
 
@@ -32,9 +34,13 @@ export class SpanFileCache {
       return [];
     }
     let st = this.files.get(file);
-    if (!st || size < st.offset) {
-      st = { offset: 0, spans: [], skippedLines: 0 };
-      this.files.set(file, st);
+    if (!st || size < st.offset) st = { offset: 0, spans: [], skippedLines: 0 };
+    // most recently read last; the least recently read beyond MAX_CACHED_FILES are forgotten
+    this.files.delete(file);
+    this.files.set(file, st);
+    for (const old of this.files.keys()) {
+      if (this.files.size <= MAX_CACHED_FILES) break;
+      this.files.delete(old);
     }
     if (size > st.offset) this.readAppended(file, st, size);
     return st.spans;
@@ -46,7 +52,9 @@ export class SpanFileCache {
   }
 
   private readAppended(file: string, st: FileState, size: number): void {
-    const start = st.offset === 0 ? Math.max(0, size - MAX_FIRST_READ_BYTES) : st.offset;
+    // at most the last MAX_FIRST_READ_BYTES: when more was appended since the last read, the spans before are dropped
+    const start = Math.max(st.offset, size - MAX_FIRST_READ_BYTES);
+    if (start > st.offset) st.spans = [];
     const buf = Buffer.alloc(size - start);
     const fd = openSync(file, 'r');
     try {
@@ -62,8 +70,8 @@ export class SpanFileCache {
     // Only whole lines: a last line without its newline is a write in progress, read next time.
     const end = buf.lastIndexOf(0x0a);
     if (end < 0) return;
-    // A first read that starts inside the file skips the partial line it starts in.
-    const begin = start > 0 && start !== st.offset ? buf.indexOf(0x0a) + 1 : 0;
+    // A read that starts inside a line (past the end of the last one read) skips that partial line.
+    const begin = start !== st.offset ? buf.indexOf(0x0a) + 1 : 0;
     st.offset = start + end + 1;
     for (const line of buf.toString('utf8', begin, end).split('\n')) {
       try {

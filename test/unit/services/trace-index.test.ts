@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SpanRecord } from '../../../src/platform/telemetry/span-file.ts';
-import { MAX_FIRST_READ_BYTES, MAX_SPANS_PER_FILE, SpanFileCache, readRunSpanFiles } from '../../../services/gateway/trace-index.ts';
+import { MAX_CACHED_FILES, MAX_FIRST_READ_BYTES, MAX_SPANS_PER_FILE, SpanFileCache, readRunSpanFiles } from '../../../services/gateway/trace-index.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-traceidx-'));
 
@@ -66,4 +66,23 @@ test('a run reads its spans/ folder and the extra files only for traces it has',
   writeFileSync(path.join(spansDir, 'rollout.jsonl'), line(1));
   const spans = readRunSpanFiles(runDir, [path.join(dir, 'gateway.jsonl')], new SpanFileCache());
   assert.deepEqual(spans.map((s) => s.name).sort(), ['s1', 's101']);
+});
+
+test('the cache forgets the least recently read files past its bound, and a read of a large append keeps only its end', () => {
+  const cache = new SpanFileCache();
+  const files = Array.from({ length: MAX_CACHED_FILES + 2 }, (_, k) => path.join(dir, `many-${k}.jsonl`));
+  files.forEach((f, k) => { writeFileSync(f, line(k)); cache.read(f); });
+  // the first file was forgotten: a rewrite of it to other content is read afresh, not appended to a stale offset
+  writeFileSync(files[0]!, line(500));
+  assert.deepEqual(cache.read(files[0]!).map((s) => s.name), ['s500']);
+  const big = path.join(dir, 'grows.jsonl');
+  writeFileSync(big, line(0));
+  assert.equal(cache.read(big).length, 1);
+  const chunk: string[] = [];
+  for (let i = 1; (chunk.length + 1) * line(i).length < MAX_FIRST_READ_BYTES * 1.2; i++) chunk.push(line(i));
+  appendFileSync(big, chunk.join(''));
+  const spans = cache.read(big);
+  assert.ok(!spans.some((s) => s.name === 's0'), 'what came before the window is dropped');
+  assert.equal(spans.at(-1)!.name, `s${chunk.length}`);
+  assert.equal(cache.skippedLines(big), 0);
 });
