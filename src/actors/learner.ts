@@ -172,7 +172,8 @@ export function batchMetrics(trajs: readonly Trajectory[], completionTokens: num
     correct += t.reward?.correct ? 1 : 0;
     t.entropies.forEach((e) => { ent += e; });
     if (t.teacher && t.teacher.logprobs.length === t.completionTokenIds.length) {
-      t.teacher.logprobs.forEach((tl, i) => { kl += t.samplingLogprobs[i]! - tl; klTokens++; });
+      const own = oldLogprobs(t);
+      t.teacher.logprobs.forEach((tl, i) => { kl += own[i]! - tl; klTokens++; });
     }
   }
   const n = trajs.length;

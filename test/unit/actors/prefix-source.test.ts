@@ -55,21 +55,31 @@ test('sampleGroups: teacher groups are the teacher\'s samples stamped with the s
   }
 });
 
-test('the in-process loop trains mode sft on teacher samples', async () => {
+test('the in-process loop trains mode sft on teacher samples, dagger on student samples', async () => {
   await initBackend('wasm');
-  const run = compileRunConfig({
-    run_id: 'sft-loop', mode: 'sft', student: { model: 'models/student' }, teacher: { model: 'models/teacher' }, tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 1, max_in_flight: 8, sampling: { max_new_tokens: 24 } }, learner: { steps: 2, batch_size: 4 },
+  const config = (mode: string) => compileRunConfig({
+    run_id: `${mode}-loop`, mode, student: { model: 'models/student' }, teacher: { model: 'models/teacher' }, tasks: { suite: 'add:1-2' },
+    rollout: { group_size: 1, max_in_flight: 32, sampling: { max_new_tokens: 24 } }, learner: { steps: 2, batch_size: 16 },
   });
-  const student = await loadPolicy('models/student');
   const teacher = { ...(await loadPolicy('models/teacher')), id: 'teacher', privileged: false };
   try {
-    const seen: number[] = [];
-    const totals = runLocalLoop({ run, student, teacher, steps: 2, onStep: (_s, m) => { seen.push(m.loss!); return false; } });
-    assert.equal(totals.steps, 2);
-    assert.ok(seen.every(Number.isFinite), String(seen));
+    // the batch's accuracy says who wrote it: the teacher solves add:1-2 (100% greedy), the student 6%
+    const firstStep = async (mode: string) => {
+      const student = await loadPolicy('models/student'); // a fresh student per run (a trained one is a version ahead)
+      try {
+        let metrics: Record<string, number> = {};
+        const totals = runLocalLoop({ run: config(mode), student, teacher, steps: 1, onStep: (_s, m) => { metrics = m; return false; } });
+        assert.equal(totals.steps, 1);
+        assert.ok(Number.isFinite(metrics.loss), `${mode}: ${JSON.stringify(metrics)}`);
+        return metrics.accuracy!;
+      } finally {
+        student.model.dispose();
+      }
+    };
+    const sft = await firstStep('sft');
+    const dagger = await firstStep('dagger');
+    assert.ok(sft >= 0.5 && dagger <= 0.3, `batch accuracy: sft ${sft}, dagger ${dagger}`);
   } finally {
-    student.model.dispose();
     teacher.model.dispose();
   }
 });
