@@ -25,7 +25,7 @@ import {
 import { nodeFlagsFor } from '../src/platform/process/index.ts';
 import { readSpanFile } from '../src/platform/telemetry/index.ts';
 import { startCpuProfile } from '../src/platform/telemetry/cpu-profile.ts';
-import { LENGTH_BUDGET_PARAM } from '../services/verifier/rewards.ts';
+import { LENGTH_BUDGET_PARAM } from '../src/tasks/index.ts';
 import { DEFAULT_PULL } from '../services/verifier/worker.ts';
 import {
   compileRewardOptions, completionLength, listTasks, toTaskSpec, verifyBatch, verifyCompletion, type Task, type VerifyInput,

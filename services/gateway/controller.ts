@@ -11,7 +11,7 @@ import {
   checkFeedback, curriculumFeedback, minPolicyVersionFor, restoreCurriculum, type Curriculum, type CurriculumFeedback, type CurriculumState,
 } from '../../src/curriculum/index.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
-import { generateTask, LENGTH_BUDGET_PARAM, toTaskSpec, type TaskSpecShape } from '../../src/tasks/index.ts';
+import { generateTask, toTaskSpec, withLengthBudget } from '../../src/tasks/index.ts';
 import { MetricsEvent, RolloutTask, TaskFeedback } from '../../src/generated/rlmesh/v1/common.ts';
 import {
   byteLimitWarning, ConsumerName, consumeProto, deadLetterWeight, Header, provisionRun, publishProto, redeliveriesOf, retryTransient, runNames,
@@ -74,14 +74,6 @@ interface SavedState {
   pending?: CurriculumFeedback[];
   /** the last learner step the curriculum learned from */
   closedThrough?: number;
-}
-
-/**
- * A length budget the curriculum sets (tlts-budget) travels with the task to the verifier, which rewards the length
- * against it (the `length` component and length shapers read params.length_budget).
- */
-function withLengthBudget(spec: TaskSpecShape, budget: number | undefined): TaskSpecShape {
-  return budget === undefined ? spec : { ...spec, params: { ...spec.params, [LENGTH_BUDGET_PARAM]: String(budget) } };
 }
 
 export class RunController extends EventEmitter {
@@ -199,7 +191,7 @@ export class RunController extends EventEmitter {
         const controls = this.curriculum.controls();
         const sampling = cfg.rollout.sampling;
         const msg: RolloutTask = {
-          runId: this.runId, dispatchId, task: withLengthBudget(toTaskSpec(task), controls.lengthBudget) as RolloutTask['task'], groupSize: pick.groupSize ?? cfg.rollout.group_size,
+          runId: this.runId, dispatchId, task: withLengthBudget(toTaskSpec(task), controls.lengthBudget) as RolloutTask['task'] /* (tlts-budget: to the verifier) */, groupSize: pick.groupSize ?? cfg.rollout.group_size,
           sampling: { temperature: sampling.temperature, topK: sampling.top_k, topP: sampling.top_p, maxNewTokens: controls.maxNewTokens ?? sampling.max_new_tokens, stopTokenIds: [], seed: 0 },
           // Work sampled older than max_staleness versions (counted at the step that will train it) would only be dropped.
           minPolicyVersion: minPolicyVersionFor({

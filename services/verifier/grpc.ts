@@ -7,7 +7,7 @@ import { invalidField } from '../../src/errors.ts';
 import type { VerifierRewardService, VerifyRequest } from '../../src/generated/rlmesh/v1/verifier.ts';
 import { check, requireInRange, unary, type HandlersFor } from '../../src/platform/grpc/index.ts';
 import { listTasks, toTaskSpec, verifyBatch, type RewardComponent, type Task, type VerifyInput } from '../../src/tasks/index.ts';
-import { requestRewardOptions, toRewardMessage } from './rewards.ts';
+import { requestRewardOptions, toRewardMessage } from '../../src/actors/run-rewards.ts';
 
 export const MAX_VERIFY_ITEMS = 4096;
 

@@ -15,9 +15,9 @@ import {
   type BatchItem, type ConsumeLoop, type MessageContext, type TrajectorySummaries, type TrajectorySummary,
 } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
-import { resolveTask, verifyCompletion, type Task } from '../../src/tasks/index.ts';
+import { LENGTH_BUDGET_PARAM, resolveTask, verifyCompletion, type Task } from '../../src/tasks/index.ts';
 import { deadLetterRefused, forwardTrajectories, trajectorySpan, type Forward, type Refused } from '../common/trajectory-stage.ts';
-import { LENGTH_BUDGET_PARAM, lengthBudgetOf, runRewardOptions, shapeReward, shapingSample } from './rewards.ts';
+import { lengthBudgetOf, runRewardOptions, shapeReward, shapingSample } from '../../src/actors/run-rewards.ts';
 
 /** TrajectoryBatch messages a verifier pulls at once unless told otherwise. */
 export const DEFAULT_PULL = 16;

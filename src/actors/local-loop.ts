@@ -1,7 +1,8 @@
 // The same compute as a distributed run, in one process and strictly on-policy: curriculum -> rollout -> verify
 // -> (batch filter) -> teacher score -> learner step. Used by `rlmesh compare`, the pipeline-overhead bench and learning tests.
 import type { CompiledRunConfig } from '../config/index.ts';
-import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, type Task } from '../tasks/index.ts';
+import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, withLengthBudget, type Task } from '../tasks/index.ts';
+import { runGrader } from './run-rewards.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import { curriculumFeedback, filterStepMetrics } from '../curriculum/index.ts';
 import { Learner, learnerOptionsFor, maxLoopSteps, taskFeedback } from './learner.ts';
@@ -51,7 +52,7 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const curriculum = run.createCurriculum();
   const filter = run.createBatchFilter();
   const s = cfg.rollout.sampling;
-  const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: s.max_new_tokens, stopTokenIds: [], seed: 0 };
+  const grade = runGrader(run);
   const groups = run.groupsPerStep;
   if (usesTeacherPrefixes(cfg.objective) && !teacher) throw invalidField('teacher', 'teacher prefixes need the teacher model');
   const samplers: Samplers = { student, teacher };
@@ -60,10 +61,13 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
 
   /** One generation batch: `groups` tasks from the curriculum, sampled and rewarded; one array per group. */
   function generationBatch(): Trajectory[][] {
+    // the curriculum's controls, as the run controller applies them per dispatch: a length cap, a length budget
+    const controls = curriculum.controls();
+    const sampling: SamplingParams = { temperature: s.temperature, topK: s.top_k, topP: s.top_p, maxNewTokens: controls.maxNewTokens ?? s.max_new_tokens, stopTokenIds: [], seed: 0 };
     const requests = curriculum.next(groups).map((p): RolloutRequest => {
       const task = generateTask({ category: p.category as never, difficulty: p.difficulty, split: 'train', index: p.index, template: p.templateIndex });
       return {
-        runId: cfg.run_id, groupId: `${cfg.run_id}-g${dispatch++}`, task: toTaskSpec(task) as TaskSpec, sampling,
+        runId: cfg.run_id, groupId: `${cfg.run_id}-g${dispatch++}`, task: withLengthBudget(toTaskSpec(task), controls.lengthBudget) as TaskSpec, sampling,
         groupSize: p.groupSize ?? cfg.rollout.group_size, workerId: 'local', dispatchIndex: p.index,
       };
     });
@@ -71,7 +75,7 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
     // each group from its prefix source: the student (on-policy), the teacher (mode sft) or the dataset (GKD)
     const sampled = chunks.flatMap((chunk) => sampleGroups(samplers, chunk, (r) => prefixSourceFor(cfg.objective, r.groupId)));
     for (const g of sampled) {
-      rewardTrajectories(g, cfg.reward.weights);
+      grade(g); // as the run's verifier grades: weights, length budget, reward shaping
       totals.trajectories += g.length;
       totals.rolloutTokens += g.reduce((a, t) => a + t.completionTokenIds.length, 0);
     }

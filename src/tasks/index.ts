@@ -19,7 +19,7 @@ export type { GradedSample, EvalMetrics, EvalReport } from './eval-metrics.ts';
 export { TaskCategory, TaskSplit, TASK_CATEGORIES, DIFFICULTY_RANGE, ANSWER_KIND, isTaskCategory, isTaskSplit } from './task.ts';
 export { generateTask, taskFromId, parseTaskId, formatTaskId, splitOfProblem, templateCount, HELDOUT_PERCENT } from './generate.ts';
 export { parseSuiteSpec, listTasks, NAMED_SUITES, MAX_LIST_LIMIT } from './suite.ts';
-export { LENGTH_BUDGET_PARAM, toTaskSpec, fromTaskSpec } from './task-spec.ts';
+export { LENGTH_BUDGET_PARAM, toTaskSpec, fromTaskSpec, withLengthBudget } from './task-spec.ts';
 export { extractAnswer, lastBoxed } from './answer-extract.ts';
 export { parseNumericAnswer, parseListAnswer, numericAnswersEqual, listAnswersEqual } from './answer-equivalence.ts';
 export { formatRational, rationalEquals } from './rational.ts';

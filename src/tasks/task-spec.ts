@@ -23,6 +23,11 @@ export interface TaskSpecShape {
 /** Task param (tokens) that carries a per-task length budget into the verifier's `length` component and shapers. */
 export const LENGTH_BUDGET_PARAM = 'length_budget';
 
+/** A spec carrying a length budget (the tlts-budget curriculum's) to the verifier; unchanged without one. */
+export function withLengthBudget(spec: TaskSpecShape, budget: number | undefined): TaskSpecShape {
+  return budget === undefined ? spec : { ...spec, params: { ...spec.params, [LENGTH_BUDGET_PARAM]: String(budget) } };
+}
+
 export function toTaskSpec(task: Task): TaskSpecShape {
   return { ...task, params: { ...task.params } };
 }

@@ -54,3 +54,28 @@ test('compare stops a decaying-schedule config at its learner.steps and reports 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the in-process loop grades and samples as a distributed run does: reward shaping and the curriculum\'s length cap apply', async () => {
+  await initBackend('wasm');
+  const student = await loadPolicy('models/student');
+  try {
+    const base = tiny('constant', 3);
+    const firstStep = (over: Record<string, unknown>) => {
+      let metrics: Record<string, number> = {};
+      runLocalLoop({ run: compileRunConfig({ ...base, ...over }), student: { ...student, version: 0 }, steps: 1, onStep: (_s, m) => { metrics = m; return false; } });
+      return metrics;
+    };
+    const plain = firstStep({}).reward!;
+    // every completion is past L_max = 4 tokens: the overlong shaper takes kappa = 1 off each reward (the loop ignored it)
+    const shaped = firstStep({ reward_shaping: [{ name: 'overlong', params: { max_length: 4, buffer: 2, kappa: 1 } }] }).reward!;
+    assert.ok(Math.abs(shaped - (plain - 1)) < 1e-9, `plain ${plain}, shaped ${shaped}`);
+    // tlts-budget with cap_max_new_tokens caps sampling at twice the budget (the loop sampled max_new_tokens)
+    const capped = firstStep({
+      rollout: { ...base.rollout, sampling: { ...base.rollout.sampling, max_new_tokens: 32 } },
+      curriculum: { name: 'uniform', layers: [{ name: 'tlts-budget', params: { start: 2, final: 2, cap_max_new_tokens: true } }] },
+    });
+    assert.ok(capped.response_length! <= 4, `response length ${capped.response_length}`);
+  } finally {
+    student.model.dispose();
+  }
+});

@@ -1,20 +1,21 @@
-// Verifier reward helpers shared by the gRPC handlers and the NATS worker: reward options from request or
-// run-config weights, the wire `Reward`, and run-config reward shaping of one trajectory's reward.
-import { applyRewardShaping, type CompiledRunConfig } from '../../src/config/index.ts';
-import { ErrorCategory, RlmeshError, invalidField } from '../../src/errors.ts';
-import type { Reward } from '../../src/generated/rlmesh/v1/common.ts';
-import type { RewardSample } from '../../src/objectives/index.ts';
+// A run's rewards, shared by the verifier (gRPC handlers and NATS worker) and the in-process loop, so both grade
+// alike: reward options from request or run-config weights (with a task's length budget), the wire `Reward`, and
+// run-config reward shaping of one trajectory's reward.
+import { applyRewardShaping, type CompiledRunConfig } from '../config/index.ts';
+import { ErrorCategory, RlmeshError, invalidField } from '../errors.ts';
+import type { Reward, Trajectory } from '../generated/rlmesh/v1/common.ts';
+import type { RewardSample } from '../objectives/index.ts';
 import {
   checkFormat,
   compileRewardOptions,
   completionLength,
   RewardComponent,
+  verifyCompletion,
   type CompiledRewardOptions,
+  type Task,
   type RewardResult,
-} from '../../src/tasks/index.ts';
-
-export { LENGTH_BUDGET_PARAM } from '../../src/tasks/index.ts';
-import { LENGTH_BUDGET_PARAM } from '../../src/tasks/index.ts';
+} from '../tasks/index.ts';
+import { LENGTH_BUDGET_PARAM } from '../tasks/index.ts';
 /** Component added when run-config shaping changed the total: shaped - unshaped (weight 1), so total stays the sum. */
 export const SHAPING_COMPONENT = 'shaping';
 
@@ -133,4 +134,25 @@ export function shapeReward(run: CompiledRunConfig, reward: Reward, sample: Rewa
   }
   if (!Number.isFinite(shaped)) throw new RlmeshError(ErrorCategory.data, `reward shaping produced ${shaped}`, { field: 'reward.total' });
   return { ...reward, total: shaped, components: { ...reward.components, [SHAPING_COMPONENT]: shaped - reward.total } };
+}
+
+/**
+ * Grades trajectories in place as the run's verifier does (run-config weights, a task's length budget, reward
+ * shaping): the in-process loop's grader. A trajectory that cannot be graded gets reward 0 with the reason.
+ */
+export function runGrader(run: CompiledRunConfig): (trajs: Trajectory[]) => void {
+  const optionsFor = runRewardOptions(run);
+  const shaping = run.mode.usesRewards && run.rewardShaping.length > 0;
+  return (trajs) => {
+    for (const t of trajs) {
+      try {
+        const budget = lengthBudgetOf(t.task?.params, 'trajectory.task');
+        const result = verifyCompletion(t.task as unknown as Task, t.completionText, optionsFor(budget), t.completionTokenIds.length);
+        const reward = toRewardMessage(result);
+        t.reward = shaping ? shapeReward(run, reward, shapingSample({ completionText: t.completionText, completionTokens: t.completionTokenIds.length, entropies: t.entropies }, result, budget)) : reward;
+      } catch (e) {
+        t.reward = { total: 0, components: {}, correct: false, parsedAnswer: '', reason: e instanceof Error ? e.message : String(e), formatOk: false };
+      }
+    }
+  };
 }
