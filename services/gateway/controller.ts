@@ -87,6 +87,8 @@ export class RunController extends EventEmitter {
   private readonly pending = new Map<number, CurriculumFeedback[]>();
   /** Learner steps up to this one are closed: the curriculum learned from them. */
   private closedThrough = 0;
+  /** The learner's held-out entropy measurements by step, not yet passed to the curriculum. */
+  private readonly heldoutEntropy = new Map<number, number>();
   private nextDispatch = 0;
   private accounting: RunAccounting = { dispatched: 0, completed: 0, droppedStale: 0, filtered: 0, rejected: 0, deadLettered: 0, redelivered: 0 };
   private redeliveryTimer?: NodeJS.Timeout;
@@ -285,10 +287,24 @@ export class RunController extends EventEmitter {
       if (step > last) break;
       const feedback = this.pending.get(step)!;
       this.pending.delete(step);
-      this.curriculum.update(feedback, { step: Math.max(step, this.curriculum.step) });
+      // the held-out entropy the learner measured after this step (or the latest one before it not yet passed on: a
+      // measurement that arrived after its step closed) goes with the step: the entropy-gated length curriculum's gate
+      const heldoutEntropy = this.takeHeldoutEntropy(step);
+      this.curriculum.update(feedback, { step: Math.max(step, this.curriculum.step), ...(heldoutEntropy === undefined ? {} : { heldoutEntropy }) });
       this.emit('curriculum', { step, curriculum: this.curriculum.probabilities() });
     }
     this.closedThrough = Math.max(this.closedThrough, last);
+  }
+
+  /** The latest measurement of a step <= `step`, removed with every earlier one; undefined when none. */
+  private takeHeldoutEntropy(step: number): number | undefined {
+    let latest: [number, number] | undefined;
+    for (const [s, h] of this.heldoutEntropy) {
+      if (s > step) continue;
+      if (!latest || s > latest[0]) latest = [s, h];
+      this.heldoutEntropy.delete(s);
+    }
+    return latest?.[1];
   }
 
   /** At the run's end: every held step closes (no later feedback will come to close the last one). */
@@ -318,6 +334,7 @@ export class RunController extends EventEmitter {
   private async onMetrics(m: MetricsEvent): Promise<void> {
     this.checkMetrics(m);
     const values = { ...m.values };
+    if (m.source === 'learner' && Number.isFinite(values.heldout_entropy)) this.heldoutEntropy.set(m.step, values.heldout_entropy!);
     appendFileSync(this.metricsFile, JSON.stringify({ step: m.step, unix_ms: m.unixMs, source: m.source, ...values }) + '\n');
     if (m.source === 'learner') {
       this.step = Math.max(this.step, m.step);

@@ -48,7 +48,11 @@ export async function start(rt: ActorRuntime): Promise<void> {
     log: rt.log, failpoint: failpointTrigger(failpoints, rt.log), filter: rt.run.createBatchFilter(), onFatal: (e) => rt.fail(e),
     heldout: {
       every: cfg.eval.every,
-      measure: () => evaluatePolicy({ ...policy, version: learner.policyVersion }, heldoutTasks, { k: 1, temperature: 0, maxNewTokens: cfg.rollout.sampling.max_new_tokens }).report.overall.accuracy,
+      entropyEvery: rt.run.heldoutEntropyEvery,
+      measure: () => {
+        const e = evaluatePolicy({ ...policy, version: learner.policyVersion }, heldoutTasks, { k: 1, temperature: 0, maxNewTokens: cfg.rollout.sampling.max_new_tokens });
+        return { accuracy: e.report.overall.accuracy, entropy: e.meanEntropy };
+      },
     },
     onStep: (outcome, event) => {
       steps.inc();

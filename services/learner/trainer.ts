@@ -29,7 +29,12 @@ export interface TrainerDeps {
   log(m: string): void;
   onStep?(outcome: StepOutcome, event: MetricsEvent): void;
   /** Held-out greedy accuracy of the current weights, measured every `every` steps (and at the last step). */
-  heldout?: { every: number; measure(): number };
+  heldout?: {
+    every: number;
+    /** Measure held-out entropy at step 1 and every this many steps (the entropy-gated length curriculum's stages). */
+    entropyEvery?: number;
+    measure(): { accuracy: number; entropy: number };
+  };
   /** The run's batch filter (DAPO dynamic sampling), when configured; the worker admits groups through it. */
   filter?: DynamicSamplingFilter | null;
   /** Called at each failpoint with the current step (see failpoints.ts); absent in normal runs. */
@@ -255,9 +260,13 @@ export class Trainer {
 
   private heldoutMetric(): Record<string, number> {
     const h = this.deps.heldout;
-    if (!h || h.every <= 0) return {};
-    if (this.deps.learner.step % h.every !== 0 && !this.done) return {};
-    return { heldout_accuracy: h.measure() };
+    if (!h) return {};
+    const step = this.deps.learner.step;
+    const accuracyDue = h.every > 0 && (step % h.every === 0 || this.done);
+    const entropyDue = h.entropyEvery !== undefined && (step === 1 || step % h.entropyEvery === 0);
+    if (!accuracyDue && !entropyDue) return {};
+    const m = h.measure(); // one held-out pass serves both
+    return { ...(accuracyDue ? { heldout_accuracy: m.accuracy } : {}), ...(entropyDue ? { heldout_entropy: m.entropy } : {}) };
   }
 
   /** Step `step`'s checkpoint, and every `checkpointEvery` steps a kept copy of it. */

@@ -17,6 +17,8 @@ export interface EvaluateOptions {
 export interface Evaluation {
   report: EvalReport;
   samples: Array<GradedSample & { completion: string }>;
+  /** Mean per-token predictive entropy over every generated token, nats (the entropy-gated length curriculum's gate). */
+  meanEntropy: number;
 }
 
 /** Generates and grades every task (all of them: nothing is skipped). */
@@ -25,6 +27,8 @@ export function evaluatePolicy(policy: Policy, tasks: readonly Task[], opts: Eva
   const rows = tasks.flatMap((task) => Array.from({ length: opts.k }, (_, i) => ({ task, i })));
   const batch = opts.batchSize ?? 64;
   const samples: Evaluation['samples'] = [];
+  let entropy = 0;
+  let tokens = 0;
   for (let start = 0; start < rows.length; start += batch) {
     const chunk = rows.slice(start, start + batch);
     const prompts = chunk.map((r) => encodePrompt(tokenizer, r.task.prompt));
@@ -36,6 +40,8 @@ export function evaluatePolicy(policy: Policy, tasks: readonly Task[], opts: Eva
     });
     seqs.forEach((seq, j) => {
       const { task } = chunk[j]!;
+      for (const h of seq.entropies) entropy += h;
+      tokens += seq.entropies.length;
       const completion = tokenizer.decode(seq.tokens, { skipSpecial: true });
       const r = verifyCompletion(task, completion, undefined, seq.tokens.length);
       samples.push({
@@ -45,5 +51,5 @@ export function evaluatePolicy(policy: Policy, tasks: readonly Task[], opts: Eva
     });
     opts.onProgress?.(Math.min(start + batch, rows.length), rows.length);
   }
-  return { report: evaluateSamples(samples, [opts.k]), samples };
+  return { report: evaluateSamples(samples, [opts.k]), samples, meanEntropy: tokens > 0 ? entropy / tokens : 0 };
 }

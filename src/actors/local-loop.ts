@@ -1,7 +1,8 @@
 // The same compute as a distributed run, in one process and strictly on-policy: curriculum -> rollout -> verify
 // -> (batch filter) -> teacher score -> learner step. Used by `rlmesh compare`, the pipeline-overhead bench and learning tests.
 import type { CompiledRunConfig } from '../config/index.ts';
-import { compileRewardOptions, generateTask, toTaskSpec, verifyCompletion, withLengthBudget, type Task } from '../tasks/index.ts';
+import { compileRewardOptions, generateTask, listTasks, toTaskSpec, verifyCompletion, withLengthBudget, type Task } from '../tasks/index.ts';
+import { evaluatePolicy } from './evaluate.ts';
 import { runGrader } from './run-rewards.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
 import { curriculumFeedback, filterStepMetrics } from '../curriculum/index.ts';
@@ -58,6 +59,11 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
   const samplers: Samplers = { student, teacher };
   const totals: LoopTotals = { steps: 0, rolloutTokens: 0, trajectories: 0 };
   let dispatch = 0;
+  let heldout: Task[] | undefined;
+  const measureHeldoutEntropy = (): number => {
+    heldout ??= listTasks({ suite: cfg.tasks.suite, split: 'heldout', limit: cfg.eval.heldout_size, seed: cfg.seed });
+    return evaluatePolicy(student, heldout, { k: 1, temperature: 0, maxNewTokens: s.max_new_tokens }).meanEntropy;
+  };
 
   /** One generation batch: `groups` tasks from the curriculum, sampled and rewarded; one array per group. */
   function generationBatch(): Trajectory[][] {
@@ -103,7 +109,10 @@ export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {
     const outcome = learner.trainStep(trajs);
     student.version = learner.policyVersion;
     const feedback = [...outcome.feedback, ...taskFeedback(cfg.run_id, outcome.step, unused.flat())];
-    curriculum.update(feedback.map(curriculumFeedback));
+    // the entropy-gated length curriculum asks for a held-out entropy measurement (the learner's metrics carry it in a
+    // distributed run): greedy on the run's held-out tasks with the weights just trained
+    const signal = curriculum.controls().needsHeldoutEntropy ? { heldoutEntropy: measureHeldoutEntropy() } : {};
+    curriculum.update(feedback.map(curriculumFeedback), signal);
     totals.steps++;
     if (opts.onStep?.(totals.steps, { ...outcome.metrics, ...filterMetrics }, totals)) break;
   }

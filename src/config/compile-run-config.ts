@@ -54,6 +54,11 @@ export interface CompiledRunConfig {
   rewardShaping: Array<CompiledMethod<RewardShaperFn>>;
   /** Task groups in one learner batch: whole groups adding up to at least `learner.batch_size` trajectories. */
   groupsPerStep: number;
+  /**
+   * Learner steps between held-out entropy measurements (at step 1 and every this many: the entropy-gated length
+   * curriculum's stage length); undefined when no curriculum layer gates on held-out entropy.
+   */
+  heldoutEntropyEvery: number | undefined;
   /** A fresh curriculum at step 0 (restore a saved one with `restoreCurriculum`). */
   createCurriculum(pool?: readonly Arm[]): Curriculum;
   /** A fresh batch filter for one learner batch of groups, or null when none is configured. */
@@ -99,7 +104,6 @@ function resolveTeacher(cfg: ParsedRunConfig, mode: ModeRule): ResolvedTeacher |
 export const NOT_IN_RUNS: Readonly<Record<string, string>> = {
   aepo: 'its two rollout streams (with and without the entropy regulariser) are not wired into rollout and learner',
   ceeh: 'its hard set (a per-question accuracy EMA) and optimal-length penalty are not tracked by the learner',
-  'entropy-gated-length': 'nothing measures the held-out entropy it gates on',
 };
 
 /**
@@ -203,14 +207,9 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
         { name: cfg.curriculum.name, params: cfg.curriculum.params },
         'curriculum',
       ),
-      layers: cfg.curriculum.layers.map((l, i) => {
-        // The length curriculum grows only on a held-out entropy measurement, which neither the learner's metrics nor
-        // the in-process loop feed it yet: it would stay at its first length for the whole run.
-        if (l.name === 'entropy-gated-length') {
-          throw invalidField(`curriculum.layers.${i}.name`, `'entropy-gated-length' is not available in a run yet: ${NOT_IN_RUNS['entropy-gated-length']}, so the length would never grow; set rollout.sampling.max_new_tokens instead`);
-        }
-        return resolveMethod(Object.fromEntries(Object.entries(curricula).filter(([, m]) => m.kind === 'layer')), 'curriculum layer', l, `curriculum.layers.${i}`);
-      }),
+      layers: cfg.curriculum.layers.map((l, i) =>
+        resolveMethod(Object.fromEntries(Object.entries(curricula).filter(([, m]) => m.kind === 'layer')), 'curriculum layer', l, `curriculum.layers.${i}`),
+      ),
     },
     reward: cfg.reward,
     batch_filter: cfg.batch_filter && resolveMethod(batchFilters, 'batch filter', cfg.batch_filter, 'batch_filter'),
@@ -246,6 +245,7 @@ export function compileRunConfig(raw: unknown): CompiledRunConfig {
     rewardShaping,
     createCurriculum: make,
     groupsPerStep,
+    heldoutEntropyEvery: config.curriculum.layers.find((l) => l.name === 'entropy-gated-length')?.params.steps_per_stage as number | undefined,
     createBatchFilter: () => (filter ? batchFilters[filter.name]!.build(filter.params, groupsPerStep) : null),
   };
 }

@@ -186,3 +186,40 @@ test('a length budget the curriculum sets (tlts-budget) travels with each dispat
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the learner\'s held-out entropy reaches the curriculum: the entropy-gated length grows between dispatches', async () => {
+  const runId = nats.newRunId('ctlentropy');
+  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
+  const run = compileRunConfig({
+    run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+    rollout: { group_size: 4, max_in_flight: 1 }, learner: { steps: 10, batch_size: 4 }, objective: { name: 'grpo', params: {} },
+    curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length', params: { start_length: 8, max_length: 64, steps_per_stage: 1, min_entropy_ratio: 0.5 } }] },
+  });
+  const names = runNames(runId);
+  const ctl = new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
+  await ctl.start();
+  try {
+    const nextTask = async () => RolloutTask.decode((await readMessages(nats.js, names.stages.tasks.stream, 'rollout', 1))[0]!.data);
+    const finish = async (g: number, step: number, entropy?: number) => {
+      await publishProto(nats.js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.fromPartial({
+        runId, source: 'learner', step, values: { policy_version: step, ...(entropy === undefined ? {} : { heldout_entropy: entropy }) },
+      }));
+      await publishProto(nats.js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.fromPartial({
+        runId, groupId: `${runId}-g${g}`, category: 'add', difficulty: 1, samples: 4, passRate: 0.5, meanAbsAdvantage: 0.4, meanReward: 0.5, step,
+      }));
+    };
+    const lengths = [(await nextTask()).sampling!.maxNewTokens];
+    // step 1 measures the initial entropy (1.0); step 2 keeps it above half of that: the stage ends and the ladder grows
+    await finish(0, 1, 1.0);
+    lengths.push((await nextTask()).sampling!.maxNewTokens);
+    await finish(1, 2, 0.9);
+    lengths.push((await nextTask()).sampling!.maxNewTokens);
+    await finish(2, 3);
+    lengths.push((await nextTask()).sampling!.maxNewTokens);
+    assert.equal(lengths[0], 8);
+    assert.ok(lengths[3]! > 8, `max_new_tokens per dispatch: ${lengths}`);
+  } finally {
+    await ctl.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -123,9 +123,13 @@ test('steps are checked in the queue: trajectories trained meanwhile are skipped
     groups.flat().forEach((t, k) => { t.reward!.total = k % 2; });
     const [first, second] = [groups.slice(0, 2).flat(), groups.slice(2).flat()];
     const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
+    const events: Array<Record<string, number>> = [];
     const trainer = new Trainer({
       js: nats.js, runId: names.runId, learner, tokenizer: policy.tokenizer, store: new LearnerStateStore(dir),
       weights: await WeightStore.open(nats.js, names.runId), publishEvery: 1, checkpointEvery: 0, maxSteps: 2, log: () => undefined,
+      // held-out entropy at step 1 and every 5 steps (none at step 2); accuracy only at the end (every 0)
+      heldout: { every: 0, entropyEvery: 5, measure: () => ({ accuracy: 0.5, entropy: 1.25 }) },
+      onStep: (_o, e) => { events.push(e.values); },
     });
     // the NATS worker queues trajectories a gRPC Step queued first: it trains none of them again
     const [a, b] = await Promise.all([trainer.step(first), trainer.step(first, [], false, true)]);
@@ -134,6 +138,7 @@ test('steps are checked in the queue: trajectories trained meanwhile are skipped
     assert.equal(trainer.duplicates, 4);
     assert.equal(learner.step, 1);
     assert.equal((await trainer.step(second)).used.length, 4);
+    assert.deepEqual(events.map((v) => [v.heldout_entropy, v.heldout_accuracy]), [[1.25, undefined], [undefined, undefined]], 'the entropy-gated length curriculum\'s measurement rides on the step\'s metrics');
     // the cosine schedule reaches 0 at the end: a further step is refused by name, not run with lr 0
     await assert.rejects(trainer.step(second), (e: unknown) => e instanceof RlmeshError && e.field === 'learner.steps');
     assert.equal(learner.step, 2);

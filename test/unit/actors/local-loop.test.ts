@@ -79,3 +79,21 @@ test('the in-process loop grades and samples as a distributed run does: reward s
     student.model.dispose();
   }
 });
+
+test('the entropy-gated length curriculum grows in the in-process loop: it measures held-out entropy when asked', async () => {
+  await initBackend('wasm');
+  const student = await loadPolicy('models/student');
+  try {
+    const base = tiny('constant', 4);
+    const run = compileRunConfig({
+      ...base, rollout: { ...base.rollout, sampling: { ...base.rollout.sampling, max_new_tokens: 32 } }, eval: { heldout_size: 16 },
+      curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length', params: { start_length: 4, max_length: 32, steps_per_stage: 1, min_entropy_ratio: 0.01 } }] },
+    });
+    const lengths: number[] = [];
+    runLocalLoop({ run, student: { ...student, version: 0 }, steps: 4, onStep: (_s, m) => { lengths.push(m.response_length!); return false; } });
+    assert.ok(lengths[0]! <= 4, `stage 0 caps at 4 tokens: ${lengths}`);
+    assert.ok(Math.max(...lengths.slice(2)) > 4, `the length grew once held-out entropy held: ${lengths}`);
+  } finally {
+    student.model.dispose();
+  }
+});

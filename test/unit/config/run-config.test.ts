@@ -98,7 +98,6 @@ test('cross-field checks', () => {
   // methods a run does not drive are refused by name instead of running as something else
   fails({ mode: 'rlvr', entropy_control: { name: 'aepo' } }, 'entropy_control.name', /'aepo' is not available in a run/);
   fails({ mode: 'rlvr', entropy_control: { name: 'ceeh' } }, 'entropy_control.name', /'ceeh' is not available in a run yet: its hard set/);
-  fails({ curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length' }] } }, 'curriculum.layers.0.name', /nothing measures the held-out entropy/);
   fails({ mode: 'rlvr', token_selector: { name: 'tip' } }, 'token_selector.name', /no teacher/);
   fails({ mode: 'rlvr', reward: { weights: { correctness: 1, length: 0.5 } } }, 'reward.weights.length', /tlts-budget/);
   // Entrocraft anneals over the run's own length unless told otherwise
