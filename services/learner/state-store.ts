@@ -8,6 +8,7 @@ import type { CharTokenizer } from '../../src/engine/tokenizer.ts';
 import type { NamedTensors } from '../../src/engine/index.ts';
 import type { Learner } from '../../src/actors/index.ts';
 import { exportObjectiveState, importObjectiveState, type ObjectiveState } from '../../src/objectives/index.ts';
+import type { QuestionDifficultyState } from '../../src/actors/question-difficulty.ts';
 
 /** Trained ids remembered for dedupe; old ones age out (redeliveries arrive within ack_wait * max_deliver). */
 const REMEMBERED_IDS = 50_000;
@@ -25,6 +26,8 @@ export interface LearnerStateFile {
   outbox?: Array<{ kind: OutboxEntry['kind']; msgId: string; data: string }>;
   /** the objectives' step-to-step state (SIREN's anchor) */
   objectives?: ObjectiveState;
+  /** CEEH's per-question accuracy EMAs and shortest correct lengths */
+  questions?: QuestionDifficultyState;
 }
 
 export class LearnerStateStore {
@@ -64,6 +67,7 @@ export class LearnerStateStore {
     learner.trained = rng.trained ?? 0;
     learner.droppedStale = rng.droppedStale ?? 0;
     importObjectiveState(learner.options.objectives, rng.objectives);
+    learner.questions?.import(rng.questions);
   }
 
   /** Writes the checkpoint; `weights` (default: read from the model now) lets a caller share one read per step. */
@@ -83,6 +87,7 @@ export class LearnerStateStore {
           trainedIds: ids.slice(-REMEMBERED_IDS), trained: learner.trained, droppedStale: learner.droppedStale,
           outbox: this.outbox.map((e) => ({ kind: e.kind, msgId: e.msgId, data: Buffer.from(e.data).toString('base64') })),
           objectives: exportObjectiveState(learner.options.objectives),
+          ...(learner.questions ? { questions: learner.questions.export() } : {}),
         },
         moments: opt.tensors,
       },

@@ -5,6 +5,7 @@ import type { TaskFeedback, Trajectory } from '../generated/rlmesh/v1/common.ts'
 import type { CompiledRunConfig } from '../config/index.ts';
 import { ErrorCategory, RlmeshError } from '../errors.ts';
 import { buildArrays, checkTrajectory, objectiveUsesRewards, oldLogprobs, teacherNeeds, toTensors, type TeacherNeeds } from './learner-batch.ts';
+import { QuestionDifficulty } from './question-difficulty.ts';
 
 export interface LearnerOptions {
   runId: string;
@@ -68,6 +69,8 @@ export class Learner {
   policyVersion = 0;
   trained = 0;
   droppedStale = 0;
+  /** CEEH's per-question accuracy and shortest correct lengths (only when the entropy control is ceeh). */
+  readonly questions: QuestionDifficulty | undefined;
 
   constructor(model: LlamaModel, readonly options: LearnerOptions) {
     this.model = model;
@@ -75,6 +78,7 @@ export class Learner {
     this.baseLr = this.optimizer.options.lr;
     this.needs = teacherNeeds(options.objectives.objective.name, options.objectiveParams, options.objectives.tokenSelector?.name);
     this.needsRewards = objectiveUsesRewards(options.objectives.objective.name, options.objectiveParams);
+    if (options.objectives.entropyControl?.name === 'ceeh') this.questions = new QuestionDifficulty();
   }
 
   /**
@@ -118,6 +122,12 @@ export class Learner {
     this.optimizer.setLearningRate(lr);
     const V = this.model.config.vocab_size;
     const arrays = buildArrays(used, this.needs, V, this.options.padId);
+    // CEEH: the hard set from the questions' accuracy EMAs before this batch, the length-penalised rewards, the state
+    // updated with the batch
+    const ceeh = this.questions && {
+      hard: this.questions.hardFlags(used),
+      rewards: this.questions.shapeAndUpdate(used, arrays.rewards, Number(this.options.objectives.entropyControl!.params.length_beta ?? 0)),
+    };
     const c = toTensors(arrays, V);
     let objectiveMetrics: ObjectiveMetrics = {};
     const t0 = performance.now();
@@ -132,9 +142,10 @@ export class Learner {
           teacherLogprobs: c.teacherLogprobs,
           teacherLogprobsFull: c.teacherLogprobsFull,
           entropies: c.entropies,
-          rewards: arrays.rewards,
+          rewards: ceeh?.rewards ?? arrays.rewards,
           correct: arrays.correct,
           groupIds: arrays.groupIds,
+          ...(ceeh ? { hard: ceeh.hard } : {}),
           step: this.step,
         });
         objectiveMetrics = out.metrics;

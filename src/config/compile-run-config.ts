@@ -103,7 +103,6 @@ function resolveTeacher(cfg: ParsedRunConfig, mode: ModeRule): ResolvedTeacher |
 /** Methods the library implements but a run refuses (nothing drives them yet), with why; `rlmesh methods` shows it. */
 export const NOT_IN_RUNS: Readonly<Record<string, string>> = {
   aepo: 'its two rollout streams (with and without the entropy regulariser) are not wired into rollout and learner',
-  ceeh: 'its hard set (a per-question accuracy EMA) and optimal-length penalty are not tracked by the learner',
 };
 
 /**
@@ -116,9 +115,6 @@ function resolveEntropyControl(cfg: ParsedRunConfig): ResolvedMethod {
   const resolved = resolveMethod(family('entropy_control'), 'entropy control', choice, 'entropy_control');
   if (resolved.name === 'aepo') {
     throw invalidField('entropy_control.name', `'aepo' is not available in a run: ${NOT_IN_RUNS.aepo}; use entrocraft, siren, clip-cov or kl-cov`);
-  }
-  if (resolved.name === 'ceeh') {
-    throw invalidField('entropy_control.name', `'ceeh' is not available in a run yet: ${NOT_IN_RUNS.ceeh}, so every question would count as not hard; use entrocraft, siren, clip-cov or kl-cov`);
   }
   if ('total_steps' in resolved.params && (choice.params as Record<string, unknown> | undefined)?.total_steps === undefined) {
     resolved.params.total_steps = cfg.learner.steps;

@@ -212,6 +212,8 @@ export const ceehParams = z
     total_steps: z.number().int().positive().default(1000),
     alpha: nonNeg().default(0.4),
     kappa: z.number().gt(1).default(2),
+    /** beta of the optimal-length penalty on correct answers (0 = off). */
+    length_beta: nonNeg().default(0.1),
   })
   .strict();
 

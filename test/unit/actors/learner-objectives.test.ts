@@ -1,6 +1,6 @@
 // The learner gives every objective what it differentiates: GRPO with an entropy bonus, and the entropy control
-// that regularises the student's full distribution (SIREN; CEEH's run use is refused until its hard set is tracked),
-// train a step on sampled trajectories. (The
+// that regularise the student's full distribution (SIREN, CEEH with the learner's hard set), train a step on sampled
+// trajectories. (The
 // student's full log-probs once reached the objective only when the teacher's full distribution was needed, so
 // these configs refused every batch with "needs batch.studentLogprobsFull".)
 import { test } from 'node:test';
@@ -20,6 +20,8 @@ const base = {
 const cases: Array<[string, Record<string, unknown>]> = [
   ['grpo with an entropy bonus', { objective: { name: 'grpo', params: { entropy_coef: 0.01 } } }],
   ['grpo + SIREN entropy control', { objective: { name: 'grpo', params: {} }, entropy_control: { name: 'siren', params: {} } }],
+  ['grpo + CEEH entropy control (max-entropy)', { objective: { name: 'grpo', params: {} }, entropy_control: { name: 'ceeh', params: {} } }],
+  ['grpo + CEEH entropy control (entropy advantage on hard questions)', { objective: { name: 'grpo', params: {} }, entropy_control: { name: 'ceeh', params: { mode: 'ea' } } }],
 ];
 
 for (const [name, over] of cases) {

@@ -97,7 +97,6 @@ test('cross-field checks', () => {
   fails({ mode: 'kl-mix', entropy_control: { name: 'entrocraft' } }, 'entropy_control.name', /does not compose with objective 'kl-mix'/);  fails({ nats: { replicas: 7 } }, 'nats.replicas', /<=5|5/);
   // methods a run does not drive are refused by name instead of running as something else
   fails({ mode: 'rlvr', entropy_control: { name: 'aepo' } }, 'entropy_control.name', /'aepo' is not available in a run/);
-  fails({ mode: 'rlvr', entropy_control: { name: 'ceeh' } }, 'entropy_control.name', /'ceeh' is not available in a run yet: its hard set/);
   fails({ mode: 'rlvr', token_selector: { name: 'tip' } }, 'token_selector.name', /no teacher/);
   fails({ mode: 'rlvr', reward: { weights: { correctness: 1, length: 0.5 } } }, 'reward.weights.length', /tlts-budget/);
   // Entrocraft anneals over the run's own length unless told otherwise
