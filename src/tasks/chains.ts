@@ -21,6 +21,13 @@ function pickStep(prev: number, rng: Rng): [Op, number] {
   return [rng.pick(ops.length ? ops : ['-']), n];
 }
 
+/** The key arithmetic.ts gives the problem x op y (its split is decided by it). */
+function arithmeticKey(x: number, op: Op, y: number): string {
+  if (op === '-') return `sub:${x}-${y}`;
+  const [lo, hi] = x <= y ? [x, y] : [y, x];
+  return op === '+' ? `add:${lo}+${hi}` : `mul:${lo}*${hi}`;
+}
+
 export const chainGenerator: CategoryGenerator = {
   templates: ['{expr},{last}=?', 'Let {expr}. Find {last}.', 'Given {expr}, what is {last}?'],
   generate(k, rng): Problem {
@@ -38,7 +45,9 @@ export const chainGenerator: CategoryGenerator = {
     }
     const expr = defs.join(',');
     return {
-      key: `chain:${expr}`,
+      // A one-step chain is the arithmetic problem itself: it takes that problem's key, so it falls in the same split
+      // as the add/sub/mul task (a=1+2 trained while 1+2 was held out leaked the held-out set in mixed suites).
+      key: k === 1 ? arithmeticKey(x, firstOp, y) : `chain:${expr}`,
       fields: { expr, last: VARS[k - 1]! },
       params: { steps: expr },
       answer: String(value),

@@ -6,6 +6,7 @@ import {
   DIFFICULTY_RANGE,
   TASK_CATEGORIES,
   generateTask,
+  listTasks,
   parseTaskId,
   taskFromId,
   templateCount,
@@ -144,4 +145,32 @@ test('bad task ids raise RlmeshError naming the field', () => {
     );
   }
   assert.deepEqual(parseTaskId('mul/d2/heldout/9/t2'), { category: 'mul', difficulty: 2, split: 'heldout', index: 9, template: 2 });
+});
+
+test('a one-step chain lies in the split of the arithmetic problem it is (no held-out add problem is trained as a chain)', () => {
+  const keyOf = (prompt: string) => {
+    const m = /a=(\d)([+\-*])(\d)/.exec(prompt)!;
+    const [x, op, y] = [Number(m[1]), m[2]!, Number(m[3])];
+    const [lo, hi] = x <= y ? [x, y] : [y, x];
+    return op === '-' ? `sub ${x}-${y}` : op === '+' ? `add ${lo}+${hi}` : `mul ${lo}*${hi}`;
+  };
+  const arithmetic = new Map<string, string>();
+  for (const split of ['train', 'heldout'] as const) {
+    for (const t of listTasks({ suite: 'add:1,sub:1,mul:1', split, limit: 1000, seed: 0 })) {
+      const m = /(\d)\s*([+\-*])\s*(\d)/.exec(t.prompt)!;
+      const [x, op, y] = [Number(m[1]), m[2]!, Number(m[3])];
+      const [lo, hi] = x <= y ? [x, y] : [y, x];
+      arithmetic.set(op === '-' ? `sub ${x}-${y}` : op === '+' ? `add ${lo}+${hi}` : `mul ${lo}*${hi}`, split);
+    }
+  }
+  let compared = 0;
+  for (const split of ['train', 'heldout'] as const) {
+    for (const t of listTasks({ suite: 'chain:1', split, limit: 1000, seed: 0 })) {
+      const other = arithmetic.get(keyOf(t.prompt));
+      if (other === undefined) continue;
+      compared++;
+      assert.equal(other, split, `${t.prompt} is ${split} as a chain but ${other} as arithmetic`);
+    }
+  }
+  assert.ok(compared > 20, `compared ${compared}`);
 });
