@@ -23,9 +23,13 @@ export interface TaskSpecShape {
 /** Task param (tokens) that carries a per-task length budget into the verifier's `length` component and shapers. */
 export const LENGTH_BUDGET_PARAM = 'length_budget';
 
-/** A spec carrying a length budget (the tlts-budget curriculum's) to the verifier; unchanged without one. */
+/**
+ * A spec carrying a length budget (the tlts-budget curriculum's): its prompt states the budget, as Train-Long-Think-
+ * Short prompts do (ALGORITHMS.md 9c), and its params carry it to the verifier's length reward. Unchanged without one.
+ */
 export function withLengthBudget(spec: TaskSpecShape, budget: number | undefined): TaskSpecShape {
-  return budget === undefined ? spec : { ...spec, params: { ...spec.params, [LENGTH_BUDGET_PARAM]: String(budget) } };
+  if (budget === undefined) return spec;
+  return { ...spec, prompt: `${spec.prompt} (use exactly ${budget} tokens)`, params: { ...spec.params, [LENGTH_BUDGET_PARAM]: String(budget) } };
 }
 
 export function toTaskSpec(task: Task): TaskSpecShape {

@@ -180,7 +180,11 @@ test('a length budget the curriculum sets (tlts-budget) travels with each dispat
   await ctl.start();
   try {
     const tasks = await readMessages(nats.js, runNames(runId).stages.tasks.stream, 'rollout', 2);
-    for (const m of tasks) assert.equal(RolloutTask.decode(m.data).task!.params.length_budget, '40', 'the budget at step 0');
+    for (const m of tasks) {
+      const { task } = RolloutTask.decode(m.data);
+      assert.equal(task!.params.length_budget, '40', 'the budget at step 0');
+      assert.match(task!.prompt, / \(use exactly 40 tokens\)$/, 'the prompt states it (9c)');
+    }
   } finally {
     await ctl.close();
     rmSync(dir, { recursive: true, force: true });
