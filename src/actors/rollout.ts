@@ -75,7 +75,7 @@ export function rolloutGroups(policy: Policy, reqs: readonly RolloutRequest[]): 
 
 /** One generate call for these groups (prompts encoded), at most `maxNew` tokens each. */
 function sampleCall(policy: Policy, reqs: readonly RolloutRequest[], prompts: readonly number[][], maxNew: number): Trajectory[][] {
-  const { model, tokenizer, version } = policy;
+  const { model } = policy;
   const s = reqs[0]!.sampling;
   const rows = reqs.flatMap((r, j) => Array.from({ length: r.groupSize }, () => prompts[j]!));
   const seqs = generate(model, rows, {
@@ -88,21 +88,32 @@ function sampleCall(policy: Policy, reqs: readonly RolloutRequest[], prompts: re
   });
   const now = Date.now();
   let row = 0;
-  return reqs.map((req, j) => seqs.slice(row, (row += req.groupSize)).map((seq, i) => ({
+  return reqs.map((req, j) => seqs.slice(row, (row += req.groupSize)).map((seq, i) => trajectoryOf(req, i, policy, prompts[j]!, now, {
+    tokens: seq.tokens, samplingLogprobs: seq.samplingLogprobs, modelLogprobs: seq.modelLogprobs, entropies: seq.entropies,
+    truncated: seq.finishReason === 'length',
+  })));
+}
+
+/** Sample `i` of `req`'s group: the completion and its per-token arrays, with the group's ids, task and trace. */
+function trajectoryOf(
+  req: RolloutRequest, i: number, policy: Pick<Policy, 'tokenizer' | 'version'>, prompt: number[], now: number,
+  c: { tokens: number[]; samplingLogprobs: number[]; modelLogprobs: number[]; entropies: number[]; truncated: boolean },
+): Trajectory {
+  return {
     trajectoryId: `${req.groupId}/${i}`,
     runId: req.runId,
     taskId: req.task.taskId,
     groupId: req.groupId,
     sampleIndex: i,
     task: req.task,
-    promptTokenIds: prompts[j]!,
-    completionTokenIds: seq.tokens,
-    samplingLogprobs: seq.samplingLogprobs,
-    modelLogprobs: seq.modelLogprobs,
-    entropies: seq.entropies,
-    policyVersion: version,
-    completionText: tokenizer.decode(seq.tokens, { skipSpecial: true }),
-    truncated: seq.finishReason === 'length',
+    promptTokenIds: prompt,
+    completionTokenIds: c.tokens,
+    samplingLogprobs: c.samplingLogprobs,
+    modelLogprobs: c.modelLogprobs,
+    entropies: c.entropies,
+    policyVersion: policy.version,
+    completionText: policy.tokenizer.decode(c.tokens, { skipSpecial: true }),
+    truncated: c.truncated,
     reward: undefined,
     teacher: undefined,
     createdUnixMs: now,
@@ -110,7 +121,7 @@ function sampleCall(policy: Policy, reqs: readonly RolloutRequest[], prompts: re
     groupSize: req.groupSize,
     dispatchIndex: req.dispatchIndex ?? 0,
     traceContext: { ...req.traceContext },
-  })));
+  };
 }
 
 /** The models that may write a run's completions: the student always, the teacher when prefixes come from it. */
@@ -128,7 +139,9 @@ export function sampleGroups(samplers: Samplers, reqs: readonly RolloutRequest[]
   const bySource = new Map<PrefixSource, number[]>();
   reqs.forEach((r, j) => {
     const src = sourceOf(r);
-    bySource.set(src, [...(bySource.get(src) ?? []), j]);
+    const idx = bySource.get(src);
+    if (idx) idx.push(j);
+    else bySource.set(src, [j]);
   });
   const out = new Array<Trajectory[]>(reqs.length);
   for (const [src, idx] of bySource) {
@@ -150,7 +163,7 @@ export function sampleGroups(samplers: Samplers, reqs: readonly RolloutRequest[]
  * log-probs and entropies of those tokens (one scoring pass) as their behaviour log-probs.
  */
 export function datasetGroups(student: Policy, reqs: readonly RolloutRequest[]): Trajectory[][] {
-  const { model, tokenizer, version } = student;
+  const { model, tokenizer } = student;
   const now = Date.now();
   const prompts = reqs.map((r) => encodePrompt(tokenizer, r.task.prompt));
   const completions = reqs.map((r, j) => {
@@ -159,28 +172,9 @@ export function datasetGroups(student: Policy, reqs: readonly RolloutRequest[]):
     return ids.length > room ? ids.slice(0, room) : ids;
   });
   const scored = score(model, reqs.map((_r, j) => ({ prompt: prompts[j]!, completion: completions[j]! })));
-  return reqs.map((req, j) => Array.from({ length: req.groupSize }, (_x, i): Trajectory => ({
-    trajectoryId: `${req.groupId}/${i}`,
-    runId: req.runId,
-    taskId: req.task.taskId,
-    groupId: req.groupId,
-    sampleIndex: i,
-    task: req.task,
-    promptTokenIds: prompts[j]!,
-    completionTokenIds: completions[j]!,
-    samplingLogprobs: scored[j]!.logprobs,
-    modelLogprobs: scored[j]!.logprobs,
-    entropies: scored[j]!.entropies,
-    policyVersion: version,
-    completionText: tokenizer.decode(completions[j]!, { skipSpecial: true }),
+  return reqs.map((req, j) => Array.from({ length: req.groupSize }, (_x, i) => trajectoryOf(req, i, student, prompts[j]!, now, {
+    tokens: completions[j]!, samplingLogprobs: scored[j]!.logprobs, modelLogprobs: scored[j]!.logprobs, entropies: scored[j]!.entropies,
     truncated: completions[j]!.at(-1) !== tokenizer.eosId,
-    reward: undefined,
-    teacher: undefined,
-    createdUnixMs: now,
-    workerId: req.workerId,
-    groupSize: req.groupSize,
-    dispatchIndex: req.dispatchIndex ?? 0,
-    traceContext: { ...req.traceContext },
   })));
 }
 

@@ -2,6 +2,7 @@
 // (on-policy), the teacher (mode sft: forward KL on teacher samples; GKD with seq_kd) or the dataset (GKD's off-policy
 // share: the task's reference solution). Decided per group from its id, so every process that sees the group agrees,
 // and a group's samples come from one source.
+import { hash32 } from '../tasks/random.ts';
 import { gkdDataSource } from './distillation.ts';
 
 export type PrefixSource = 'student' | 'teacher' | 'dataset';
@@ -11,23 +12,9 @@ export interface ObjectiveChoice {
   params: Record<string, unknown>;
 }
 
-/**
- * A number in [0, 1) from a string: FNV-1a over its characters, then murmur3's 32-bit finaliser (FNV alone leaves the
- * high bits of ids that differ in their last digits too alike: 20% instead of 25% below 0.25). The same group id gives
- * the same draw in every process.
- */
+/** A number in [0, 1) from a string (the task generator's hash32): the same group id gives the same draw everywhere. */
 export function unitHash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 2 ** 32;
+  return hash32(s) / 2 ** 32;
 }
 
 export function prefixSourceFor(objective: ObjectiveChoice, groupId: string): PrefixSource {
