@@ -13,5 +13,6 @@ export { scoreTrajectories, teacherPrompt } from './teacher.ts';
 export { Learner, batchMetrics, learnerOptionsFor, maxLoopSteps, taskFeedback } from './learner.ts';
 export { teacherNeeds, checkTokens, checkTrajectory, objectiveUsesRewards } from './learner-batch.ts';
 export { evaluatePolicy } from './evaluate.ts';
-export { runLocalLoop, rewardTrajectories } from './local-loop.ts';
+export { runLocalLoop } from './local-loop.ts';
+export { runGrader } from './run-rewards.ts';
 export { sftExample, sftStep } from './sft.ts';

@@ -1,7 +1,7 @@
 // The same compute as a distributed run, in one process and strictly on-policy: curriculum -> rollout -> verify
 // -> (batch filter) -> teacher score -> learner step. Used by `rlmesh compare`, the pipeline-overhead bench and learning tests.
 import type { CompiledRunConfig } from '../config/index.ts';
-import { compileRewardOptions, generateTask, listTasks, toTaskSpec, verifyCompletion, withLengthBudget, type Task } from '../tasks/index.ts';
+import { generateTask, listTasks, toTaskSpec, withLengthBudget, type Task } from '../tasks/index.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import { runGrader } from './run-rewards.ts';
 import type { SamplingParams, TaskSpec, Trajectory } from '../generated/rlmesh/v1/common.ts';
@@ -33,14 +33,6 @@ export interface LoopTotals {
   steps: number;
   rolloutTokens: number;
   trajectories: number;
-}
-
-export function rewardTrajectories(trajs: Trajectory[], weights: Record<string, number>): void {
-  const options = compileRewardOptions({ weights: { ...weights, length: 0 } });
-  for (const t of trajs) {
-    const r = verifyCompletion(t.task as unknown as Task, t.completionText, options, t.completionTokenIds.length);
-    t.reward = { total: r.total, components: r.components, correct: r.correct, parsedAnswer: r.parsedAnswer, reason: r.reason, formatOk: r.formatOk };
-  }
 }
 
 export function runLocalLoop(opts: LocalLoopOptions): LoopTotals {

@@ -34,7 +34,11 @@ export class QuestionDifficulty {
    */
   shapeAndUpdate(trajs: readonly Trajectory[], rewards: readonly number[], beta: number): number[] {
     const byTask = new Map<string, number[]>();
-    trajs.forEach((t, i) => byTask.set(t.taskId, [...(byTask.get(t.taskId) ?? []), i]));
+    trajs.forEach((t, i) => {
+      const idx = byTask.get(t.taskId);
+      if (idx) idx.push(i);
+      else byTask.set(t.taskId, [i]);
+    });
     const batchAcc = new Map<string, number>();
     for (const [id, idx] of byTask) {
       batchAcc.set(id, idx.filter((i) => trajs[i]!.reward?.correct).length / idx.length);

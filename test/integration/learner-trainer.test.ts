@@ -9,35 +9,32 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../../src/engine/index.ts';
 import { compileRunConfig } from '../../src/config/index.ts';
-import { Learner, learnerOptionsFor, loadPolicy, rewardTrajectories, rolloutGroups, type RolloutRequest } from '../../src/actors/index.ts';
-import { Trajectory, TrajectoryBatch, type TaskSpec } from '../../src/generated/rlmesh/v1/common.ts';
+import { Learner, learnerOptionsFor, loadPolicy } from '../../src/actors/index.ts';
+import { Trajectory, TrajectoryBatch } from '../../src/generated/rlmesh/v1/common.ts';
 import { ErrorCategory, RlmeshError } from '../../src/errors.ts';
 import { Header, publishTrajectoryBatch, WeightStore } from '../../src/platform/nats/index.ts';
-import { listTasks, toTaskSpec } from '../../src/tasks/index.ts';
 import { LearnerStateStore } from '../../services/learner/state-store.ts';
 import { Trainer } from '../../services/learner/trainer.ts';
 import { startLearnerWorker } from '../../services/learner/worker.ts';
 import { readMessages, useSharedNats } from '../fixtures/nats-session.ts';
+import { sampledGroups } from '../fixtures/sampled-groups.ts';
 
 const nats = useSharedNats('rlmesh-test-learner-trainer');
+
+/** A GRPO run on add:1-2 in groups of 2 with these learner settings. */
+const grpoRun = (runId: string, learner: Record<string, unknown>) => compileRunConfig({
+  run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
+  rollout: { group_size: 2 }, learner, objective: { name: 'grpo', params: {} },
+});
 
 test('a step whose checkpoint cannot be written stops the learner: nothing counts as trained, later steps are refused', async () => {
   await initBackend('wasm');
   const names = await nats.newRun('ltr');
-  const run = compileRunConfig({
-    run_id: names.runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 2 }, learner: { steps: 3, batch_size: 4 }, objective: { name: 'grpo', params: {} },
-  });
+  const run = grpoRun(names.runId, { steps: 3, batch_size: 4 });
   const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-learner-trainer-'));
   const policy = await loadPolicy('models/student');
   try {
-    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 2 }).map((t, i): RolloutRequest => ({
-      runId: names.runId, groupId: `${names.runId}-g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 2, workerId: 'test',
-      sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 3 },
-    }));
-    const groups = rolloutGroups(policy, requests);
-    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
-    const trajectories = groups.flat();
+    const trajectories = sampledGroups(policy, run, { limit: 2, taskSeed: 2, groupSize: 2, sampleSeed: 3 }).flat();
     trajectories.forEach((t, k) => { t.reward!.total = k % 2; });
     const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
     const store = new LearnerStateStore(dir);
@@ -66,18 +63,10 @@ test('a step whose checkpoint cannot be written stops the learner: nothing count
 test('on a message\'s last delivery the learner dead-letters each trajectory a failing step could not take, and acks the message', async () => {
   await initBackend('wasm');
   const names = await nats.newRun('ltrlast', { maxDeliver: 1, withTeacher: false });
-  const run = compileRunConfig({
-    run_id: names.runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 2 }, learner: { steps: 3, batch_size: 2 }, objective: { name: 'grpo', params: {} },
-  });
+  const run = grpoRun(names.runId, { steps: 3, batch_size: 2 });
   const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-learner-last-'));
   const policy = await loadPolicy('models/student');
-  const [task] = listTasks({ suite: 'add:1-2', split: 'train', limit: 1, seed: 6 });
-  const [group] = rolloutGroups(policy, [{
-    runId: names.runId, groupId: `${names.runId}-g0`, task: toTaskSpec(task!) as TaskSpec, groupSize: 2, workerId: 'test',
-    sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 1 },
-  }]);
-  rewardTrajectories(group!, run.config.reward.weights);
+  const [group] = sampledGroups(policy, run, { limit: 1, taskSeed: 6, groupSize: 2, sampleSeed: 1 });
   const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
   const trainer = new Trainer({
     js: nats.js, runId: names.runId, learner, tokenizer: policy.tokenizer, store: new LearnerStateStore(dir),
@@ -107,19 +96,11 @@ test('on a message\'s last delivery the learner dead-letters each trajectory a f
 test('steps are checked in the queue: trajectories trained meanwhile are skipped as duplicates, a step after the last one is refused', async () => {
   await initBackend('wasm');
   const names = await nats.newRun('ltrq');
-  const run = compileRunConfig({
-    run_id: names.runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 2 }, learner: { steps: 2, batch_size: 4, lr_schedule: 'cosine' }, objective: { name: 'grpo', params: {} },
-  });
+  const run = grpoRun(names.runId, { steps: 2, batch_size: 4, lr_schedule: 'cosine' });
   const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-learner-queue-'));
   const policy = await loadPolicy('models/student');
   try {
-    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 4, seed: 8 }).map((t, i): RolloutRequest => ({
-      runId: names.runId, groupId: `${names.runId}-g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 2, workerId: 'test',
-      sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 3 },
-    }));
-    const groups = rolloutGroups(policy, requests);
-    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+    const groups = sampledGroups(policy, run, { limit: 4, taskSeed: 8, groupSize: 2, sampleSeed: 3 });
     groups.flat().forEach((t, k) => { t.reward!.total = k % 2; });
     const [first, second] = [groups.slice(0, 2).flat(), groups.slice(2).flat()];
     const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));

@@ -1,15 +1,13 @@
 // The learner gives every objective what it differentiates: GRPO with an entropy bonus, and the entropy control
 // that regularise the student's full distribution (SIREN, CEEH with the learner's hard set), train a step on sampled
-// trajectories. (The
-// student's full log-probs once reached the objective only when the teacher's full distribution was needed, so
-// these configs refused every batch with "needs batch.studentLogprobsFull".)
+// trajectories. (The student's full log-probs once reached the objective only when the teacher's full distribution was
+// needed, so these configs refused every batch with "needs batch.studentLogprobsFull".)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../../../src/engine/index.ts';
 import { compileRunConfig } from '../../../src/config/index.ts';
-import { Learner, learnerOptionsFor, loadPolicy, rewardTrajectories, rolloutGroups, type RolloutRequest } from '../../../src/actors/index.ts';
-import { listTasks, toTaskSpec } from '../../../src/tasks/index.ts';
-import type { TaskSpec } from '../../../src/generated/rlmesh/v1/common.ts';
+import { Learner, learnerOptionsFor, loadPolicy } from '../../../src/actors/index.ts';
+import { sampledGroups } from '../../fixtures/sampled-groups.ts';
 
 const base = {
   run_id: 'learner-objectives', mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
@@ -30,12 +28,7 @@ for (const [name, over] of cases) {
     const run = compileRunConfig({ ...base, ...over });
     const policy = await loadPolicy('models/student');
     try {
-      const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 3 }).map((t, i): RolloutRequest => ({
-        runId: run.config.run_id, groupId: `g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 4, workerId: 'test',
-        sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 5 },
-      }));
-      const groups = rolloutGroups(policy, requests);
-      for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+      const groups = sampledGroups(policy, run, { limit: 2, taskSeed: 3, groupSize: 4, sampleSeed: 5 });
       const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
       const before = policy.model.toWeights().get('model.norm.weight')!.data.slice();
       const outcome = learner.trainStep(groups.flat());
@@ -56,12 +49,7 @@ test('a token recorded with an absurd log-prob (-100) does not turn the step int
   const run = compileRunConfig({ ...base, objective: { name: 'dr-grpo', params: {} } });
   const policy = await loadPolicy('models/student');
   try {
-    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 4 }).map((t, i): RolloutRequest => ({
-      runId: run.config.run_id, groupId: `g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 4, workerId: 'test',
-      sampling: { temperature: 1.0, topK: 0, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 9 },
-    }));
-    const groups = rolloutGroups(policy, requests);
-    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+    const groups = sampledGroups(policy, run, { limit: 2, taskSeed: 4, groupSize: 4, sampleSeed: 9 });
     // every group disagrees on reward, so advantages are non-zero and the ratio matters
     groups.forEach((g) => g.forEach((t, k) => { t.reward!.total = k % 2; }));
     const learner = new Learner(policy.model, learnerOptionsFor(run, policy.tokenizer.padId));
@@ -88,12 +76,7 @@ test('sampled at temperature 0.6 with top-k, an on-policy step has importance ra
   const run = compileRunConfig({ ...base, objective: { name: 'grpo', params: {} }, rollout: { group_size: 4, sampling: { temperature: 0.6, top_k: 5, max_new_tokens: 12 } } });
   const policy = await loadPolicy('models/student');
   try {
-    const requests = listTasks({ suite: 'add:1-2', split: 'train', limit: 2, seed: 5 }).map((t, i): RolloutRequest => ({
-      runId: run.config.run_id, groupId: `g${i}`, task: toTaskSpec(t) as TaskSpec, groupSize: 4, workerId: 'test',
-      sampling: { temperature: 0.6, topK: 5, topP: 1.0, maxNewTokens: 12, stopTokenIds: [], seed: 7 },
-    }));
-    const groups = rolloutGroups(policy, requests);
-    for (const g of groups) rewardTrajectories(g, run.config.reward.weights);
+    const groups = sampledGroups(policy, run, { limit: 2, taskSeed: 5, groupSize: 4, sampleSeed: 7, sampling: { temperature: 0.6, topK: 5 } });
     groups.forEach((g) => g.forEach((t, k) => { t.reward!.total = k % 2; }));
     const t0 = groups[0]![0]!;
     assert.ok(t0.samplingLogprobs.some((x, i) => Math.abs(x - t0.modelLogprobs[i]!) > 0.05), 'sampling and raw log-probs differ at this temperature');
