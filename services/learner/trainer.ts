@@ -71,7 +71,6 @@ export class Trainer {
     return this.deps.learner.step >= this.deps.maxSteps;
   }
 
-  /** Runs `fn` in the step queue (never during a step or another queued job, e.g. a checkpoint save). */
   /** Set when a step's checkpoint could not be written: every later step and publish is refused with it. */
   private broken: RlmeshError | undefined;
 
@@ -80,6 +79,7 @@ export class Trainer {
     return this.broken !== undefined;
   }
 
+  /** Runs `fn` in the step queue (never during a step or another queued job, e.g. a checkpoint save). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(() => {
       if (this.broken) throw this.broken;
@@ -103,12 +103,15 @@ export class Trainer {
     // run's last step, or (skipTrained: the NATS worker's exactly-once) these very trajectories, while this one waited.
     // A gRPC caller may step on one batch again (several epochs); the worker's deliveries never train twice.
     if (this.done) throw afterEnd(this.deps.maxSteps);
-    const repeats = skipTrained ? trajectories.filter((t) => store.trained.has(t.trajectoryId)) : [];
-    if (repeats.length > 0) {
-      this.duplicates += repeats.length;
-      const fresh = trajectories.filter((t) => !store.trained.has(t.trajectoryId));
-      spans = spans.filter((_s, i) => !store.trained.has(trajectories[i]!.trajectoryId));
-      trajectories = fresh;
+    if (skipTrained) {
+      // (a redelivery that arrived while the step that trained it was running, or one a gRPC Step trained since)
+      const fresh = trajectories.map((t) => !store.trained.has(t.trajectoryId));
+      this.duplicates += fresh.filter((f) => !f).length;
+      spans = spans.filter((_s, i) => fresh[i]);
+      trajectories = trajectories.filter((_t, i) => fresh[i]);
+      if (trajectories.length === 0) {
+        return { step: learner.step, policyVersion: learner.policyVersion, metrics: {}, used: [], droppedStale: [], rejected: [], feedback: [] };
+      }
     }
     // Messages of an earlier step that never reached NATS (a publish gave up) go out before anything newer.
     await this.flushOutbox();

@@ -70,17 +70,9 @@ export function startLearnerWorker(deps: LearnerWorkerDeps): { loop: ConsumeLoop
 
   async function runBatch(batch: Pending[]) {
     if (ackedAfterEnd(batch)) return;
-    // A redelivery that arrived while the step that trained its trajectory was running is in this batch: every
-    // earlier step has finished now, so its id is in the trained set. It is acknowledged, never trained twice.
-    const trained = trainer.deps.store.trained;
-    const repeats = batch.filter((p) => trained.has(p.trajectory.trajectoryId));
-    if (repeats.length > 0) {
-      trainer.duplicates += repeats.length;
-      for (const p of repeats) p.resolve();
-      batch = batch.filter((p) => !trained.has(p.trajectory.trajectoryId));
-      if (batch.length === 0) return;
-    }
     try {
+      // The step skips (and the worker then acknowledges) trajectories already trained: a redelivery that arrived while
+      // the step that trained it ran, never trained twice.
       const outcome = await trainer.step(batch.map((p) => p.trajectory), batch.map((p) => p.span), false, true);
       const rejected = new Map(outcome.rejected.map((r) => [r.trajectory.trajectoryId, r.reason]));
       for (const p of batch) {
