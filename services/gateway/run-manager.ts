@@ -37,7 +37,7 @@ const ENDED: readonly string[] = [RunState.finished, RunState.stopped, RunState.
 
 export class RunManager {
   private readonly runs = new Map<string, ManagedRun>();
-  /** Run ids a create() is starting (between its checks and its controller's start): a second create waits its turn. */
+  /** Run ids a create() is starting (between its checks and its controller's start): a second create is refused. */
   private readonly starting = new Set<string>();
 
   constructor(private readonly o: RunManagerOptions) {}

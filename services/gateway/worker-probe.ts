@@ -53,7 +53,7 @@ interface ProbeResult { health: string; policyVersion: number | null; throughput
 export function probeTlsFromEnv(env: NodeJS.ProcessEnv): ClientTlsOptions | undefined {
   const server = serverTlsFromEnv(env);
   if (!server) return undefined;
-  return { ...(server.clientCa ? { ca: server.clientCa, cert: server.cert, key: server.key } : {}) };
+  return server.clientCa ? { ca: server.clientCa, cert: server.cert, key: server.key } : {};
 }
 
 export class WorkerProbe {

@@ -13,7 +13,7 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 import { ErrorCategory, isRlmeshError, RlmeshError } from '../../errors.ts';
 import { extractTraceContext, isTelemetryActive, recordError, startSpan, withSpan } from '../telemetry/index.ts';
 import { deadLetterReason, publishDeadLetter } from './dead-letter.ts';
-import { isPermanentError } from './retry.ts';
+import { isPermanentError, retryTransient } from './retry.ts';
 import { Header } from './headers.ts';
 import { protoTypeName } from './proto-types.ts';
 import type { ProtoMessageType } from './proto-types.ts';
@@ -100,8 +100,8 @@ export interface ConsumeLoop {
   stop(): Promise<void>;
 }
 
-/** Stores of a last delivery's dead letter before giving up (waits 0.5, 1, 2, 4 s in between). */
-const DEAD_LETTER_ATTEMPTS = 5;
+/** How long a last delivery's dead letter is retried before giving up (waits 0.5, 1, 2, 4 s in between). */
+const LAST_DEAD_LETTER_RETRY_MS = 8000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -188,19 +188,16 @@ export function consumeProto<T>(js: JetStreamClient, opts: ConsumeOptions<T>): C
    * it in the stream for good (counted in flight forever): the store is retried for a while before giving up.
    */
   async function deadLetter(m: JsMsg, reason: string, lastDelivery = false): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await publishDeadLetter(js, m, source, reason);
-        break;
-      } catch (err) {
-        onError(err, 'dead-letter');
-        if (!lastDelivery || attempt >= DEAD_LETTER_ATTEMPTS) {
-          // Could not store the dead letter: keep the message (a later delivery tries again).
-          m.nak(nakDelay(m.info.deliveryCount));
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt)); // (not cut short by stop(): see above)
-      }
+    try {
+      // (no signal: a stopping loop still stores the dead letters of its last deliveries)
+      await retryTransient(() => publishDeadLetter(js, m, source, reason), {
+        maxMs: lastDelivery ? LAST_DEAD_LETTER_RETRY_MS : 0, initialMs: 500, onRetry: (err) => onError(err, 'dead-letter'),
+      });
+    } catch (err) {
+      // Could not store the dead letter: keep the message (a later delivery tries again).
+      onError(err, 'dead-letter');
+      m.nak(nakDelay(m.info.deliveryCount));
+      return;
     }
     m.term(reason.slice(0, 200));
     counters.deadLettered++;
