@@ -37,7 +37,11 @@ export function parseListAnswer(text: string): Rational[] | null {
   // echoed input list: "Reversing [4, 7, 1] gives: 1, 7, 4"), else that last [..]
   const s = normaliseMathText(text);
   const lower = s.toLowerCase();
-  const cut = Math.max(s.lastIndexOf(':') + 1, s.lastIndexOf('=') + 1, lower.lastIndexOf(' is ') >= 0 ? lower.lastIndexOf(' is ') + 4 : 0, lower.lastIndexOf(' gives ') >= 0 ? lower.lastIndexOf(' gives ') + 7 : 0);
+  const after = (marker: string) => {
+    const at = lower.lastIndexOf(marker);
+    return at < 0 ? 0 : at + marker.length;
+  };
+  const cut = Math.max(after(':'), after('='), after(' is '), after(' gives '));
   const open = s.lastIndexOf('[');
   const close = open >= 0 ? s.indexOf(']', open) : -1;
   const stated = cut > 0 ? parseListBody(s.slice(cut)) : null;

@@ -117,18 +117,10 @@ function readLiteral(s: string, i: number): { value: Rational | null; end: numbe
 
 /** Reads one \frac argument: a {group} holding exactly one number, or a single digit (\frac12). */
 function readFracArg(s: string, i: number, depth: number): { value: Rational; end: number } | null {
+  const k = fracArgEnd(s, i);
+  if (k === null) return null;
   while (s[i] === ' ') i++;
-  if (isDigit(s[i])) return { value: { num: BigInt(s[i]!), den: 1n }, end: i + 1 };
-  if (s[i] !== '{') return null;
-  let level = 1;
-  let k = i + 1;
-  const limit = Math.min(s.length, i + 1 + MAX_FRAC_ARG_CHARS);
-  while (k < limit && level > 0) {
-    if (s[k] === '{') level++;
-    else if (s[k] === '}') level--;
-    k++;
-  }
-  if (level !== 0) return null;
+  if (isDigit(s[i])) return { value: { num: BigInt(s[i]!), den: 1n }, end: k };
   const inner = s.slice(i + 1, k - 1).trim();
   const tokens = scanNumbers(inner, depth + 1);
   if (tokens.length !== 1 || tokens[0]!.start !== 0 || tokens[0]!.end !== inner.length) return null;
@@ -184,7 +176,7 @@ export function scanTail(text: string): string {
 }
 
 /** What joins a mantissa to "10^" in scientific notation written as a product. */
-const TIMES = /^\s*(?:\\times|\\cdot|×|·|\*)\s*$/;
+const TIMES = /^\s*[×·*]\s*$/; // (normaliseMathText wrote \times and \cdot as ×)
 
 /** Digits at i are an exponent: right after "^", "^{", "^-" or "^{-" (never a number of their own). */
 function isExponent(text: string, i: number): boolean {
@@ -234,7 +226,7 @@ export function scanNumbers(text: string, depth = 0): NumberToken[] {
     const prev = out[out.length - 1];
     // scientific notation written as a product, "1.5 \times 10^{-3}": one number
     if (prev && text.startsWith('10^', i) && TIMES.test(text.slice(prev.end, sign.start))) {
-      out[out.length - 1] = { value: rational(prev.value.num * lit.value.num, prev.value.den * lit.value.den) ?? prev.value, start: prev.start, end: lit.end };
+      out[out.length - 1] = { value: rational(prev.value.num * lit.value.num, prev.value.den * lit.value.den)!, start: prev.start, end: lit.end };
     } else {
       out.push({ value: sign.negative ? negate(lit.value) : lit.value, start: sign.start, end: lit.end });
     }
