@@ -15,9 +15,9 @@ import {
   type BatchItem, type ConsumeLoop, type MessageContext, type TrajectorySummaries, type TrajectorySummary,
 } from '../../src/platform/nats/index.ts';
 import { isTelemetryActive, recordError } from '../../src/platform/telemetry/index.ts';
-import { LENGTH_BUDGET_PARAM, resolveTask, verifyCompletion, type Task } from '../../src/tasks/index.ts';
+import { LENGTH_BUDGET_PARAM, resolveTask, type Task } from '../../src/tasks/index.ts';
 import { deadLetterRefused, forwardTrajectories, trajectorySpan, type Forward, type Refused } from '../common/trajectory-stage.ts';
-import { lengthBudgetOf, runRewardOptions, shapeReward, shapingSample } from '../../src/actors/run-rewards.ts';
+import { gradeCompletion, runRewardOptions, runShapes } from '../../src/actors/run-rewards.ts';
 
 /** TrajectoryBatch messages a verifier pulls at once unless told otherwise. */
 export const DEFAULT_PULL = 16;
@@ -63,25 +63,17 @@ export type Graded = { ok: true; reward: Reward } | { ok: false; error: unknown 
  * data error naming the field).
  */
 export function rewardTrajectories(ts: readonly Gradable[], deps: Pick<VerifierWorkerDeps, 'run' | 'cache'>, optionsFor: ReturnType<typeof runRewardOptions>): Graded[] {
-  const shaping = shapes(deps.run);
   const out = new Array<Graded>(ts.length);
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i]!;
     try {
-      const task = taskOf(t, deps.cache);
-      const budget = lengthBudgetOf(t.task!.params, 'trajectory.task');
-      const result = verifyCompletion(task, t.completionText, optionsFor(budget), t.completionTokens);
-      // A RewardResult is a Reward plus `answerSource`, which no encoder writes: no copy per trajectory.
-      out[i] = { ok: true, reward: shaping ? shapeReward(deps.run, result, shapingSample(t, result, budget)) : result };
+      out[i] = { ok: true, reward: gradeCompletion(deps.run, optionsFor, taskOf(t, deps.cache), t, t.task!.params) };
     } catch (error) {
       out[i] = { ok: false, error };
     }
   }
   return out;
 }
-
-/** The run shapes rewards (the shapers read each trajectory's text, length and entropies). */
-const shapes = (run: CompiledRunConfig): boolean => run.mode.usesRewards && run.rewardShaping.length > 0;
 
 export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
   const names = runNames(deps.runId);
@@ -141,7 +133,7 @@ export function startVerifierWorker(deps: VerifierWorkerDeps): ConsumeLoop {
     consumer: source.consumer,
     // Only what grading needs is read: the length budget of the task's params, entropies when the run shapes rewards,
     // trace contexts while tracing.
-    type: trajectoryBatchSummaries({ entropies: shapes(deps.run), traceContext: traced, taskParams: [LENGTH_BUDGET_PARAM] }),
+    type: trajectoryBatchSummaries({ entropies: runShapes(deps.run), traceContext: traced, taskParams: [LENGTH_BUDGET_PARAM] }),
     deadSubject: source.deadSubject,
     batch: deps.batch ?? DEFAULT_PULL,
     concurrency: deps.concurrency ?? 2,

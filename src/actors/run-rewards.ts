@@ -11,11 +11,11 @@ import {
   completionLength,
   RewardComponent,
   verifyCompletion,
+  LENGTH_BUDGET_PARAM,
   type CompiledRewardOptions,
   type Task,
   type RewardResult,
 } from '../tasks/index.ts';
-import { LENGTH_BUDGET_PARAM } from '../tasks/index.ts';
 /** Component added when run-config shaping changed the total: shaped - unshaped (weight 1), so total stays the sum. */
 export const SHAPING_COMPONENT = 'shaping';
 
@@ -122,9 +122,14 @@ export function shapingSample(t: ShapingInput, r: RewardResult, budget: number |
   return sample;
 }
 
+/** The run shapes rewards (the shapers read each trajectory's text, length and entropies). */
+export function runShapes(run: CompiledRunConfig): boolean {
+  return run.mode.usesRewards && run.rewardShaping.length > 0;
+}
+
 /** Applies the run's shapers to one reward; the change is reported as the `shaping` component. */
 export function shapeReward(run: CompiledRunConfig, reward: Reward, sample: RewardSample): Reward {
-  if (!run.mode.usesRewards || run.rewardShaping.length === 0) return reward;
+  if (!runShapes(run)) return reward;
   let shaped: number;
   try {
     shaped = applyRewardShaping(run.rewardShaping, [sample])[0]!;
@@ -137,19 +142,29 @@ export function shapeReward(run: CompiledRunConfig, reward: Reward, sample: Rewa
 }
 
 /**
- * Grades trajectories in place as the run's verifier does (run-config weights, a task's length budget, reward
- * shaping): the in-process loop's grader. A trajectory that cannot be graded gets reward 0 with the reason.
+ * One completion's reward as the run grades it: the run's weights with the task's length budget (`params`), then the
+ * run's shaping. The verifier worker and the in-process loop both grade through it; a data error names the field.
+ */
+export function gradeCompletion(
+  run: CompiledRunConfig, optionsFor: ReturnType<typeof runRewardOptions>, task: Task, t: ShapingInput, params: Readonly<Record<string, string>> | undefined,
+): Reward {
+  const budget = lengthBudgetOf(params, 'trajectory.task');
+  const result = verifyCompletion(task, t.completionText, optionsFor(budget), t.completionTokens);
+  // A RewardResult is a Reward plus `answerSource`, which no encoder writes: no copy per trajectory.
+  return runShapes(run) ? shapeReward(run, result, shapingSample(t, result, budget)) : result;
+}
+
+/**
+ * Grades trajectories in place as the run's verifier does (gradeCompletion): the in-process loop's grader. A
+ * trajectory that cannot be graded gets reward 0 with the reason.
  */
 export function runGrader(run: CompiledRunConfig): (trajs: Trajectory[]) => void {
   const optionsFor = runRewardOptions(run);
-  const shaping = run.mode.usesRewards && run.rewardShaping.length > 0;
   return (trajs) => {
     for (const t of trajs) {
       try {
-        const budget = lengthBudgetOf(t.task?.params, 'trajectory.task');
-        const result = verifyCompletion(t.task as unknown as Task, t.completionText, optionsFor(budget), t.completionTokenIds.length);
-        const reward = toRewardMessage(result);
-        t.reward = shaping ? shapeReward(run, reward, shapingSample({ completionText: t.completionText, completionTokens: t.completionTokenIds.length, entropies: t.entropies }, result, budget)) : reward;
+        const input = { completionText: t.completionText, completionTokens: t.completionTokenIds.length, entropies: t.entropies };
+        t.reward = gradeCompletion(run, optionsFor, t.task as unknown as Task, input, t.task?.params);
       } catch (e) {
         t.reward = { total: 0, components: {}, correct: false, parsedAnswer: '', reason: e instanceof Error ? e.message : String(e), formatOk: false };
       }
