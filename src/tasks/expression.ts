@@ -2,7 +2,7 @@
 // Rules: exact rational arithmetic (any expression whose value is the target counts, "4/3*6" = 8 included), division
 // by zero is refused, unary minus is refused (numbers must be given ones), each given number may be used at most once
 // (as a multiset). Spellings normalised first: x, \times, \cdot, ÷, \div, −, \left/\right, $, a trailing period.
-import { formatRational, rational, type Rational } from './rational.ts';
+import { formatRational, rational, toNumber, type Rational } from './rational.ts';
 
 export type ExpressionResult =
   | { ok: true; value: number; numbers: number[] }
@@ -125,7 +125,7 @@ function evaluateExact(text: string): { ok: true; value: Rational; numbers: numb
 /** Parses and evaluates an arithmetic expression exactly; `value` as a JS number. */
 export function evaluateExpression(text: string): ExpressionResult {
   const r = evaluateExact(text);
-  return r.ok ? { ok: true, value: Number(r.value.num) / Number(r.value.den), numbers: r.numbers } : r;
+  return r.ok ? { ok: true, value: toNumber(r.value), numbers: r.numbers } : r;
 }
 
 /**

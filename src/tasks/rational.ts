@@ -34,6 +34,11 @@ export function divide(a: Rational, b: Rational): Rational | null {
   return rational(a.num * b.den, a.den * b.num);
 }
 
+/** The nearest JS number. */
+export function toNumber(r: Rational): number {
+  return Number(r.num) / Number(r.den);
+}
+
 /** Canonical text: "82", "-3", "1/2". */
 export function formatRational(r: Rational): string {
   return r.den === 1n ? r.num.toString() : `${r.num}/${r.den}`;

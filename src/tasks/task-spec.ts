@@ -4,7 +4,7 @@ import { ErrorCategory, RlmeshError, invalidField } from '../errors.ts';
 import { parseListAnswer, parseNumericAnswer } from './answer-equivalence.ts';
 import { countdownParams } from './check-answer.ts';
 import { ANSWER_KIND, DIFFICULTY_RANGE, isTaskCategory, isTaskSplit, type Task } from './task.ts';
-import type { Rational } from './rational.ts';
+import { toNumber, type Rational } from './rational.ts';
 
 /** Structurally identical to the generated `TaskSpec` (src/generated/rlmesh/v1/common.ts). */
 export interface TaskSpecShape {
@@ -44,20 +44,21 @@ const MAX_ANSWER_CHARS = 4096;
  * answers have `difficulty` items, a sort answer is ascending, a count lies in 0..difficulty; with params.list given,
  * the answer must be what the task asks of it. Returns [field, message] or null.
  */
-function listTaskProblem(category: string, difficulty: number, answer: string, params: Readonly<Record<string, string>>): [string, string] | null {
+function listTaskProblem(
+  category: string, difficulty: number, parsed: Rational | Rational[], answer: string, params: Readonly<Record<string, string>>,
+): [string, string] | null {
   if (category !== 'sort' && category !== 'reverse' && category !== 'count' && category !== 'max') return null;
-  const value = (r: Rational) => Number(r.num) / Number(r.den);
-  const list = params.list === undefined ? null : parseListAnswer(params.list)?.map(value) ?? null;
+  const list = params.list === undefined ? null : parseListAnswer(params.list)?.map(toNumber) ?? null;
   if (params.list !== undefined && (list === null || list.length !== difficulty)) return ['params.list', `must be ${difficulty} numbers (the difficulty), got "${params.list.slice(0, 40)}"`];
   if (category === 'count') {
-    const n = value(parseNumericAnswer(answer)!);
+    const n = toNumber(parsed as Rational);
     return Number.isInteger(n) && n >= 0 && n <= difficulty ? null : ['answer', `a count in a list of ${difficulty} must be an integer in 0..${difficulty}, got ${answer.slice(0, 40)}`];
   }
   if (category === 'max') {
-    const m = value(parseNumericAnswer(answer)!);
+    const m = toNumber(parsed as Rational);
     return list && m !== Math.max(...list) ? ['answer', `the max of ${params.list} is ${Math.max(...list)}, not ${answer.slice(0, 40)}`] : null;
   }
-  const items = parseListAnswer(answer)!.map(value);
+  const items = (parsed as Rational[]).map(toNumber);
   if (items.length !== difficulty) return ['answer', `${items.length} items, but the list has ${difficulty} (the difficulty)`];
   const expected = list && (category === 'sort' ? list.slice().sort((a, b) => a - b) : list.slice().reverse());
   if (expected && expected.some((x, i) => x !== items[i])) return ['answer', `is not the ${category === 'sort' ? 'sorted' : 'reversed'} params.list (${expected.join(',')})`];
@@ -88,10 +89,9 @@ export function fromTaskSpec(spec: TaskSpecShape, field = 'task'): Task {
     }
   } else {
     if (spec.answer.length > MAX_ANSWER_CHARS) throw invalidField(`${field}.answer`, `${spec.answer.length} characters; at most ${MAX_ANSWER_CHARS}`);
-    if (kind === 'list' ? parseListAnswer(spec.answer) === null : parseNumericAnswer(spec.answer) === null) {
-      throw invalidField(`${field}.answer`, `"${spec.answer.slice(0, 40)}" is not a ${kind} answer`);
-    }
-    const problem = listTaskProblem(category, spec.difficulty, spec.answer, spec.params);
+    const parsed = kind === 'list' ? parseListAnswer(spec.answer) : parseNumericAnswer(spec.answer);
+    if (parsed === null) throw invalidField(`${field}.answer`, `"${spec.answer.slice(0, 40)}" is not a ${kind} answer`);
+    const problem = listTaskProblem(category, spec.difficulty, parsed, spec.answer, spec.params);
     if (problem) throw invalidField(`${field}.${problem[0]}`, problem[1]);
   }
   return {
