@@ -193,7 +193,7 @@ export class RunController extends EventEmitter {
         const controls = this.curriculum.controls();
         const sampling = cfg.rollout.sampling;
         const msg: RolloutTask = {
-          runId: this.runId, dispatchId, task: withLengthBudget(toTaskSpec(task), controls.lengthBudget) as RolloutTask['task'] /* (tlts-budget: to the verifier) */, groupSize: pick.groupSize ?? cfg.rollout.group_size,
+          runId: this.runId, dispatchId, task: withLengthBudget(toTaskSpec(task), controls.lengthBudget) as RolloutTask['task'], groupSize: pick.groupSize ?? cfg.rollout.group_size,
           sampling: { temperature: sampling.temperature, topK: sampling.top_k, topP: sampling.top_p, maxNewTokens: controls.maxNewTokens ?? sampling.max_new_tokens, stopTokenIds: [], seed: 0 },
           // Work sampled older than max_staleness versions (counted at the step that will train it) would only be dropped.
           minPolicyVersion: minPolicyVersionFor({

@@ -14,14 +14,17 @@ import { readMessages, useSharedNats } from '../fixtures/nats-session.ts';
 
 const nats = useSharedNats('rlmesh-test-controller');
 
-/** A started controller of a fresh GRPO run on add:1-3 with a SEC curriculum; nothing consumes its tasks. */
-async function startController(maxInFlight: number) {
+/**
+ * A started controller of a fresh GRPO run on add:1-3 with a SEC curriculum (`over` replaces top-level config keys);
+ * nothing consumes its tasks.
+ */
+async function startController(maxInFlight: number, over: Record<string, unknown> = {}) {
   const runId = nats.newRunId('ctl');
   const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
   const run = compileRunConfig({
     run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-3' },
     rollout: { group_size: 4, max_in_flight: maxInFlight }, learner: { steps: 10, batch_size: 4 * maxInFlight, max_staleness: 2 }, // one step: the groups in flight
-    objective: { name: 'grpo', params: {} }, curriculum: { name: 'sec' },
+    objective: { name: 'grpo', params: {} }, curriculum: { name: 'sec' }, ...over,
   });
   const controller = () => new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
   let ctl = controller();
@@ -38,14 +41,16 @@ async function startController(maxInFlight: number) {
   const stop = async () => { await ctl.close(); rmSync(dir, { recursive: true, force: true }); };
   /** A new controller on the same run folder, as after a gateway restart. */
   const restart = async () => { await ctl.close(); ctl = controller(); await ctl.start(); };
-  return { get ctl() { return ctl; }, names, group, feedback, metrics, saved, stop, restart };
+  /** The next dispatched task (read as the rollout consumer). */
+  const nextTask = async () => RolloutTask.decode((await readMessages(nats.js, names.stages.tasks.stream, 'rollout', 1))[0]!.data);
+  return { get ctl() { return ctl; }, names, group, feedback, metrics, saved, stop, restart, nextTask };
 }
 
 type Started = Awaited<ReturnType<typeof startController>>;
 
 /** A started controller with `maxInFlight` groups dispatched, handed to `body`, stopped after it. */
-async function withController(maxInFlight: number, body: (c: Started) => Promise<void>): Promise<void> {
-  const c = await startController(maxInFlight);
+async function withController(maxInFlight: number, body: (c: Started) => Promise<void>, over: Record<string, unknown> = {}): Promise<void> {
+  const c = await startController(maxInFlight, over);
   try {
     await until(`${maxInFlight} groups in flight`, () => c.ctl.status().inFlight === maxInFlight);
     await body(c);
@@ -167,63 +172,31 @@ test('feedback consumed after a run is stopped is still recorded, and each close
   assert.equal(c.ctl.status().accounting.dispatched, 4, 'a stopped run dispatches nothing new');
 }));
 
-test('a length budget the curriculum sets (tlts-budget) travels with each dispatched task to the verifier', async () => {
-  const runId = nats.newRunId('ctlbudget');
-  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
-  const run = compileRunConfig({
-    run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 4, max_in_flight: 2 }, learner: { steps: 10, batch_size: 8 },
-    objective: { name: 'grpo', params: {} }, reward: { weights: { correctness: 1, length: 0.5 } },
-    curriculum: { name: 'uniform', layers: [{ name: 'tlts-budget', params: { start: 40, final: 20, decrements: 2 } }] },
-  });
-  const ctl = new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
-  await ctl.start();
-  try {
-    const tasks = await readMessages(nats.js, runNames(runId).stages.tasks.stream, 'rollout', 2);
-    for (const m of tasks) {
-      const { task } = RolloutTask.decode(m.data);
-      assert.equal(task!.params.length_budget, '40', 'the budget at step 0');
-      assert.match(task!.prompt, / \(use exactly 40 tokens\)$/, 'the prompt states it (9c)');
-    }
-  } finally {
-    await ctl.close();
-    rmSync(dir, { recursive: true, force: true });
+test('a length budget the curriculum sets (tlts-budget) travels with each dispatched task to the verifier', () => withController(2, async (c) => {
+  for (const { task } of [await c.nextTask(), await c.nextTask()]) {
+    assert.equal(task!.params.length_budget, '40', 'the budget at step 0');
+    assert.match(task!.prompt, / \(use exactly 40 tokens\)$/, 'the prompt states it (9c)');
   }
-});
+}, {
+  reward: { weights: { correctness: 1, length: 0.5 } },
+  curriculum: { name: 'uniform', layers: [{ name: 'tlts-budget', params: { start: 40, final: 20, decrements: 2 } }] },
+}));
 
-test('the learner\'s held-out entropy reaches the curriculum: the entropy-gated length grows between dispatches', async () => {
-  const runId = nats.newRunId('ctlentropy');
-  const dir = mkdtempSync(path.join(tmpdir(), 'rlmesh-ctl-'));
-  const run = compileRunConfig({
-    run_id: runId, mode: 'rlvr', student: { model: 'models/student' }, tasks: { suite: 'add:1-2' },
-    rollout: { group_size: 4, max_in_flight: 1 }, learner: { steps: 10, batch_size: 4 }, objective: { name: 'grpo', params: {} },
-    curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length', params: { start_length: 8, max_length: 64, steps_per_stage: 1, min_entropy_ratio: 0.5 } }] },
-  });
-  const names = runNames(runId);
-  const ctl = new RunController({ nc: nats.nc, js: nats.js, jsm: nats.jsm, run, dir, log: () => undefined });
-  await ctl.start();
-  try {
-    const nextTask = async () => RolloutTask.decode((await readMessages(nats.js, names.stages.tasks.stream, 'rollout', 1))[0]!.data);
-    const finish = async (g: number, step: number, entropy?: number) => {
-      await publishProto(nats.js, names.stages.metrics.subject, MetricsEvent, MetricsEvent.fromPartial({
-        runId, source: 'learner', step, values: { policy_version: step, ...(entropy === undefined ? {} : { heldout_entropy: entropy }) },
-      }));
-      await publishProto(nats.js, names.stages.feedback.subject, TaskFeedback, TaskFeedback.fromPartial({
-        runId, groupId: `${runId}-g${g}`, category: 'add', difficulty: 1, samples: 4, passRate: 0.5, meanAbsAdvantage: 0.4, meanReward: 0.5, step,
-      }));
-    };
-    const lengths = [(await nextTask()).sampling!.maxNewTokens];
-    // step 1 measures the initial entropy (1.0); step 2 keeps it above half of that: the stage ends and the ladder grows
-    await finish(0, 1, 1.0);
-    lengths.push((await nextTask()).sampling!.maxNewTokens);
-    await finish(1, 2, 0.9);
-    lengths.push((await nextTask()).sampling!.maxNewTokens);
-    await finish(2, 3);
-    lengths.push((await nextTask()).sampling!.maxNewTokens);
-    assert.equal(lengths[0], 8);
-    assert.ok(lengths[3]! > 8, `max_new_tokens per dispatch: ${lengths}`);
-  } finally {
-    await ctl.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('the learner\'s held-out entropy reaches the curriculum: the entropy-gated length grows between dispatches', () => withController(1, async (c) => {
+  const finish = async (g: number, step: number, entropy?: number) => {
+    await c.metrics({ step, values: { policy_version: step, ...(entropy === undefined ? {} : { heldout_entropy: entropy }) } });
+    await c.feedback({ groupId: c.group(g), step });
+  };
+  const lengths = [(await c.nextTask()).sampling!.maxNewTokens];
+  // step 1 measures the initial entropy (1.0); step 2 keeps it above half of that: the stage ends and the ladder grows
+  await finish(0, 1, 1.0);
+  lengths.push((await c.nextTask()).sampling!.maxNewTokens);
+  await finish(1, 2, 0.9);
+  lengths.push((await c.nextTask()).sampling!.maxNewTokens);
+  await finish(2, 3);
+  lengths.push((await c.nextTask()).sampling!.maxNewTokens);
+  assert.equal(lengths[0], 8);
+  assert.ok(lengths[3]! > 8, `max_new_tokens per dispatch: ${lengths}`);
+}, {
+  curriculum: { name: 'uniform', layers: [{ name: 'entropy-gated-length', params: { start_length: 8, max_length: 64, steps_per_stage: 1, min_entropy_ratio: 0.5 } }] },
+}));
