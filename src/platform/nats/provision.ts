@@ -206,7 +206,7 @@ export async function provisionRun(jsm: JetStreamManager, runId: string, opts: P
  * what it waits for every `logEveryMs`.
  */
 export async function waitForRun(jsm: JetStreamManager, runId: string, opts: { log?: (m: string) => void; pollMs?: number; logEveryMs?: number } = {}): Promise<void> {
-  const streams = Object.values(runNames(runId).stages).map((s) => s.stream);
+  let streams = Object.values(runNames(runId).stages).map((s) => s.stream);
   const started = Date.now();
   let said = started;
   for (;;) {
@@ -220,6 +220,7 @@ export async function waitForRun(jsm: JetStreamManager, runId: string, opts: { l
       }
     }
     if (missing.length === 0) return;
+    streams = missing; // (a stream once there stays: the next poll asks for the missing ones only)
     if (Date.now() - said >= (opts.logEveryMs ?? 10_000)) {
       said = Date.now();
       opts.log?.(`waiting ${Math.round((said - started) / 1000)} s for run ${runId}'s streams (${missing.join(', ')}): the gateway creates them when it starts the run`);
